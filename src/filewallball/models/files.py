@@ -1,0 +1,131 @@
+"""Files and what describes them: categories, per-extension upload policies, upload records."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    false,
+    text,
+    true,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from filewallball.models.base import Base, CreatedAt, Timestamps, one_of
+from filewallball.models.types import Identifier, IntPK, generate_file_uuid, utcnow
+
+if TYPE_CHECKING:
+    from filewallball.models.activity import FileDownload, FileView
+    from filewallball.models.tags import FileTag
+
+__all__ = ["DEFAULT_MAX_FILE_SIZE", "FileCategory", "FileExtension", "FileInfo", "FileUpload"]
+
+DEFAULT_MAX_FILE_SIZE = 10 * 1024 * 1024
+UPLOAD_STATUSES = ("started", "completed", "failed")
+
+
+class FileCategory(CreatedAt, Base):
+    __tablename__ = "file_categories"
+
+    id: Mapped[IntPK]
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    description: Mapped[str | None] = mapped_column(String(255))
+    is_active: Mapped[bool] = mapped_column(default=True, server_default=true())
+
+    # Deleting a category leaves its files uncategorised (ON DELETE SET NULL).
+    files: Mapped[list[FileInfo]] = relationship(back_populates="category", passive_deletes=True)
+
+
+class FileExtension(CreatedAt, Base):
+    __tablename__ = "file_extensions"
+
+    id: Mapped[IntPK]
+    extension: Mapped[str] = mapped_column(String(20), unique=True)
+    mime_type: Mapped[str] = mapped_column(String(100))
+    is_allowed: Mapped[bool] = mapped_column(default=True, server_default=true())
+    max_file_size: Mapped[int] = mapped_column(
+        BigInteger, default=DEFAULT_MAX_FILE_SIZE, server_default=text(str(DEFAULT_MAX_FILE_SIZE))
+    )
+    description: Mapped[str | None] = mapped_column(String(255))
+
+    __table_args__ = (CheckConstraint("max_file_size >= 0", name="max_file_size_non_negative"),)
+
+
+class FileInfo(Timestamps, Base):
+    __tablename__ = "files"
+
+    id: Mapped[IntPK]
+    file_uuid: Mapped[str] = mapped_column(String(36), unique=True, default=generate_file_uuid)
+    original_filename: Mapped[str] = mapped_column(String(255))
+    stored_filename: Mapped[str] = mapped_column(String(255))
+    file_extension: Mapped[str] = mapped_column(String(20))
+    mime_type: Mapped[str] = mapped_column(String(100))
+    file_size: Mapped[int] = mapped_column(BigInteger)
+    file_hash: Mapped[str] = mapped_column(String(64), index=True)
+    storage_path: Mapped[str] = mapped_column(String(500))
+    file_category_id: Mapped[int | None] = mapped_column(
+        Identifier, ForeignKey("file_categories.id", ondelete="SET NULL")
+    )
+    is_public: Mapped[bool] = mapped_column(default=True, server_default=true())
+    is_deleted: Mapped[bool] = mapped_column(default=False, server_default=false())
+    deleted_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+    category: Mapped[FileCategory | None] = relationship(back_populates="files")
+    uploads: Mapped[list[FileUpload]] = relationship(
+        back_populates="file", cascade="all, delete-orphan", passive_deletes=True
+    )
+    tags: Mapped[list[FileTag]] = relationship(
+        secondary="file_tag_relations", back_populates="files", passive_deletes=True
+    )
+    views: Mapped[list[FileView]] = relationship(
+        back_populates="file", cascade="all, delete-orphan", passive_deletes=True
+    )
+    downloads: Mapped[list[FileDownload]] = relationship(
+        back_populates="file", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+    # No index on is_deleted alone: MariaDB would pick it over these composites (SPEC 6).
+    __table_args__ = (
+        Index("ix_files_extension_live_created", "file_extension", "is_deleted", "created_at"),
+        Index("ix_files_category_live_created", "file_category_id", "is_deleted", "created_at"),
+        CheckConstraint("file_size >= 0", name="file_size_non_negative"),
+    )
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("file_uuid", generate_file_uuid())
+        super().__init__(**kwargs)
+
+    def __repr__(self) -> str:
+        return f"<FileInfo {self.file_uuid} {self.original_filename!r}>"
+
+
+class FileUpload(Base):
+    """One upload attempt; ``file_id`` stays empty when the attempt failed before a row existed."""
+
+    __tablename__ = "file_uploads"
+
+    id: Mapped[IntPK]
+    file_id: Mapped[int | None] = mapped_column(
+        Identifier, ForeignKey("files.id", ondelete="CASCADE"), index=True
+    )
+    upload_session_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    client_ip: Mapped[str | None] = mapped_column(String(45))
+    user_agent: Mapped[str | None] = mapped_column(String(500))
+    upload_status: Mapped[str] = mapped_column(
+        String(20), default="completed", server_default="completed"
+    )
+    upload_started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    upload_completed_at: Mapped[datetime | None]
+
+    file: Mapped[FileInfo | None] = relationship(back_populates="uploads")
+
+    __table_args__ = (
+        one_of("upload_status", UPLOAD_STATUSES),
+    )

@@ -1,0 +1,95 @@
+"""Fixtures: every data-layer test runs once per database (sqlite, mariadb, postgresql).
+
+Select with markers: ``pytest -m mariadb``, ``pytest -m "not postgresql"``.
+The schema is built by the Alembic migrations once per database per run; each test runs
+inside a transaction that is rolled back, so tests never see each other's rows.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from alembic import command
+from sqlalchemy.engine import URL, Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from filewallball.database import Database, create_database_engine
+from filewallball.migrations import alembic_config
+from filewallball.settings import Settings
+from tests.servers import DIALECTS, Server, require_server
+
+DIALECT_PARAMS = [pytest.param(d, marks=getattr(pytest.mark, d), id=d) for d in DIALECTS]
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No test reads the developer's FILEWALLBALL_* variables or .env file."""
+    for key in list(os.environ):
+        if key.startswith("FILEWALLBALL_") and not key.startswith("FILEWALLBALL_TEST_"):
+            monkeypatch.delenv(key)
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture(scope="session", params=DIALECT_PARAMS)
+def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Server:
+    require_server(request.param)
+    return Server(request.param, tmp_path_factory.mktemp(request.param))
+
+
+@pytest.fixture
+def scratch_url(server: Server) -> Iterator[URL]:
+    """A new, empty database for a test that changes the schema itself."""
+    url = server.create_database()
+    yield url
+    server.drop_database(url)
+
+
+def settings_for(url: URL, **overrides: Any) -> Settings:
+    return Settings(database_url=url.render_as_string(hide_password=False), **overrides)
+
+
+@pytest.fixture(scope="session")
+def engine(server: Server) -> Iterator[Engine]:
+    """An engine on a database migrated to head, shared by the run's tests on that dialect."""
+    url = server.create_database()
+    engine = create_database_engine(settings_for(url, pool_size=5, max_overflow=5))
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection), "head")
+    yield engine
+    engine.dispose()
+    server.drop_database(url)
+
+
+@pytest.fixture
+def dialect(engine: Engine) -> str:
+    return engine.dialect.name
+
+
+@pytest.fixture
+def connection(engine: Engine) -> Iterator[sa.Connection]:
+    with engine.connect() as connection:
+        transaction = connection.begin()
+        yield connection
+        transaction.rollback()
+
+
+@pytest.fixture
+def sessions(connection: sa.Connection) -> sessionmaker[Session]:
+    """Sessions whose commits become savepoints of the test's rolled-back transaction."""
+    return sessionmaker(bind=connection, join_transaction_mode="create_savepoint")
+
+
+@pytest.fixture
+def session(sessions: sessionmaker[Session]) -> Iterator[Session]:
+    with sessions() as session:
+        yield session
+
+
+@pytest.fixture
+def database(engine: Engine, sessions: sessionmaker[Session]) -> Database:
+    return Database(engine, sessions)

@@ -1,0 +1,68 @@
+"""Valid model instances with unique values, so a test states only what it is about."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+from typing import Any
+
+from filewallball.models import (
+    FileCategory,
+    FileDownload,
+    FileExtension,
+    FileInfo,
+    FileTag,
+    FileUpload,
+    FileView,
+    SystemSetting,
+)
+
+_serial = itertools.count(1)
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}{next(_serial)}"
+
+
+def category(**fields: Any) -> FileCategory:
+    return FileCategory(**{"name": unique("category-"), **fields})
+
+
+def extension(**fields: Any) -> FileExtension:
+    return FileExtension(**{"extension": unique("ext"), "mime_type": "application/x-test", **fields})
+
+
+def tag(**fields: Any) -> FileTag:
+    return FileTag(**{"tag_name": unique("tag-"), **fields})
+
+
+def setting(**fields: Any) -> SystemSetting:
+    return SystemSetting(**{"setting_key": unique("key_"), "setting_value": "v", **fields})
+
+
+def file(**fields: Any) -> FileInfo:
+    name = unique("report-") + ".pdf"
+    content = name.encode()
+    values = {
+        "original_filename": name,
+        "stored_filename": name,
+        "file_extension": "pdf",
+        "mime_type": "application/pdf",
+        "file_size": len(content),
+        "file_hash": hashlib.sha256(content).hexdigest(),
+        "storage_path": "blobs/" + hashlib.sha256(content).hexdigest(),
+        **fields,
+    }
+    return FileInfo(**values)
+
+
+def upload(file: FileInfo, **fields: Any) -> FileUpload:
+    return FileUpload(**{"file": file, "upload_session_id": unique("session-"), **fields})
+
+
+def view(file: FileInfo, **fields: Any) -> FileView:
+    return FileView(**{"file": file, "client_ip": "2001:db8::1", **fields})
+
+
+def download(file: FileInfo, **fields: Any) -> FileDownload:
+    return FileDownload(**{"file": file, "client_ip": "192.0.2.7", "bytes_served": 10, **fields})

@@ -1,0 +1,79 @@
+"""The database servers the suite runs on, and throwaway databases on them.
+
+Each test run gets fresh databases named ``fwb_test_<random>``; nothing touches the
+server's existing databases, and everything made is dropped at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import OperationalError
+
+DIALECTS = ("sqlite", "mariadb", "postgresql")
+ADMIN_URLS = {
+    "mariadb": os.environ.get(
+        "FILEWALLBALL_TEST_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306/test"
+    ),
+    "postgresql": os.environ.get(
+        "FILEWALLBALL_TEST_POSTGRESQL_URL", "postgresql+psycopg://root@127.0.0.1:5432/test"
+    ),
+}
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+@dataclass
+class Server:
+    """One database server (or SQLite files in a directory) that can make scratch databases."""
+
+    dialect: str
+    workdir: Path
+
+    def create_database(self) -> URL:
+        name = f"fwb_test_{secrets.token_hex(4)}"
+        if self.dialect == "sqlite":
+            return URL.create("sqlite", database=str(self.workdir / f"{name}.db"))
+        with self._admin() as connection:
+            if self.dialect == "mariadb":
+                connection.exec_driver_sql(f"CREATE DATABASE {name} CHARACTER SET utf8mb4")
+            else:
+                connection.exec_driver_sql(f"CREATE DATABASE {name}")
+        return make_url(ADMIN_URLS[self.dialect]).set(database=name)
+
+    def drop_database(self, url: URL) -> None:
+        if self.dialect == "sqlite":
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{url.database}{suffix}").unlink(missing_ok=True)
+            return
+        with self._admin() as connection:
+            force = " WITH (FORCE)" if self.dialect == "postgresql" else ""
+            connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {url.database}{force}")
+
+    def _admin(self) -> sa.Connection:
+        engine = sa.create_engine(ADMIN_URLS[self.dialect], poolclass=sa.NullPool)
+        return engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+
+
+def require_server(dialect: str) -> None:
+    """Skip (or, in CI, fail loudly) when a database server cannot be reached."""
+    if dialect == "sqlite":
+        return
+    url = make_url(ADMIN_URLS[dialect])
+    try:
+        engine = sa.create_engine(url, poolclass=sa.NullPool)
+        with engine.connect() as connection:
+            connection.execute(sa.text("SELECT 1"))
+    except OperationalError as error:
+        reason = (
+            f"{dialect} server at {url.render_as_string(hide_password=True)} unreachable: "
+            f"{str(error.orig).splitlines()[0]}"
+        )
+        if IN_CI:
+            pytest.fail(f"CI=true requires every database: {reason}", pytrace=False)
+        pytest.skip(reason)
