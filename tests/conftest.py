@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -18,21 +17,27 @@ from alembic import command
 from sqlalchemy.engine import URL, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from filewallball.database import Database, create_database_engine
+from filewallball.database import Database, create_database_engine, get_database
 from filewallball.migrations import alembic_config
-from filewallball.settings import Settings
-from tests.servers import DIALECTS, Server, require_server
+from filewallball.settings import get_settings
+from tests.servers import DIALECTS, Server, require_server, settings_for
 
 DIALECT_PARAMS = [pytest.param(d, marks=getattr(pytest.mark, d), id=d) for d in DIALECTS]
 
 
 @pytest.fixture(autouse=True)
-def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No test reads the developer's FILEWALLBALL_* variables or .env file."""
+def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """No test reads the developer's FILEWALLBALL_* variables, .env file or cached settings."""
     for key in list(os.environ):
         if key.startswith("FILEWALLBALL_") and not key.startswith("FILEWALLBALL_TEST_"):
             monkeypatch.delenv(key)
     monkeypatch.chdir(tmp_path)
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+    if get_database.cache_info().currsize:
+        get_database().dispose()
+        get_database.cache_clear()
 
 
 @pytest.fixture(scope="session", params=DIALECT_PARAMS)
@@ -47,10 +52,6 @@ def scratch_url(server: Server) -> Iterator[URL]:
     url = server.create_database()
     yield url
     server.drop_database(url)
-
-
-def settings_for(url: URL, **overrides: Any) -> Settings:
-    return Settings(database_url=url.render_as_string(hide_password=False), **overrides)
 
 
 @pytest.fixture(scope="session")

@@ -29,7 +29,9 @@ def category(**fields: Any) -> FileCategory:
 
 
 def extension(**fields: Any) -> FileExtension:
-    return FileExtension(**{"extension": unique("ext"), "mime_type": "application/x-test", **fields})
+    return FileExtension(
+        **{"extension": unique("ext"), "mime_type": "application/x-test", **fields}
+    )
 
 
 def tag(**fields: Any) -> FileTag:

@@ -10,11 +10,15 @@ import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import OperationalError
+
+from filewallball.models import Base
+from filewallball.settings import Settings
 
 DIALECTS = ("sqlite", "mariadb", "postgresql")
 ADMIN_URLS = {
@@ -77,3 +81,13 @@ def require_server(dialect: str) -> None:
         if IN_CI:
             pytest.fail(f"CI=true requires every database: {reason}", pytrace=False)
         pytest.skip(reason)
+
+
+def settings_for(url: URL, **overrides: Any) -> Settings:
+    return Settings(database_url=url.render_as_string(hide_password=False), **overrides)
+
+
+def drop_index(connection: sa.Connection, table: str, name: str) -> None:
+    """Drop one of the models' indexes behind Alembic's back, to make drift."""
+    [index] = [i for i in Base.metadata.tables[table].indexes if i.name == name]
+    connection.execute(sa.schema.DropIndex(index))

@@ -27,6 +27,7 @@ from filewallball.models import (
 )
 from tests import factories
 
+
 def _flushed(session: Session, row: Any) -> Any:
     session.add(row)
     session.flush()
@@ -61,7 +62,9 @@ def test_every_table_has_a_crud_case() -> None:
 
 
 @pytest.mark.parametrize(
-    ("model", "make", "attribute", "new_value"), CRUD_CASES, ids=[m.__name__ for m, *_ in CRUD_CASES]
+    ("model", "make", "attribute", "new_value"),
+    CRUD_CASES,
+    ids=[m.__name__ for m, *_ in CRUD_CASES],
 )
 def test_create_read_update_delete(
     session: Session, model: type[Base], make: Any, attribute: str, new_value: Any
@@ -98,21 +101,44 @@ def test_given_file_uuid_is_kept() -> None:
 
 
 def test_core_insert_also_gets_a_uuid(session: Session) -> None:
-    values = {c: getattr(factories.file(), c) for c in ("original_filename", "stored_filename",
-              "file_extension", "mime_type", "file_size", "file_hash", "storage_path")}
+    values = {
+        c: getattr(factories.file(), c)
+        for c in (
+            "original_filename",
+            "stored_filename",
+            "file_extension",
+            "mime_type",
+            "file_size",
+            "file_hash",
+            "storage_path",
+        )
+    }
     session.execute(sa.insert(FileInfo), [values])
-    stored = session.scalars(sa.select(FileInfo.file_uuid).where(
-        FileInfo.original_filename == values["original_filename"])).one()
+    stored = session.scalars(
+        sa.select(FileInfo.file_uuid).where(
+            FileInfo.original_filename == values["original_filename"]
+        )
+    ).one()
     assert uuid.UUID(stored).version == 4
 
 
 def test_defaults(session: Session) -> None:
-    file, tag, ext, setting = factories.file(), factories.tag(), factories.extension(), factories.setting()
+    file, tag, ext, setting = (
+        factories.file(),
+        factories.tag(),
+        factories.extension(),
+        factories.setting(),
+    )
     upload = factories.upload(file)
     session.add_all([file, tag, ext, setting, upload])
     session.flush()
     session.expire_all()
-    assert (file.is_public, file.is_deleted, file.deleted_at, file.file_category_id) == (True, False, None, None)
+    assert (file.is_public, file.is_deleted, file.deleted_at, file.file_category_id) == (
+        True,
+        False,
+        None,
+        None,
+    )
     assert (tag.tag_color, tag.is_active) == ("#007bff", True)
     assert (ext.is_allowed, ext.max_file_size) == (True, 10 * 1024 * 1024)
     assert (setting.setting_type, setting.is_public) == ("string", False)
@@ -154,7 +180,9 @@ class TestRelationships:
         session.expire_all()
         assert {t.tag_name for t in one.tags} == {red.tag_name, blue.tag_name}
         assert {f.id for f in red.files} == {one.id, two.id}
-        links = session.scalars(sa.select(FileTagRelation).where(FileTagRelation.tag_id == red.id)).all()
+        links = session.scalars(
+            sa.select(FileTagRelation).where(FileTagRelation.tag_id == red.id)
+        ).all()
         assert {link.file_id for link in links} == {one.id, two.id}
         assert all(link.created_at is not None for link in links)
 
@@ -169,19 +197,25 @@ class TestRelationships:
         assert (seen.file, fetched.file) == (file, file)
 
 
-UNIQUE_CASES: list[tuple[str, Callable[[Session], tuple[Any, Any]]]] = [
-    ("file_uuid", lambda s: (factories.file(file_uuid="same"), factories.file(file_uuid="same"))),
-    ("tag_name", lambda s: (factories.tag(tag_name="same"), factories.tag(tag_name="same"))),
-    ("extension", lambda s: (factories.extension(extension="same"), factories.extension(extension="same"))),
-    ("setting_key", lambda s: (factories.setting(setting_key="same"), factories.setting(setting_key="same"))),
-    ("category name", lambda s: (factories.category(name="same"), factories.category(name="same"))),
-    ("file_id, tag_id", lambda s: _relation_pair(s)),
-]
-
-
 def _relation_pair(session: Session) -> tuple[FileTagRelation, FileTagRelation]:
     first = _relation(session)
     return first, FileTagRelation(file_id=first.file_id, tag_id=first.tag_id)
+
+
+UNIQUE_CASES: list[tuple[str, Callable[[Session], tuple[Any, Any]]]] = [
+    ("file_uuid", lambda s: (factories.file(file_uuid="same"), factories.file(file_uuid="same"))),
+    ("tag_name", lambda s: (factories.tag(tag_name="same"), factories.tag(tag_name="same"))),
+    (
+        "extension",
+        lambda s: (factories.extension(extension="same"), factories.extension(extension="same")),
+    ),
+    (
+        "setting_key",
+        lambda s: (factories.setting(setting_key="same"), factories.setting(setting_key="same")),
+    ),
+    ("category name", lambda s: (factories.category(name="same"), factories.category(name="same"))),
+    ("file_id, tag_id", _relation_pair),
+]
 
 
 @pytest.mark.parametrize(("key", "make_pair"), UNIQUE_CASES, ids=[k for k, _ in UNIQUE_CASES])
@@ -230,7 +264,9 @@ class TestDeleteBehaviour:
         session.flush()
         session.execute(sa.delete(FileInfo).where(FileInfo.id == file.id))
         for model in (FileTagRelation, FileUpload, FileView, FileDownload):
-            count = session.scalar(sa.select(sa.func.count()).select_from(model).where(model.file_id == file.id))
+            count = session.scalar(
+                sa.select(sa.func.count()).select_from(model).where(model.file_id == file.id)
+            )
             assert count == 0, model.__name__
         assert session.get(FileTag, tag.id) is not None
 

@@ -60,7 +60,7 @@ MARIADB_CHECK_VIOLATION = 4025
 
 
 def _check_violation_is_integrity_error(context: ExceptionContext) -> DBAPIError | None:
-    """PyMySQL raises a failed CHECK as OperationalError; it is an IntegrityError everywhere else."""
+    """PyMySQL raises a failed CHECK as OperationalError; other drivers, IntegrityError."""
     error = context.original_exception
     if context.is_disconnect or not error.args or error.args[0] != MARIADB_CHECK_VIOLATION:
         return None
@@ -130,9 +130,13 @@ class Database:
             with self.engine.connect() as connection:
                 connection.execute(sa.text("SELECT 1"))
         except SQLAlchemyError as error:
-            return DatabaseHealth(False, self.engine.dialect.name, None, self.pool_status(), _short(error))
+            return DatabaseHealth(
+                False, self.engine.dialect.name, None, self.pool_status(), _short(error)
+            )
         elapsed_ms = (time.perf_counter() - started) * 1000
-        return DatabaseHealth(True, self.engine.dialect.name, round(elapsed_ms, 3), self.pool_status())
+        return DatabaseHealth(
+            True, self.engine.dialect.name, round(elapsed_ms, 3), self.pool_status()
+        )
 
     def pool_status(self) -> PoolStatus:
         pool = self.engine.pool

@@ -6,6 +6,7 @@ any directory; the ``alembic.ini`` at the repository root points stock ``alembic
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from alembic.config import Config
@@ -16,14 +17,16 @@ __all__ = ["MIGRATIONS_DIR", "alembic_config"]
 MIGRATIONS_DIR = Path(__file__).parent
 
 
-def alembic_config(connection: Connection | None = None, *, offline_url: str | None = None) -> Config:
+def alembic_config(
+    connection: Connection | None = None, *, offline_url: str | None = None
+) -> Config:
     """Configuration for Alembic's commands.
 
     ``connection``: migrate through this connection (tests, or a caller that already holds
     one) instead of opening the configured database. ``offline_url``: the URL whose dialect
     renders SQL in ``--sql`` mode; nothing is connected.
     """
-    config = Config()
+    config = Config(stdout=sys.stdout)  # the current stdout, not the one at import time
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.set_main_option("path_separator", "os")
     config.set_main_option("file_template", "%%(rev)s_%%(slug)s")

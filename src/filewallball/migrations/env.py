@@ -16,7 +16,7 @@ from filewallball.settings import get_settings
 config = context.config
 
 
-def compare_server_default(
+def compare_server_default(  # noqa: PLR0917 - Alembic's hook signature
     context: MigrationContext,
     inspected_column: sa.Column[Any],
     metadata_column: sa.Column[Any],
@@ -35,32 +35,30 @@ def compare_server_default(
     return None  # Alembic's own comparison
 
 
-COMPARE = {
-    "target_metadata": Base.metadata,
-    "compare_type": True,
-    "compare_server_default": compare_server_default,
-}
+def configure(**target: Any) -> None:
+    """Configure Alembic for a connection or, offline, a URL; compare as autogenerate should."""
+    context.configure(
+        target_metadata=Base.metadata,
+        compare_type=True,
+        compare_server_default=compare_server_default,
+        **target,
+    )
 
 
 def run_offline() -> None:
     url = config.attributes.get("offline_url") or get_settings().sqlalchemy_url
-    context.configure(
+    configure(
         url=url,
         literal_binds=True,
         dialect_opts={"paramstyle": "named"},
         render_as_batch=str(url).startswith("sqlite"),
-        **COMPARE,
     )
     with context.begin_transaction():
         context.run_migrations()
 
 
 def run_online(connection: Connection) -> None:
-    context.configure(
-        connection=connection,
-        render_as_batch=connection.dialect.name == "sqlite",
-        **COMPARE,
-    )
+    configure(connection=connection, render_as_batch=connection.dialect.name == "sqlite")
     with context.begin_transaction():
         context.run_migrations()
 

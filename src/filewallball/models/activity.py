@@ -17,6 +17,8 @@ __all__ = ["FileDownload", "FileView"]
 
 
 class _AccessEvent(CreatedAt):
+    __tablename__: str
+
     id: Mapped[IntPK]
     file_id: Mapped[int] = mapped_column(Identifier, ForeignKey("files.id", ondelete="CASCADE"))
     client_ip: Mapped[str | None] = mapped_column(String(45))

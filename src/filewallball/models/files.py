@@ -126,6 +126,4 @@ class FileUpload(Base):
 
     file: Mapped[FileInfo | None] = relationship(back_populates="uploads")
 
-    __table_args__ = (
-        one_of("upload_status", UPLOAD_STATUSES),
-    )
+    __table_args__ = (one_of("upload_status", UPLOAD_STATUSES),)

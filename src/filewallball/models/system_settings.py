@@ -23,6 +23,4 @@ class SystemSetting(Timestamps, Base):
     description: Mapped[str | None] = mapped_column(String(255))
     is_public: Mapped[bool] = mapped_column(default=False, server_default=false())
 
-    __table_args__ = (
-        one_of("setting_type", SETTING_TYPES),
-    )
+    __table_args__ = (one_of("setting_type", SETTING_TYPES),)

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import mapped_column
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
-__all__ = ["IntPK", "Identifier", "UTCDateTime", "generate_file_uuid", "utcnow"]
+__all__ = ["Identifier", "IntPK", "UTCDateTime", "generate_file_uuid", "utcnow"]
 
 
 def utcnow() -> datetime:

@@ -8,6 +8,7 @@ Create Date: 2026-11-26
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -21,7 +22,12 @@ depends_on: str | Sequence[str] | None = None
 
 # MariaDB: transactional tables, full Unicode, and binary collation so that equality and
 # uniqueness mean the same thing as on PostgreSQL and SQLite (no case or accent folding).
-TABLE_OPTIONS = {"mysql_engine": "InnoDB", "mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_bin"}
+# Both prefixes: the mysql:// and mariadb:// dialects each read only their own.
+TABLE_OPTIONS: dict[str, Any] = {
+    f"{prefix}_{option}": value
+    for prefix in ("mysql", "mariadb")
+    for option, value in (("engine", "InnoDB"), ("charset", "utf8mb4"), ("collate", "utf8mb4_bin"))
+}
 
 
 def _id() -> sa.Column[int]:
@@ -33,7 +39,9 @@ def _created_at() -> sa.Column[object]:
 
 
 def _file_fk(ondelete: str = "CASCADE", *, nullable: bool = False) -> sa.Column[int]:
-    return sa.Column("file_id", Identifier, sa.ForeignKey("files.id", ondelete=ondelete), nullable=nullable)
+    return sa.Column(
+        "file_id", Identifier, sa.ForeignKey("files.id", ondelete=ondelete), nullable=nullable
+    )
 
 
 def upgrade() -> None:
@@ -53,7 +61,9 @@ def upgrade() -> None:
         sa.Column("extension", sa.String(20), nullable=False),
         sa.Column("mime_type", sa.String(100), nullable=False),
         sa.Column("is_allowed", sa.Boolean(), server_default=sa.true(), nullable=False),
-        sa.Column("max_file_size", sa.BigInteger(), server_default=sa.text("10485760"), nullable=False),
+        sa.Column(
+            "max_file_size", sa.BigInteger(), server_default=sa.text("10485760"), nullable=False
+        ),
         sa.Column("description", sa.String(255)),
         _created_at(),
         sa.UniqueConstraint("extension"),
@@ -143,12 +153,16 @@ def upgrade() -> None:
         "file_tag_relations",
         _id(),
         _file_fk(),
-        sa.Column("tag_id", Identifier, sa.ForeignKey("file_tags.id", ondelete="CASCADE"), nullable=False),
+        sa.Column(
+            "tag_id", Identifier, sa.ForeignKey("file_tags.id", ondelete="CASCADE"), nullable=False
+        ),
         _created_at(),
         sa.UniqueConstraint("file_id", "tag_id"),
         **TABLE_OPTIONS,
     )
-    op.create_index("ix_file_tag_relations_tag_id_file_id", "file_tag_relations", ["tag_id", "file_id"])
+    op.create_index(
+        "ix_file_tag_relations_tag_id_file_id", "file_tag_relations", ["tag_id", "file_id"]
+    )
 
     for events, extra in (("file_views", ()), ("file_downloads", ("bytes_served",))):
         op.create_table(
@@ -157,7 +171,10 @@ def upgrade() -> None:
             _file_fk(),
             sa.Column("client_ip", sa.String(45)),
             sa.Column("user_agent", sa.String(500)),
-            *(sa.Column(name, sa.BigInteger(), server_default="0", nullable=False) for name in extra),
+            *(
+                sa.Column(name, sa.BigInteger(), server_default="0", nullable=False)
+                for name in extra
+            ),
             _created_at(),
             **TABLE_OPTIONS,
         )
@@ -183,7 +200,7 @@ def downgrade() -> None:
         op.drop_table(table)
 
 
-def _file_statistics() -> sa.CompoundSelect:
+def _file_statistics() -> sa.CompoundSelect[Any]:
     """Live files per category, every category listed, plus one row for uncategorised files."""
     files = sa.table(
         "files",
@@ -197,13 +214,21 @@ def _file_statistics() -> sa.CompoundSelect:
     live = files.c.is_deleted == sa.false()
     aggregates = (
         sa.func.count(files.c.id).label("file_count"),
-        sa.cast(sa.func.coalesce(sa.func.sum(files.c.file_size), 0), sa.BigInteger).label("total_size"),
+        sa.cast(sa.func.coalesce(sa.func.sum(files.c.file_size), 0), sa.BigInteger).label(
+            "total_size"
+        ),
         sa.func.avg(files.c.file_size).label("avg_file_size"),
         sa.func.max(files.c.created_at).label("last_upload"),
     )
     per_category = (
-        sa.select(categories.c.id.label("category_id"), categories.c.name.label("category_name"), *aggregates)
-        .select_from(categories.outerjoin(files, sa.and_(files.c.file_category_id == categories.c.id, live)))
+        sa.select(
+            categories.c.id.label("category_id"),
+            categories.c.name.label("category_name"),
+            *aggregates,
+        )
+        .select_from(
+            categories.outerjoin(files, sa.and_(files.c.file_category_id == categories.c.id, live))
+        )
         .group_by(categories.c.id, categories.c.name)
     )
     uncategorised = sa.select(
@@ -212,6 +237,6 @@ def _file_statistics() -> sa.CompoundSelect:
     return sa.union_all(per_category, uncategorised)
 
 
-def _render(statement: sa.CompoundSelect) -> str:
+def _render(statement: sa.CompoundSelect[Any]) -> str:
     dialect = op.get_context().dialect
     return str(statement.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))

@@ -51,9 +51,17 @@ EXTENSIONS: dict[str, tuple[str, bool, int]] = {
     "pdf": ("application/pdf", True, 200 * MiB),
     "txt": ("text/plain", True, 50 * MiB),
     "md": ("text/markdown", True, 50 * MiB),
-    "docx": ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", True, 200 * MiB),
+    "docx": (
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        True,
+        200 * MiB,
+    ),
     "odt": ("application/vnd.oasis.opendocument.text", True, 200 * MiB),
-    "pptx": ("application/vnd.openxmlformats-officedocument.presentationml.presentation", True, 500 * MiB),
+    "pptx": (
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+        True,
+        500 * MiB,
+    ),
     "csv": ("text/csv", True, 500 * MiB),
     "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", True, 200 * MiB),
     "ods": ("application/vnd.oasis.opendocument.spreadsheet", True, 200 * MiB),
@@ -128,7 +136,13 @@ def upgrade() -> None:
     _insert_missing(
         extensions,
         [
-            {"extension": ext, "mime_type": mime, "is_allowed": allowed, "max_file_size": size, "created_at": now}
+            {
+                "extension": ext,
+                "mime_type": mime,
+                "is_allowed": allowed,
+                "max_file_size": size,
+                "created_at": now,
+            }
             for ext, (mime, allowed, size) in EXTENSIONS.items()
         ],
     )

@@ -1,0 +1,167 @@
+"""The database module: transactions at the edge, the FastAPI dependency, health, SQLite set-up."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from alembic import command
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from filewallball.database import Database, create_database_engine, get_database, get_db
+from filewallball.migrations import alembic_config
+from filewallball.models import FileCategory
+from filewallball.settings import Settings
+from tests import factories
+
+
+class Boom(Exception):
+    pass
+
+
+def _category_count(bind: sa.Connection | Engine, name: str) -> int:
+    statement = (
+        sa.select(sa.func.count()).select_from(FileCategory).where(FileCategory.name == name)
+    )
+    if isinstance(bind, Engine):
+        with bind.connect() as connection:
+            return int(connection.scalar(statement) or 0)
+    return int(bind.scalar(statement) or 0)
+
+
+@pytest.fixture
+def committing(engine: Engine) -> Iterator[Database]:
+    """A Database that really commits; the test cleans up what it made."""
+    yield Database(engine, sessionmaker(engine))
+    with engine.begin() as connection:
+        connection.execute(sa.delete(FileCategory).where(FileCategory.name.like("tx-%")))
+
+
+def test_transaction_commits_on_success(committing: Database, engine: Engine) -> None:
+    with committing.transaction() as session:
+        session.add(factories.category(name="tx-kept"))
+    assert _category_count(engine, "tx-kept") == 1
+
+
+def _add_then_fail(database: Database, name: str) -> None:
+    with database.transaction() as session:
+        session.add(factories.category(name=name))
+        session.flush()  # the row reached the database inside the transaction
+        assert _category_count(session.connection(), name) == 1
+        raise Boom
+
+
+def test_transaction_rolls_back_on_any_exception(committing: Database, engine: Engine) -> None:
+    with pytest.raises(Boom):
+        _add_then_fail(committing, "tx-lost")
+    assert _category_count(engine, "tx-lost") == 0
+
+
+def test_nested_rollback_inside_a_test_transaction(
+    database: Database, connection: sa.Connection
+) -> None:
+    """The test fixtures' savepoint mode behaves like a real transaction (SQLite included)."""
+    with database.transaction() as session:
+        session.add(factories.category(name="tx-outer"))
+    with pytest.raises(Boom):
+        _add_then_fail(database, "tx-inner")
+    assert _category_count(connection, "tx-outer") == 1
+    assert _category_count(connection, "tx-inner") == 0
+
+
+def test_sessions_never_commit_by_themselves(database: Database, connection: sa.Connection) -> None:
+    session: Session = database.sessions()
+    session.add(factories.category(name="tx-uncommitted"))
+    session.flush()
+    session.close()
+    assert _category_count(connection, "tx-uncommitted") == 0
+
+
+class TestGetDb:
+    @pytest.fixture
+    def configured(self, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Database:
+        monkeypatch.setenv("FILEWALLBALL_DATA_DIR", str(tmp_path / "data"))
+        command.upgrade(alembic_config(), "head")
+        return get_database()
+
+    def test_commits_when_the_request_succeeds(self, configured: Database) -> None:
+        dependency = get_db()
+        next(dependency).add(factories.category(name="req-ok"))
+        assert next(dependency, "done") == "done"
+        assert _category_count(configured.engine, "req-ok") == 1
+
+    def test_rolls_back_when_the_request_fails(self, configured: Database) -> None:
+        dependency = get_db()
+        next(dependency).add(factories.category(name="req-failed"))
+        with pytest.raises(Boom):
+            dependency.throw(Boom())
+        assert _category_count(configured.engine, "req-failed") == 0
+
+    def test_uses_the_configured_sqlite_file(self, configured: Database, tmp_path: Path) -> None:
+        assert configured.engine.url.database == str(tmp_path / "data" / "filewallball.db")
+
+
+def test_health_of_a_reachable_database(database: Database) -> None:
+    health = database.health()
+    assert health.reachable
+    assert health.error is None
+    assert health.round_trip_ms is not None
+    assert 0 < health.round_trip_ms < 60_000
+    assert health.dialect == database.engine.dialect.name
+    assert health.pool.size is not None
+    assert health.pool.checked_out is not None
+    assert health.pool.checked_out >= 1  # the test's own connection
+
+
+def test_health_of_an_unreachable_database() -> None:
+    settings = Settings(database_url="postgresql+psycopg://nobody@127.0.0.1:1/none", pool_timeout=1)
+    database = Database.from_settings(settings)
+    health = database.health()
+    assert not health.reachable
+    assert health.round_trip_ms is None
+    assert health.error
+    assert "SELECT" not in health.error
+    assert (health.pool.size, health.pool.checked_out, health.pool.overflow) == (20, 0, 0)
+
+
+class TestSqlite:
+    @pytest.fixture
+    def engine(self, tmp_path: Path) -> Iterator[Engine]:
+        engine = create_database_engine(Settings(data_dir=tmp_path, sqlite_busy_timeout_ms=1234))
+        yield engine
+        engine.dispose()
+
+    def test_pragmas(self, engine: Engine) -> None:
+        with engine.connect() as connection:
+            pragma = connection.exec_driver_sql
+            assert pragma("PRAGMA foreign_keys").scalar() == 1
+            assert pragma("PRAGMA journal_mode").scalar() == "wal"
+            assert pragma("PRAGMA busy_timeout").scalar() == 1234
+
+    def test_savepoints_really_roll_back(self, engine: Engine) -> None:
+        with engine.begin() as connection:
+            connection.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+        with engine.begin() as connection:
+            connection.exec_driver_sql("INSERT INTO t VALUES (1)")
+            savepoint = connection.begin_nested()
+            connection.exec_driver_sql("INSERT INTO t VALUES (2)")
+            savepoint.rollback()
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql("SELECT x FROM t").scalars().all() == [1]
+
+    @staticmethod
+    def _insert_then_fail(engine: Engine) -> None:
+        with engine.begin() as connection:
+            connection.exec_driver_sql("INSERT INTO t VALUES (1)")
+            raise Boom
+
+    def test_a_failed_transaction_leaves_nothing(self, engine: Engine) -> None:
+        with engine.begin() as connection:
+            connection.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+        with pytest.raises(Boom):
+            self._insert_then_fail(engine)
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql("SELECT count(*) FROM t").scalar() == 0

@@ -1,0 +1,88 @@
+"""Rules every model must keep, checked over the whole metadata so new columns obey them too."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from filewallball import models
+from filewallball.models import Base, UTCDateTime, views_metadata
+
+TABLES = list(Base.metadata.tables.values())
+COLUMNS = [column for table in TABLES for column in table.columns]
+
+
+@pytest.mark.parametrize("column", COLUMNS, ids=str)
+def test_strings_have_a_length_and_datetimes_are_utc(column: sa.Column[object]) -> None:
+    if isinstance(column.type, sa.String) and not isinstance(column.type, sa.Text):
+        assert column.type.length, f"{column} needs a length (MariaDB VARCHAR)"
+    if isinstance(column.type, sa.DateTime):
+        pytest.fail(f"{column} is a plain DateTime; use the UTCDateTime type")
+    if column.name.endswith("_at"):
+        assert isinstance(column.type, UTCDateTime)
+
+
+@pytest.mark.parametrize("table", TABLES, ids=str)
+def test_every_foreign_key_leads_an_index(table: sa.Table) -> None:
+    """MariaDB silently adds an index for an unindexed foreign key: untracked schema."""
+    leading = {index.columns[0].name for index in table.indexes}
+    leading |= {
+        constraint.columns[0].name
+        for constraint in table.constraints
+        if isinstance(constraint, sa.UniqueConstraint)
+    }
+    for key in table.foreign_keys:
+        assert key.parent.name in leading, f"{table.name}.{key.parent.name} has no index"
+
+
+def test_no_index_on_is_deleted_alone() -> None:
+    """SPEC section 6: MariaDB would prefer it to the composite indexes that lead with filters."""
+    files = Base.metadata.tables["files"]
+    assert not [
+        index for index in files.indexes if [c.name for c in index.columns] == ["is_deleted"]
+    ]
+    composites = {tuple(c.name for c in index.columns) for index in files.indexes}
+    assert ("file_extension", "is_deleted", "created_at") in composites
+
+
+@pytest.mark.parametrize("table", TABLES, ids=str)
+def test_constraint_names_follow_the_convention(table: sa.Table) -> None:
+    prefixes = {
+        sa.PrimaryKeyConstraint: "pk_",
+        sa.UniqueConstraint: "uq_",
+        sa.ForeignKeyConstraint: "fk_",
+        sa.CheckConstraint: "ck_",
+    }
+    for constraint in [*table.constraints, *table.indexes]:
+        name = str(constraint.name)
+        prefix = "ix_" if isinstance(constraint, sa.Index) else prefixes[type(constraint)]
+        assert name.startswith(f"{prefix}{table.name}_") or name == f"pk_{table.name}", name
+        assert len(name) <= 63, f"{name} is too long for PostgreSQL"
+
+
+def test_seed_spec_hash_and_extension_widths() -> None:
+    files = Base.metadata.tables["files"]
+    assert files.c.file_hash.type.length == 64  # a SHA-256 hex digest
+    assert files.c.file_extension.type.length == 20
+    assert Base.metadata.tables["file_extensions"].c.extension.type.length == 20
+    assert Base.metadata.tables["file_uploads"].c.client_ip.type.length == 45  # IPv6
+
+
+def test_the_view_is_outside_the_migrated_metadata() -> None:
+    assert "file_statistics" not in Base.metadata.tables
+    assert "file_statistics" in views_metadata.tables
+
+
+def test_public_names() -> None:
+    assert set(models.__all__) >= {
+        "FileInfo",
+        "FileCategory",
+        "FileExtension",
+        "FileUpload",
+        "FileTag",
+        "FileTagRelation",
+        "FileView",
+        "FileDownload",
+        "SystemSetting",
+        "FileStatistics",
+    }

@@ -1,0 +1,66 @@
+"""Process settings: environment (prefix FILEWALLBALL_), .env file, and defaults."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from filewallball.settings import Settings
+
+
+def test_defaults(tmp_path: Path) -> None:
+    settings = Settings()
+    assert settings.data_dir == Path("filewallball-data")
+    assert (
+        str(settings.sqlalchemy_url)
+        == f"sqlite:///{tmp_path / 'filewallball-data' / 'filewallball.db'}"
+    )
+    assert (
+        settings.pool_size,
+        settings.max_overflow,
+        settings.pool_recycle,
+        settings.pool_pre_ping,
+    ) == (
+        20,
+        30,
+        3600,
+        True,
+    )
+    assert settings.admin_token is None
+
+
+def test_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FILEWALLBALL_DATABASE_URL", "mysql+pymysql://app:s3cret@db/filewallball_db")
+    monkeypatch.setenv("FILEWALLBALL_ADMIN_TOKEN", "t0ken")
+    monkeypatch.setenv("FILEWALLBALL_TRUSTED_PROXIES", '["10.0.0.0/8", "::1/128"]')
+    settings = Settings()
+    assert settings.sqlalchemy_url.drivername == "mysql+pymysql"
+    assert settings.sqlalchemy_url.database == "filewallball_db"
+    assert settings.admin_token is not None
+    assert settings.admin_token.get_secret_value() == "t0ken"
+    assert "t0ken" not in repr(settings)
+    assert [str(n) for n in settings.trusted_proxies] == ["10.0.0.0/8", "::1/128"]
+
+
+def test_dotenv_file(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("FILEWALLBALL_DATA_DIR=/srv/files\nFILEWALLBALL_POOL_SIZE=4\n")
+    settings = Settings()
+    assert settings.data_dir == Path("/srv/files")
+    assert settings.pool_size == 4
+    assert settings.sqlalchemy_url.database == "/srv/files/filewallball.db"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("FILEWALLBALL_POOL_SIZE", "0"),
+        ("FILEWALLBALL_MAX_OVERFLOW", "-1"),
+        ("FILEWALLBALL_POOL_SIZE", "many"),
+    ],
+)
+def test_bad_values_are_named(monkeypatch: pytest.MonkeyPatch, variable: str, value: str) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ValidationError, match=variable.removeprefix("FILEWALLBALL_").lower()):
+        Settings()
