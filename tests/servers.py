@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -64,23 +65,34 @@ class Server:
         return engine.connect().execution_options(isolation_level="AUTOCOMMIT")
 
 
+def _connect_error(engine: sa.Engine) -> OperationalError | None:
+    try:
+        with engine.connect() as connection:
+            connection.execute(sa.text("SELECT 1"))
+    except OperationalError as error:
+        return error
+    return None
+
+
 def require_server(dialect: str) -> None:
     """Skip (or, in CI, fail loudly) when a database server cannot be reached."""
     if dialect == "sqlite":
         return
     url = make_url(ADMIN_URLS[dialect])
-    try:
-        engine = sa.create_engine(url, poolclass=sa.NullPool)
-        with engine.connect() as connection:
-            connection.execute(sa.text("SELECT 1"))
-    except OperationalError as error:
-        reason = (
-            f"{dialect} server at {url.render_as_string(hide_password=True)} unreachable: "
-            f"{str(error.orig).splitlines()[0]}"
-        )
-        if IN_CI:
-            pytest.fail(f"CI=true requires every database: {reason}", pytrace=False)
-        pytest.skip(reason)
+    engine = sa.create_engine(url, poolclass=sa.NullPool)
+    # In CI a server that scripts/services just started may still be opening its doors.
+    deadline = time.monotonic() + (30 if IN_CI else 0)
+    while (failure := _connect_error(engine)) is not None and time.monotonic() < deadline:
+        time.sleep(1)
+    if failure is None:
+        return
+    reason = (
+        f"{dialect} server at {url.render_as_string(hide_password=True)} unreachable: "
+        f"{str(failure.orig).splitlines()[0]}"
+    )
+    if IN_CI:
+        pytest.fail(f"CI=true requires every database: {reason}", pytrace=False)
+    pytest.skip(reason)
 
 
 def settings_for(url: URL, **overrides: Any) -> Settings:
