@@ -16,6 +16,7 @@ from filewallball.models import (
     FileView,
     SystemSetting,
 )
+from filewallball.operations.files import FileSpec
 
 _serial = itertools.count(1)
 
@@ -68,3 +69,18 @@ def view(file: FileInfo, **fields: Any) -> FileView:
 
 def download(file: FileInfo, **fields: Any) -> FileDownload:
     return FileDownload(**{"file": file, "client_ip": "192.0.2.7", "bytes_served": 10, **fields})
+
+
+def spec(**fields: Any) -> FileSpec:
+    """A FileSpec for new content; pass ``content=b"..."`` to choose the bytes."""
+    content: bytes = fields.pop("content", unique("content-").encode())
+    digest = hashlib.sha256(content).hexdigest()
+    values = {
+        "original_filename": unique("photo-") + ".jpg",
+        "file_size": len(content),
+        "file_hash": digest,
+        "storage_path": f"{digest[:2]}/{digest[2:4]}/{digest}",
+        "mime_type": "image/jpeg",
+        **fields,
+    }
+    return FileSpec(**values)

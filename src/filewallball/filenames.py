@@ -1,0 +1,48 @@
+"""What a file may be called, and what its extension is.
+
+The name a person gave a file is kept for display, so it is checked rather than rewritten:
+one line of printable text (no path, no control characters), NFC-normalised so that the
+same name typed on two systems compares equal.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from pathlib import PurePosixPath
+
+from filewallball.errors import InvalidInput
+
+__all__ = ["MAX_EXTENSION_LENGTH", "MAX_FILENAME_LENGTH", "check_filename", "extension_of"]
+
+MAX_FILENAME_LENGTH = 255
+MAX_EXTENSION_LENGTH = 20
+_EXTENSION = re.compile(rf"[a-z0-9]{{1,{MAX_EXTENSION_LENGTH}}}")
+
+
+def check_filename(name: str) -> str:
+    """The NFC form of ``name``, or InvalidInput naming what is wrong with it."""
+    name = unicodedata.normalize("NFC", name)
+    if not name.strip():
+        raise InvalidInput("filename is empty")
+    if len(name) > MAX_FILENAME_LENGTH:
+        raise InvalidInput(
+            f"filename is {len(name)} characters long; the limit is {MAX_FILENAME_LENGTH}"
+        )
+    if any(unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp") for char in name):
+        raise InvalidInput(f"filename {name!r} contains control characters")
+    if "/" in name or "\\" in name:
+        raise InvalidInput(f"filename {name!r} contains a path separator")
+    if name.strip(" .") == "":
+        raise InvalidInput(f"filename {name!r} is only dots")
+    return name
+
+
+def extension_of(name: str) -> str:
+    """The lower-case extension (``"tar.gz"`` -> ``"gz"``), or ``""`` when there is none.
+
+    A suffix that cannot be an extension (spaces, punctuation, over 20 characters) is part
+    of the name: ``"notes.2024 draft"`` has no extension.
+    """
+    extension = PurePosixPath(name).suffix[1:].lower()
+    return extension if _EXTENSION.fullmatch(extension) else ""

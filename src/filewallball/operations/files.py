@@ -1,0 +1,245 @@
+"""Rows of ``files``: create, read, update, soft delete, restore, and bulk writes."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import Enum
+from pathlib import PurePosixPath
+from typing import Any, Final
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm.interfaces import LoaderOption
+
+from filewallball.errors import InvalidInput, NotFound
+from filewallball.filenames import check_filename, extension_of
+from filewallball.models import FileCategory, FileInfo, generate_file_uuid, utcnow
+
+__all__ = [
+    "UNCHANGED",
+    "WITH_RELATIONS",
+    "FileSpec",
+    "bulk_insert_files",
+    "bulk_update_files",
+    "create_file",
+    "find_by_hash",
+    "get_file",
+    "parse_file_uuid",
+    "purge_candidates",
+    "restore_file",
+    "soft_delete_file",
+    "update_file",
+]
+
+SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+MIME_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,62}/[a-z0-9][a-z0-9!#$&^_.+-]{0,62}")
+DEFAULT_MIME_TYPE = "application/octet-stream"
+
+# Category, tags and upload records in three statements for any number of files.
+WITH_RELATIONS: Final[tuple[LoaderOption, ...]] = (
+    joinedload(FileInfo.category),
+    selectinload(FileInfo.tags),
+    selectinload(FileInfo.uploads),
+)
+
+
+class _Unchanged(Enum):
+    UNCHANGED = "unchanged"
+
+
+UNCHANGED: Final = _Unchanged.UNCHANGED
+
+
+@dataclass(frozen=True, kw_only=True)
+class FileSpec:
+    """The metadata of content already in the blob store, for a new row of ``files``."""
+
+    original_filename: str
+    file_size: int
+    file_hash: str
+    storage_path: str
+    mime_type: str = DEFAULT_MIME_TYPE
+    category: str | None = None
+    is_public: bool = True
+    file_uuid: str | None = None
+    created_at: datetime | None = None
+
+
+def parse_file_uuid(value: str) -> str:
+    """The canonical form of a file UUID, or InvalidInput."""
+    try:
+        return str(uuid.UUID(value))
+    except (ValueError, TypeError, AttributeError):
+        raise InvalidInput(f"{value!r} is not a file UUID") from None
+
+
+def _row_values(spec: FileSpec, category_ids: Mapping[str, int]) -> dict[str, Any]:
+    name = check_filename(spec.original_filename)
+    if spec.file_size < 0:
+        raise InvalidInput(f"file size {spec.file_size} is negative")
+    if not SHA256_HEX.fullmatch(spec.file_hash):
+        raise InvalidInput(f"{spec.file_hash!r} is not a SHA-256 hex digest (64 lower-case hex)")
+    mime_type = spec.mime_type.lower()
+    if not MIME_TYPE.fullmatch(mime_type):
+        raise InvalidInput(f"{spec.mime_type!r} is not a MIME type")
+    if not spec.storage_path or len(spec.storage_path) > 500:
+        raise InvalidInput("storage path must be 1-500 characters")
+    values: dict[str, Any] = {
+        "file_uuid": parse_file_uuid(spec.file_uuid) if spec.file_uuid else generate_file_uuid(),
+        "original_filename": name,
+        "stored_filename": PurePosixPath(spec.storage_path).name,
+        "file_extension": extension_of(name),
+        "mime_type": mime_type,
+        "file_size": spec.file_size,
+        "file_hash": spec.file_hash,
+        "storage_path": spec.storage_path,
+        "file_category_id": category_ids[spec.category] if spec.category else None,
+        "is_public": spec.is_public,
+    }
+    if spec.created_at is not None:
+        values["created_at"] = values["updated_at"] = spec.created_at
+    return values
+
+
+def _category_ids(session: Session, names: Iterable[str | None]) -> dict[str, int]:
+    wanted = {name for name in names if name}
+    if not wanted:
+        return {}
+    found = dict(
+        session.execute(
+            sa.select(FileCategory.name, FileCategory.id).where(
+                FileCategory.name.in_(wanted), FileCategory.is_active
+            )
+        ).all()
+    )
+    if missing := sorted(wanted - found.keys()):
+        raise NotFound(f"no active category named {', '.join(map(repr, missing))}")
+    return found
+
+
+def create_file(session: Session, spec: FileSpec) -> FileInfo:
+    file = FileInfo(**_row_values(spec, _category_ids(session, [spec.category])))
+    session.add(file)
+    session.flush()
+    return file
+
+
+def get_file(session: Session, file_uuid: str, *, include_deleted: bool = False) -> FileInfo:
+    """The file with its category, tags and uploads; soft-deleted files only when asked."""
+    statement = (
+        sa.select(FileInfo)
+        .where(FileInfo.file_uuid == parse_file_uuid(file_uuid))
+        .options(*WITH_RELATIONS)
+    )
+    if not include_deleted:
+        statement = statement.where(FileInfo.is_deleted == sa.false())
+    file = session.scalars(statement).unique().one_or_none()
+    if file is None:
+        raise NotFound(f"no file {file_uuid}")
+    return file
+
+
+def find_by_hash(session: Session, file_hash: str) -> Sequence[FileInfo]:
+    """Every live file with this content, oldest first."""
+    return session.scalars(
+        sa.select(FileInfo)
+        .where(FileInfo.file_hash == file_hash.lower(), FileInfo.is_deleted == sa.false())
+        .order_by(FileInfo.created_at, FileInfo.id)
+    ).all()
+
+
+def update_file(
+    session: Session,
+    file_uuid: str,
+    *,
+    original_filename: str | _Unchanged = UNCHANGED,
+    category: str | _Unchanged | None = UNCHANGED,
+    is_public: bool | _Unchanged = UNCHANGED,
+) -> FileInfo:
+    """Rename, (un)categorise or publish a live file. A rename keeps the extension, whose
+    upload policy the content was checked against."""
+    file = get_file(session, file_uuid)
+    if original_filename is not UNCHANGED:
+        name = check_filename(original_filename)
+        if extension_of(name) != file.file_extension:
+            raise InvalidInput(
+                f"renaming {file.original_filename!r} to {name!r} would change its extension"
+            )
+        file.original_filename = name
+    if category is not UNCHANGED:
+        file.file_category_id = _category_ids(session, [category])[category] if category else None
+        session.expire(file, ["category"])
+    if is_public is not UNCHANGED:
+        file.is_public = is_public
+    session.flush()
+    return file
+
+
+def soft_delete_file(session: Session, file_uuid: str) -> FileInfo:
+    """Hide the file everywhere until restored or purged. Deleting twice changes nothing."""
+    file = get_file(session, file_uuid, include_deleted=True)
+    if not file.is_deleted:
+        file.is_deleted, file.deleted_at = True, utcnow()
+        session.flush()
+    return file
+
+
+def restore_file(session: Session, file_uuid: str) -> FileInfo:
+    file = get_file(session, file_uuid, include_deleted=True)
+    if file.is_deleted:
+        file.is_deleted, file.deleted_at = False, None
+        session.flush()
+    return file
+
+
+def purge_candidates(
+    session: Session, older_than: timedelta, *, now: datetime | None = None, limit: int = 1000
+) -> Sequence[FileInfo]:
+    """Files soft-deleted longer ago than ``older_than``, longest-deleted first."""
+    cutoff = (now or utcnow()) - older_than
+    return session.scalars(
+        sa.select(FileInfo)
+        .where(FileInfo.deleted_at < cutoff, FileInfo.is_deleted == sa.true())
+        .order_by(FileInfo.deleted_at, FileInfo.id)
+        .limit(limit)
+    ).all()
+
+
+def bulk_insert_files(session: Session, specs: Sequence[FileSpec]) -> list[tuple[int, str]]:
+    """Insert many rows in batched multi-row INSERTs; returns (id, file_uuid) in input order."""
+    if not specs:
+        return []
+    category_ids = _category_ids(session, (spec.category for spec in specs))
+    rows = [_row_values(spec, category_ids) for spec in specs]
+    now = utcnow()
+    for row in rows:
+        row.setdefault("created_at", now)
+        row.setdefault("updated_at", now)
+    result = session.execute(
+        sa.insert(FileInfo).returning(
+            FileInfo.id, FileInfo.file_uuid, sort_by_parameter_order=True
+        ),
+        rows,
+    )
+    return [(row_id, file_uuid) for row_id, file_uuid in result]
+
+
+BULK_UPDATABLE = frozenset({"original_filename", "file_category_id", "is_public", "mime_type"})
+
+
+def bulk_update_files(session: Session, changes: Sequence[Mapping[str, Any]]) -> int:
+    """Apply per-row changes (each mapping has ``id`` and fields to set) in one executemany."""
+    for change in changes:
+        if "id" not in change:
+            raise InvalidInput("every bulk update needs the row's id")
+        if unknown := set(change) - BULK_UPDATABLE - {"id"}:
+            raise InvalidInput(f"{', '.join(sorted(unknown))} cannot be changed in bulk")
+    if not changes:
+        return 0
+    now = utcnow()
+    session.execute(sa.update(FileInfo), [{**change, "updated_at": now} for change in changes])
+    return len(changes)

@@ -1,0 +1,245 @@
+"""File operations on every database."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from filewallball.errors import InvalidInput, NotFound
+from filewallball.models import FileInfo
+from filewallball.operations import files
+from filewallball.operations.files import FileSpec
+from tests import factories
+
+
+def test_create_stores_the_metadata(session: Session) -> None:
+    spec = factories.spec(
+        original_filename="Quarterly Report.PDF",
+        mime_type="Application/PDF",
+        category="documents",
+        is_public=False,
+    )
+    file = files.create_file(session, spec)
+    session.expire_all()
+    stored = session.get(FileInfo, file.id)
+    assert stored is not None
+    assert stored.original_filename == "Quarterly Report.PDF"
+    assert stored.file_extension == "pdf"
+    assert stored.mime_type == "application/pdf"
+    assert stored.file_hash == spec.file_hash
+    assert (stored.file_size, stored.storage_path) == (spec.file_size, spec.storage_path)
+    assert stored.stored_filename == spec.file_hash
+    assert stored.category is not None
+    assert stored.category.name == "documents"
+    assert stored.is_public is False
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"original_filename": ""}, "empty"),
+        ({"original_filename": "x" * 256}, "256 characters"),
+        ({"original_filename": "a\x00b.txt"}, "control characters"),
+        ({"original_filename": "line\r\nbreak.txt"}, "control characters"),
+        ({"original_filename": "../../etc/passwd"}, "path separator"),
+        ({"original_filename": "..\\evil.exe"}, "path separator"),
+        ({"original_filename": ".."}, "only dots"),
+        ({"file_size": -1}, "negative"),
+        ({"file_hash": "ABC"}, "SHA-256"),
+        ({"file_hash": "d41d8cd98f00b204e9800998ecf8427e"}, "SHA-256"),  # an MD5
+        ({"mime_type": "not a type"}, "MIME type"),
+        ({"file_uuid": "not-a-uuid"}, "not a file UUID"),
+    ],
+)
+def test_create_refuses_bad_input(
+    session: Session, change: dict[str, object], message: str
+) -> None:
+    before = session.scalar(sa.select(sa.func.count()).select_from(FileInfo))
+    with pytest.raises(InvalidInput, match=message):
+        files.create_file(session, factories.spec(**change))
+    assert session.scalar(sa.select(sa.func.count()).select_from(FileInfo)) == before
+
+
+def test_create_with_an_unknown_category_is_not_found(session: Session) -> None:
+    with pytest.raises(NotFound, match="'no-such-category'"):
+        files.create_file(session, factories.spec(category="no-such-category"))
+
+
+@pytest.mark.parametrize(
+    ("name", "extension"),
+    [
+        ("a.TXT", "txt"),
+        ("archive.tar.gz", "gz"),
+        ("Makefile", ""),
+        ("notes.2024 draft", ""),
+        ("site.webmanifest", "webmanifest"),
+        (".bashrc", ""),
+        ("x." + "a" * 21, ""),
+    ],
+)
+def test_extension_from_the_name(session: Session, name: str, extension: str) -> None:
+    assert (
+        files.create_file(session, factories.spec(original_filename=name)).file_extension
+        == extension
+    )
+
+
+def test_names_are_nfc_normalised(session: Session) -> None:
+    decomposed = "Cafe\u0301.txt"
+    file = files.create_file(session, factories.spec(original_filename=decomposed))
+    assert file.original_filename == "Caf\u00e9.txt"
+
+
+def test_get_by_uuid(session: Session) -> None:
+    file = files.create_file(session, factories.spec())
+    assert files.get_file(session, file.file_uuid.upper()) is file
+    with pytest.raises(NotFound):
+        files.get_file(session, "00000000-0000-4000-8000-000000000000")
+    with pytest.raises(InvalidInput, match="not a file UUID"):
+        files.get_file(session, "'; DROP TABLE files; --")
+
+
+def test_find_by_hash_lists_live_copies(session: Session) -> None:
+    content = b"the same bytes"
+    first = files.create_file(session, factories.spec(content=content))
+    second = files.create_file(session, factories.spec(content=content))
+    gone = files.create_file(session, factories.spec(content=content))
+    files.create_file(session, factories.spec(content=b"other bytes"))
+    files.soft_delete_file(session, gone.file_uuid)
+    assert files.find_by_hash(session, first.file_hash) == [first, second]
+
+
+def test_update_renames_categorises_and_publishes(session: Session) -> None:
+    file = files.create_file(session, factories.spec(original_filename="a.jpg"))
+    files.update_file(
+        session, file.file_uuid, original_filename="holiday.jpg", category="images", is_public=False
+    )
+    session.expire_all()
+    again = files.get_file(session, file.file_uuid)
+    assert (again.original_filename, again.is_public) == ("holiday.jpg", False)
+    assert again.category is not None
+    assert again.category.name == "images"
+    files.update_file(session, file.file_uuid, category=None)
+    assert files.get_file(session, file.file_uuid).category is None
+
+
+def test_a_rename_cannot_change_the_extension(session: Session) -> None:
+    file = files.create_file(session, factories.spec(original_filename="photo.jpg"))
+    with pytest.raises(InvalidInput, match="extension"):
+        files.update_file(session, file.file_uuid, original_filename="photo.exe")
+
+
+def test_soft_delete_hides_and_restore_brings_back(session: Session) -> None:
+    file = files.create_file(session, factories.spec())
+    deleted = files.soft_delete_file(session, file.file_uuid)
+    first_deleted_at = deleted.deleted_at
+    assert deleted.is_deleted
+    assert first_deleted_at is not None
+    assert (
+        files.soft_delete_file(session, file.file_uuid).deleted_at == first_deleted_at
+    )  # idempotent
+    with pytest.raises(NotFound):
+        files.get_file(session, file.file_uuid)
+    assert files.get_file(session, file.file_uuid, include_deleted=True) is file
+    with pytest.raises(NotFound):
+        files.update_file(session, file.file_uuid, is_public=False)
+
+    files.restore_file(session, file.file_uuid)
+    files.restore_file(session, file.file_uuid)  # idempotent
+    assert files.get_file(session, file.file_uuid).deleted_at is None
+
+
+def test_purge_candidates(session: Session) -> None:
+    now = datetime(2026, 6, 1, tzinfo=UTC)
+    old, recent, live = (files.create_file(session, factories.spec()) for _ in range(3))
+    old.is_deleted, old.deleted_at = True, now - timedelta(days=31)
+    recent.is_deleted, recent.deleted_at = True, now - timedelta(days=29)
+    session.flush()
+    candidates = files.purge_candidates(session, timedelta(days=30), now=now)
+    assert old in candidates
+    assert recent not in candidates
+    assert live not in candidates
+
+
+def test_loading_fifty_files_with_relations_is_three_queries(session: Session) -> None:
+    tags = [factories.tag() for _ in range(3)]
+    for index in range(50):
+        file = factories.file(category=factories.category(), tags=tags[: index % 4])
+        session.add_all([file, factories.upload(file)])
+    session.flush()
+    session.expunge_all()
+
+    statements: list[str] = []
+    connection = session.connection()
+    event.listen(connection, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    loaded = (
+        session.scalars(
+            sa.select(FileInfo)
+            .options(*files.WITH_RELATIONS)
+            .order_by(FileInfo.id.desc())
+            .limit(50)
+        )
+        .unique()
+        .all()
+    )
+    summary = [
+        (f.category.name if f.category else None, len(f.tags), len(f.uploads)) for f in loaded
+    ]
+    assert len(summary) == 50
+    assert sum(tag_count for _, tag_count, _ in summary) == sum(i % 4 for i in range(50))
+    assert len(statements) == 3
+
+
+def test_bulk_insert_returns_ids_and_uuids_in_order(session: Session) -> None:
+    specs = [factories.spec(category="images" if i % 2 else None) for i in range(250)]
+    created = files.bulk_insert_files(session, specs)
+    assert len(created) == 250
+    rows = dict(
+        session.execute(
+            sa.select(FileInfo.id, FileInfo.original_filename).where(
+                FileInfo.id.in_([row_id for row_id, _ in created])
+            )
+        ).all()
+    )
+    assert [rows[row_id] for row_id, _ in created] == [s.original_filename for s in specs]
+    assert len({file_uuid for _, file_uuid in created}) == 250
+
+
+def test_bulk_insert_validates_every_row_before_writing(session: Session) -> None:
+    before = session.scalar(sa.select(sa.func.count()).select_from(FileInfo))
+    specs = [factories.spec(), factories.spec(file_size=-5)]
+    with pytest.raises(InvalidInput, match="negative"):
+        files.bulk_insert_files(session, specs)
+    assert session.scalar(sa.select(sa.func.count()).select_from(FileInfo)) == before
+
+
+def test_bulk_update(session: Session) -> None:
+    created = files.bulk_insert_files(session, [factories.spec() for _ in range(20)])
+    changed = files.bulk_update_files(
+        session, [{"id": row_id, "is_public": False} for row_id, _ in created[:10]]
+    )
+    assert changed == 10
+    session.expire_all()
+    public = dict(
+        session.execute(
+            sa.select(FileInfo.id, FileInfo.is_public).where(
+                FileInfo.id.in_([row_id for row_id, _ in created])
+            )
+        ).all()
+    )
+    assert [public[row_id] for row_id, _ in created] == [False] * 10 + [True] * 10
+
+
+def test_bulk_update_refuses_unknown_fields(session: Session) -> None:
+    with pytest.raises(InvalidInput, match="file_hash"):
+        files.bulk_update_files(session, [{"id": 1, "file_hash": "0" * 64}])
+
+
+def test_spec_is_a_plain_value() -> None:
+    assert FileSpec(
+        original_filename="a", file_size=1, file_hash="0" * 64, storage_path="p"
+    ) == FileSpec(original_filename="a", file_size=1, file_hash="0" * 64, storage_path="p")
