@@ -1,0 +1,155 @@
+"""Tags: normalised names, tagging and untagging files, counts, renames.
+
+Tag names are stored normalised (trimmed, NFC, case-folded), so ``"Holiday "`` and
+``"holiday"`` are one tag on every database whatever its collation.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from typing import Any, cast
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from filewallball.errors import Conflict, InvalidInput, NotFound
+from filewallball.models import FileInfo, FileTag, FileTagRelation
+
+__all__ = [
+    "MAX_TAG_LENGTH",
+    "add_tags",
+    "deactivate_tag",
+    "normalise_tag",
+    "popular_tags",
+    "remove_tags",
+    "rename_tag",
+]
+
+MAX_TAG_LENGTH = 50
+# Letters and digits of any script, and a few joiners; no commas (tag lists are
+# comma-separated), no slashes (tags appear in URL paths), no wildcards.
+_TAG = re.compile(r"[^\W_][\w .:+#-]*")
+
+
+def normalise_tag(name: str) -> str:
+    """The stored form of a tag name, or InvalidInput naming the problem."""
+    tag = " ".join(unicodedata.normalize("NFC", name).casefold().split())
+    if not tag:
+        raise InvalidInput("tag name is empty")
+    if len(tag) > MAX_TAG_LENGTH:
+        raise InvalidInput(f"tag {tag[:20]!r}... is {len(tag)} characters; the limit is 50")
+    if not _TAG.fullmatch(tag):
+        raise InvalidInput(
+            f"tag {tag!r} must start with a letter or digit and contain only"
+            " letters, digits, spaces and . : + # - _"
+        )
+    return tag
+
+
+def _normalise_all(names: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(normalise_tag(name) for name in names))
+
+
+def _find_tags(session: Session, names: Sequence[str], *, lock: bool = False) -> dict[str, FileTag]:
+    statement = sa.select(FileTag).where(FileTag.tag_name.in_(names))
+    if lock:
+        # A locking read sees rows committed after this transaction's snapshot (MariaDB).
+        statement = statement.with_for_update(read=True)
+    return {tag.tag_name: tag for tag in session.scalars(statement)}
+
+
+def _ensure_tags(session: Session, names: Sequence[str]) -> list[FileTag]:
+    """The tags named, created where missing. Another transaction may create the same tag
+    at the same moment: then our INSERT fails on the unique name, and we use theirs."""
+    tags = _find_tags(session, names)
+    for name in names:
+        if name in tags:
+            continue
+        try:
+            with session.begin_nested():
+                tags[name] = FileTag(tag_name=name)
+                session.add(tags[name])
+        except IntegrityError:
+            tags[name] = _find_tags(session, [name], lock=True)[name]
+    if inactive := [tag.tag_name for tag in tags.values() if not tag.is_active]:
+        raise InvalidInput(f"tag {', '.join(map(repr, inactive))} is deactivated")
+    return [tags[name] for name in names]
+
+
+def add_tags(session: Session, file: FileInfo, names: Iterable[str]) -> list[FileTag]:
+    """Tag a file; tags already on it stay as they are. Returns the tags named."""
+    tags = _ensure_tags(session, _normalise_all(names))
+    linked = set(
+        session.scalars(
+            sa.select(FileTagRelation.tag_id).where(
+                FileTagRelation.file_id == file.id,
+                FileTagRelation.tag_id.in_([tag.id for tag in tags]),
+            )
+        )
+    )
+    for tag in tags:
+        if tag.id in linked:
+            continue
+        try:
+            with session.begin_nested():
+                session.add(FileTagRelation(file_id=file.id, tag_id=tag.id))
+        except IntegrityError:
+            pass  # another transaction linked the same tag meanwhile: the goal is met
+    session.expire(file, ["tags"])
+    return tags
+
+
+def remove_tags(session: Session, file: FileInfo, names: Iterable[str]) -> int:
+    """Untag a file; returns how many links went. Unknown tags are ignored."""
+    tag_ids = sa.select(FileTag.id).where(FileTag.tag_name.in_(_normalise_all(names)))
+    result = session.execute(
+        sa.delete(FileTagRelation).where(
+            FileTagRelation.file_id == file.id, FileTagRelation.tag_id.in_(tag_ids)
+        )
+    )
+    session.expire(file, ["tags"])
+    return cast("sa.CursorResult[Any]", result).rowcount
+
+
+def popular_tags(session: Session, *, limit: int | None = 20) -> list[tuple[FileTag, int]]:
+    """Active tags with the number of live files carrying each, most used first."""
+    count = sa.func.count(FileInfo.id).label("files")
+    statement = (
+        sa.select(FileTag, count)
+        .join(FileTagRelation, FileTagRelation.tag_id == FileTag.id)
+        .join(FileInfo, FileInfo.id == FileTagRelation.file_id)
+        .where(FileTag.is_active, FileInfo.is_deleted == sa.false())
+        .group_by(FileTag.id)
+        .order_by(count.desc(), FileTag.tag_name)
+        .limit(limit)
+    )
+    return [(tag, files) for tag, files in session.execute(statement)]
+
+
+def _get_tag(session: Session, name: str) -> FileTag:
+    tag = session.scalars(sa.select(FileTag).where(FileTag.tag_name == normalise_tag(name))).first()
+    if tag is None:
+        raise NotFound(f"no tag {normalise_tag(name)!r}")
+    return tag
+
+
+def rename_tag(session: Session, old: str, new: str) -> FileTag:
+    tag, new_name = _get_tag(session, old), normalise_tag(new)
+    if new_name == tag.tag_name:
+        return tag
+    if _find_tags(session, [new_name]):
+        raise Conflict(f"tag {new_name!r} already exists")
+    tag.tag_name = new_name
+    session.flush()
+    return tag
+
+
+def deactivate_tag(session: Session, name: str) -> FileTag:
+    """Hide a tag from listings and refuse it for new tagging; existing links stay."""
+    tag = _get_tag(session, name)
+    tag.is_active = False
+    session.flush()
+    return tag

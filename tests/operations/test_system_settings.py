@@ -1,0 +1,91 @@
+"""Typed system settings on every database."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from filewallball.errors import InvalidInput
+from filewallball.models import SystemSetting
+from filewallball.operations.system_settings import get_setting, list_settings, set_setting
+
+
+@pytest.mark.parametrize(
+    ("value", "kind", "stored"),
+    [
+        ("hello", "string", "hello"),
+        (42, "integer", "42"),
+        (True, "boolean", "true"),
+        (False, "boolean", "false"),
+        ({"b": [1, 2], "a": None}, "json", '{"a":null,"b":[1,2]}'),
+        ([1, "x"], "json", '[1,"x"]'),
+    ],
+)
+def test_round_trip_by_type(session: Session, value: object, kind: str, stored: str) -> None:
+    row = set_setting(session, "custom_key", value)  # type: ignore[arg-type]
+    assert (row.setting_type, row.setting_value) == (kind, stored)
+    session.expire_all()
+    assert get_setting(session, "custom_key") == value
+
+
+def test_missing_key_gives_the_default(session: Session) -> None:
+    assert get_setting(session, "never_set") is None
+    assert get_setting(session, "never_set", 7) == 7
+
+
+def test_seeded_settings_are_typed(session: Session) -> None:
+    assert get_setting(session, "max_upload_bytes") == 8 * 1024**3
+    assert get_setting(session, "trash_retention_days") == 30
+
+
+def test_an_existing_setting_keeps_its_type(session: Session) -> None:
+    set_setting(session, "retries", 3)
+    with pytest.raises(InvalidInput, match="'retries' is integer"):
+        set_setting(session, "retries", "three")
+    with pytest.raises(InvalidInput, match="cannot become string"):
+        set_setting(session, "retries", "3", setting_type="string")
+    with pytest.raises(InvalidInput, match="is integer"):
+        set_setting(session, "retries", True)  # a bool is not an integer here
+
+
+@pytest.mark.parametrize(
+    ("key", "bad"),
+    [
+        ("max_upload_bytes", 0),
+        ("log_retention_days", -1),
+        ("trash_retention_days", -5),
+        ("max_upload_bytes", "big"),
+    ],
+)
+def test_known_settings_have_ranges(session: Session, key: str, bad: object) -> None:
+    before = get_setting(session, key)
+    with pytest.raises(InvalidInput, match=repr(key)):
+        set_setting(session, key, bad)  # type: ignore[arg-type]
+    assert get_setting(session, key) == before
+
+
+def test_a_corrupt_stored_value_is_reported_on_read(session: Session) -> None:
+    session.add(SystemSetting(setting_key="broken", setting_type="integer", setting_value="12abc"))
+    session.flush()
+    with pytest.raises(InvalidInput, match="stored setting 'broken' is not a valid integer"):
+        get_setting(session, "broken")
+
+
+def test_unknown_types_are_refused(session: Session) -> None:
+    with pytest.raises(InvalidInput, match="'yaml' is not one of"):
+        set_setting(session, "fancy", "x", setting_type="yaml")
+
+
+def test_public_and_private_listing(session: Session) -> None:
+    set_setting(session, "shown", "yes", is_public=True)
+    set_setting(session, "secret_ish", "no")
+    public = list_settings(session)
+    everything = list_settings(session, include_private=True)
+    assert public["shown"] == "yes"
+    assert "secret_ish" not in public
+    assert "log_retention_days" not in public  # seeded private
+    assert everything["secret_ish"] == "no"
+    assert everything["log_retention_days"] == 90
+    count = session.scalar(sa.select(sa.func.count()).select_from(SystemSetting))
+    assert len(everything) == count

@@ -1,0 +1,211 @@
+"""Tag operations on every database, and concurrent tagging on the servers."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+from alembic import command
+from sqlalchemy.engine import URL, Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from filewallball.database import create_database_engine
+from filewallball.errors import Conflict, InvalidInput, NotFound
+from filewallball.migrations import alembic_config
+from filewallball.models import FileInfo, FileTag, FileTagRelation
+from filewallball.operations import files, tags
+from tests import factories
+from tests.servers import settings_for
+
+
+@pytest.mark.parametrize(
+    ("given", "stored"),
+    [
+        ("Holiday", "holiday"),
+        ("  Road   Trip ", "road trip"),
+        ("STRASSE", "strasse"),
+        ("Straße", "strasse"),
+        ("c++", "c++"),
+        ("v1.2", "v1.2"),
+        ("日本", "日本"),
+        ("e\u0301", "é"),
+    ],
+)
+def test_normalise(given: str, stored: str) -> None:
+    assert tags.normalise_tag(given) == stored
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        ("", "empty"),
+        ("   ", "empty"),
+        ("x" * 51, "limit is 50"),
+        ("a,b", "letters"),
+        ("a/b", "letters"),
+        ("50%", "letters"),
+        ("_x", "letters"),
+        ("-x", "letters"),
+        ("tab\tinside", None),
+        ("nul\x00", "letters"),
+        ("'; DROP TABLE file_tags; --", "letters"),
+    ],
+)
+def test_normalise_refuses(given: str, message: str | None) -> None:
+    if message is None:  # whitespace runs collapse to one space: this one is fine
+        assert tags.normalise_tag(given) == "tab inside"
+        return
+    with pytest.raises(InvalidInput, match=message):
+        tags.normalise_tag(given)
+
+
+def _names(file: FileInfo) -> set[str]:
+    return {tag.tag_name for tag in file.tags}
+
+
+def test_add_creates_missing_tags_and_is_idempotent(session: Session) -> None:
+    file = files.create_file(session, factories.spec())
+    tags.add_tags(session, file, ["Travel", "travel ", "Paris"])
+    tags.add_tags(session, file, ["paris", "Summer"])
+    assert _names(file) == {"travel", "paris", "summer"}
+    count = session.scalar(
+        sa.select(sa.func.count())
+        .select_from(FileTag)
+        .where(FileTag.tag_name.in_(["travel", "paris", "summer"]))
+    )
+    assert count == 3
+
+
+def test_add_refuses_a_bad_name_without_tagging_anything(session: Session) -> None:
+    file = files.create_file(session, factories.spec())
+    with pytest.raises(InvalidInput):
+        tags.add_tags(session, file, ["fine", "not/fine"])
+    assert _names(file) == set()
+
+
+def test_remove(session: Session) -> None:
+    file = files.create_file(session, factories.spec())
+    tags.add_tags(session, file, ["a1", "b2", "c3"])
+    assert tags.remove_tags(session, file, ["A1", "c3", "never-existed"]) == 2
+    assert _names(file) == {"b2"}
+    assert (
+        session.scalar(
+            sa.select(sa.func.count()).select_from(FileTag).where(FileTag.tag_name == "a1")
+        )
+        == 1
+    )
+
+
+def test_popular_tags_count_live_files_only(session: Session) -> None:
+    made = [files.create_file(session, factories.spec()) for _ in range(4)]
+    for file in made:
+        tags.add_tags(session, file, ["pop-common"])
+    tags.add_tags(session, made[0], ["pop-rare"])
+    tags.add_tags(session, made[1], ["pop-rare"])
+    files.soft_delete_file(session, made[1].file_uuid)
+    tags.add_tags(session, made[2], ["pop-hidden"])
+    tags.deactivate_tag(session, "pop-hidden")
+    counts = {tag.tag_name: n for tag, n in tags.popular_tags(session, limit=None)}
+    assert counts["pop-common"] == 3
+    assert counts["pop-rare"] == 1
+    assert "pop-hidden" not in counts
+    ordered = [name for name in counts if name.startswith("pop-")]
+    assert ordered == ["pop-common", "pop-rare"]
+
+
+def test_rename(session: Session) -> None:
+    file = files.create_file(session, factories.spec())
+    tags.add_tags(session, file, ["colour", "color"])
+    with pytest.raises(Conflict, match="'color' already exists"):
+        tags.rename_tag(session, "colour", "Color")
+    tags.remove_tags(session, file, ["color"])
+    session.execute(sa.delete(FileTag).where(FileTag.tag_name == "color"))
+    tags.rename_tag(session, "Colour", "Color")
+    session.expire(file)
+    assert _names(file) == {"color"}
+    with pytest.raises(NotFound):
+        tags.rename_tag(session, "colour", "anything")
+
+
+def test_a_deactivated_tag_is_refused_for_new_tagging(session: Session) -> None:
+    first, second = (files.create_file(session, factories.spec()) for _ in range(2))
+    tags.add_tags(session, first, ["retired"])
+    tags.deactivate_tag(session, "retired")
+    with pytest.raises(InvalidInput, match="deactivated"):
+        tags.add_tags(session, second, ["retired"])
+    assert _names(first) == {"retired"}
+
+
+@pytest.fixture
+def migrated(scratch_url: URL) -> Iterator[Engine]:
+    engine = create_database_engine(settings_for(scratch_url))
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection), "head")
+    yield engine
+    engine.dispose()
+
+
+def test_two_sessions_create_the_same_new_tag_at_once(migrated: Engine) -> None:
+    """Session A has inserted the tag but not committed; session B then tags another file
+    with it, blocks on the unique index, fails when A commits, and must still succeed."""
+    if migrated.dialect.name == "sqlite":
+        pytest.skip("SQLite has one writer at a time: no two transactions can race here")
+    sessions = sessionmaker(migrated)
+    with sessions.begin() as session:
+        first_uuid = files.create_file(session, factories.spec()).file_uuid
+        second_uuid = files.create_file(session, factories.spec()).file_uuid
+
+    errors: list[BaseException] = []
+
+    def tag_second() -> None:
+        try:
+            with sessions.begin() as other:
+                tags.add_tags(other, files.get_file(other, second_uuid), ["brand new"])
+        except BaseException as error:  # reported to the main thread
+            errors.append(error)
+
+    with sessions.begin() as session:
+        tags.add_tags(session, files.get_file(session, first_uuid), ["brand new"])
+        racer = threading.Thread(target=tag_second)
+        racer.start()
+        racer.join(timeout=0.5)
+        assert racer.is_alive(), "B should be waiting for A's uncommitted tag"
+    racer.join(timeout=30)
+    assert not racer.is_alive()
+    assert errors == []
+
+    with sessions() as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(FileTag)) == 1
+        assert session.scalar(sa.select(sa.func.count()).select_from(FileTagRelation)) == 2
+
+
+def test_many_threads_tag_files_with_the_same_new_tags(migrated: Engine) -> None:
+    if migrated.dialect.name == "sqlite":
+        pytest.skip("SQLite has one writer at a time: no two transactions can race here")
+    sessions = sessionmaker(migrated)
+    with sessions.begin() as session:
+        uuids = [files.create_file(session, factories.spec()).file_uuid for _ in range(8)]
+    start = threading.Barrier(len(uuids))
+    errors: list[BaseException] = []
+
+    def tag(file_uuid: str) -> None:
+        try:
+            start.wait()
+            with sessions.begin() as session:
+                tags.add_tags(
+                    session, files.get_file(session, file_uuid), ["alpha", "beta", "gamma"]
+                )
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=tag, args=(u,)) for u in uuids]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    with sessions() as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(FileTag)) == 3
+        assert session.scalar(sa.select(sa.func.count()).select_from(FileTagRelation)) == 24
