@@ -1,0 +1,89 @@
+"""Views and downloads: record them, count them per file, expire them in batches."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from filewallball.models import FileDownload, FileInfo, FileView
+
+__all__ = ["Activity", "delete_events_before", "file_activity", "record_download", "record_view"]
+
+MAX_USER_AGENT = 500
+
+
+@dataclass(frozen=True)
+class Activity:
+    views: int
+    downloads: int
+    bytes_served: int
+    last_access: datetime | None
+
+
+def _client(client_ip: str | None, user_agent: str | None) -> dict[str, str | None]:
+    """An address only if it is one; a user agent cut to fit. Logging never fails a request."""
+    try:
+        address = str(ipaddress.ip_address(client_ip)) if client_ip else None
+    except ValueError:
+        address = None
+    return {"client_ip": address, "user_agent": user_agent[:MAX_USER_AGENT] if user_agent else None}
+
+
+def record_view(
+    session: Session, file: FileInfo, *, client_ip: str | None = None, user_agent: str | None = None
+) -> FileView:
+    view = FileView(file_id=file.id, **_client(client_ip, user_agent))
+    session.add(view)
+    session.flush()
+    return view
+
+
+def record_download(
+    session: Session,
+    file: FileInfo,
+    *,
+    bytes_served: int,
+    client_ip: str | None = None,
+    user_agent: str | None = None,
+) -> FileDownload:
+    download = FileDownload(
+        file_id=file.id, bytes_served=max(bytes_served, 0), **_client(client_ip, user_agent)
+    )
+    session.add(download)
+    session.flush()
+    return download
+
+
+def file_activity(session: Session, file: FileInfo) -> Activity:
+    views, last_view = session.execute(
+        sa.select(sa.func.count(FileView.id), sa.func.max(FileView.created_at)).where(
+            FileView.file_id == file.id
+        )
+    ).one()
+    downloads, served, last_download = session.execute(
+        sa.select(
+            sa.func.count(FileDownload.id),
+            sa.func.coalesce(sa.func.sum(FileDownload.bytes_served), 0),
+            sa.func.max(FileDownload.created_at),
+        ).where(FileDownload.file_id == file.id)
+    ).one()
+    seen = [moment for moment in (last_view, last_download) if moment is not None]
+    return Activity(int(views), int(downloads), int(served), max(seen, default=None))
+
+
+def delete_events_before(session: Session, cutoff: datetime, *, limit: int = 5000) -> int:
+    """Delete at most ``limit`` view and download events older than ``cutoff``; returns how
+    many went. Call it until it returns 0, committing in between, to keep transactions small."""
+    deleted = 0
+    for model in (FileView, FileDownload):
+        ids = session.scalars(
+            sa.select(model.id).where(model.created_at < cutoff).limit(limit)
+        ).all()
+        if ids:
+            session.execute(sa.delete(model).where(model.id.in_(ids)))
+            deleted += len(ids)
+    return deleted

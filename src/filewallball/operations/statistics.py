@@ -1,0 +1,132 @@
+"""Counts and sums over live files: per category (the ``file_statistics`` view), over time,
+and in total."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
+
+from filewallball.errors import InvalidInput
+from filewallball.models import FileInfo, FileStatistics
+
+__all__ = ["Period", "Totals", "TrendPoint", "category_statistics", "totals", "upload_trends"]
+
+MAX_TREND_DAYS = 3660
+
+
+class Period(enum.StrEnum):
+    DAY = "day"
+    WEEK = "week"
+    MONTH = "month"
+
+    def start_of(self, day: date) -> date:
+        if self is Period.WEEK:
+            return day - timedelta(days=day.weekday())  # ISO weeks start on Monday
+        if self is Period.MONTH:
+            return day.replace(day=1)
+        return day
+
+    def after(self, start: date) -> date:
+        if self is Period.WEEK:
+            return start + timedelta(weeks=1)
+        if self is Period.MONTH:
+            return (start.replace(day=28) + timedelta(days=4)).replace(day=1)
+        return start + timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    start: date
+    files: int
+    bytes: int
+
+
+@dataclass(frozen=True)
+class Totals:
+    files: int
+    bytes: int
+    distinct_contents: int
+    deleted_files: int
+    deleted_bytes: int
+
+
+class utc_day(FunctionElement[date]):
+    """The UTC calendar day of a timestamp column."""
+
+    type = sa.Date()
+    inherit_cache = True
+
+
+@compiles(utc_day)
+def _utc_day(element: utc_day, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"date({compiler.process(element.clauses, **kw)})"  # stored as naive UTC
+
+
+@compiles(utc_day, "postgresql")
+def _utc_day_postgresql(element: utc_day, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"CAST(({compiler.process(element.clauses, **kw)} AT TIME ZONE 'UTC') AS DATE)"
+
+
+def category_statistics(session: Session) -> list[FileStatistics]:
+    """One row per category, empty ones included, and one (category_id None) for the rest."""
+    rows = session.scalars(sa.select(FileStatistics)).all()
+    return sorted(rows, key=lambda row: (row.category_name is None, row.category_name or ""))
+
+
+def upload_trends(session: Session, period: Period, *, start: date, end: date) -> list[TrendPoint]:
+    """Live files and bytes uploaded per period from ``start`` to ``end`` (both included),
+    every period listed, empty ones as zeros."""
+    if end < start:
+        raise InvalidInput(f"trend window ends ({end}) before it starts ({start})")
+    if (end - start).days > MAX_TREND_DAYS:
+        raise InvalidInput(f"trend window is longer than {MAX_TREND_DAYS} days")
+    first, last = period.start_of(start), period.start_of(end)
+    day = utc_day(FileInfo.created_at)
+    per_day = session.execute(
+        sa.select(
+            day, sa.func.count(FileInfo.id), sa.func.coalesce(sa.func.sum(FileInfo.file_size), 0)
+        )
+        .where(
+            FileInfo.is_deleted == sa.false(),
+            FileInfo.created_at >= datetime.combine(first, time(), UTC),
+            FileInfo.created_at < datetime.combine(period.after(last), time(), UTC),
+        )
+        .group_by(day)
+    ).all()
+    buckets: dict[date, list[int]] = {}
+    cursor = first
+    while cursor <= last:
+        buckets[cursor] = [0, 0]
+        cursor = period.after(cursor)
+    for on, files, size in per_day:
+        bucket = buckets[period.start_of(on)]
+        bucket[0] += int(files)
+        bucket[1] += int(size)
+    return [TrendPoint(begin, files, size) for begin, (files, size) in buckets.items()]
+
+
+def totals(session: Session) -> Totals:
+    """Files and bytes, live and soft-deleted, and how many distinct contents are live."""
+    live = FileInfo.is_deleted == sa.false()
+
+    def where(condition: sa.ColumnElement[bool], value: Any) -> sa.Case[Any]:
+        return sa.case((condition, value))
+
+    row = session.execute(
+        sa.select(
+            sa.func.count(where(live, FileInfo.id)),
+            sa.func.coalesce(sa.func.sum(where(live, FileInfo.file_size)), 0),
+            sa.func.count(sa.distinct(where(live, FileInfo.file_hash))),
+            sa.func.count(where(~live, FileInfo.id)),
+            sa.func.coalesce(sa.func.sum(where(~live, FileInfo.file_size)), 0),
+        )
+    ).one()
+    return Totals(*(int(value) for value in row))
