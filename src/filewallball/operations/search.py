@@ -1,0 +1,196 @@
+"""One search over files: combinable filters, a stable sort, and keyset pagination.
+
+Keyset pages cost the same at page 1,000 as at page 1: each page continues after the
+last row of the previous one (its sort value and id, carried in an opaque cursor)
+instead of skipping rows with OFFSET.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal, Self
+
+import sqlalchemy as sa
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from sqlalchemy.orm import Session
+
+from filewallball.errors import InvalidInput
+from filewallball.models import FileCategory, FileInfo, FileTag, FileTagRelation
+from filewallball.operations.files import WITH_RELATIONS
+from filewallball.operations.tags import normalise_tag
+
+__all__ = ["MAX_PAGE_SIZE", "FileQuery", "Page", "files_by_tags", "search_files"]
+
+MAX_PAGE_SIZE = 500
+SortKey = Literal["created_at", "file_size", "original_filename"]
+
+
+class FileQuery(BaseModel):
+    """The filters, sort and page of a search; field names are the HTTP query parameters."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    q: str | None = Field(None, max_length=255, description="Substring of the name, any case")
+    extension: list[str] = Field(default_factory=list, description="Any of these extensions")
+    mime: str | None = Field(None, max_length=100, description="MIME type prefix, e.g. image/")
+    category: str | None = Field(None, max_length=100)
+    tag: list[str] = Field(default_factory=list)
+    tag_mode: Literal["any", "all"] = "any"
+    min_size: int | None = Field(None, ge=0)
+    max_size: int | None = Field(None, ge=0)
+    created_after: AwareDatetime | None = None
+    created_before: AwareDatetime | None = None
+    is_public: bool | None = None
+    include_deleted: bool = False
+    sort: SortKey = "created_at"
+    order: Literal["asc", "desc"] = "desc"
+    limit: int = Field(50, ge=1, le=MAX_PAGE_SIZE)
+    cursor: str | None = Field(None, max_length=1000)
+    with_total: bool = False
+
+    @model_validator(mode="after")
+    def _ranges(self) -> Self:
+        if (
+            self.min_size is not None
+            and self.max_size is not None
+            and self.min_size > self.max_size
+        ):
+            raise ValueError(f"min_size {self.min_size} is above max_size {self.max_size}")
+        if self.created_after and self.created_before and self.created_after > self.created_before:
+            raise ValueError("created_after is later than created_before")
+        return self
+
+    @classmethod
+    def from_params(cls, **params: Any) -> FileQuery:
+        """Validate search parameters; every problem is reported in one InvalidInput."""
+        try:
+            return cls(**params)
+        except ValidationError as error:
+            problems = "; ".join(
+                f"{'.'.join(map(str, e['loc'])) or 'query'}: {e['msg']}" for e in error.errors()
+            )
+            raise InvalidInput(f"invalid search: {problems}") from None
+
+
+@dataclass(frozen=True)
+class Page:
+    items: Sequence[FileInfo]
+    next_cursor: str | None
+    total: int | None
+
+
+def search_files(session: Session, query: FileQuery) -> Page:
+    conditions = _conditions(query)
+    column = getattr(FileInfo, query.sort)
+    descending = query.order == "desc"
+    statement = sa.select(FileInfo).where(*conditions)
+    if query.cursor:
+        value, last_id = _decode_cursor(query.cursor, query)
+        statement = statement.where(_after(column, value, last_id, descending=descending))
+    ordering = (
+        (column.desc(), FileInfo.id.desc()) if descending else (column.asc(), FileInfo.id.asc())
+    )
+    rows = (
+        session.scalars(
+            statement.order_by(*ordering).limit(query.limit + 1).options(*WITH_RELATIONS)
+        )
+        .unique()
+        .all()
+    )
+    items, more = rows[: query.limit], len(rows) > query.limit
+    total = None
+    if query.with_total:
+        total = session.scalar(sa.select(sa.func.count(FileInfo.id)).where(*conditions)) or 0
+    cursor = _encode_cursor(query, getattr(items[-1], query.sort), items[-1].id) if more else None
+    return Page(items, cursor, total)
+
+
+def _conditions(query: FileQuery) -> list[sa.ColumnElement[bool]]:
+    where: list[sa.ColumnElement[bool]] = []
+    if not query.include_deleted:
+        where.append(FileInfo.is_deleted == sa.false())
+    if query.q:
+        where.append(FileInfo.original_filename.icontains(query.q, autoescape=True))
+    if query.extension:
+        where.append(FileInfo.file_extension.in_({e.lower().lstrip(".") for e in query.extension}))
+    if query.mime:
+        where.append(FileInfo.mime_type.startswith(query.mime.lower(), autoescape=True))
+    if query.category:
+        category_id = sa.select(FileCategory.id).where(FileCategory.name == query.category)
+        where.append(FileInfo.file_category_id == category_id.scalar_subquery())
+    if query.min_size is not None:
+        where.append(FileInfo.file_size >= query.min_size)
+    if query.max_size is not None:
+        where.append(FileInfo.file_size <= query.max_size)
+    if query.created_after:
+        where.append(FileInfo.created_at >= query.created_after)
+    if query.created_before:
+        where.append(FileInfo.created_at <= query.created_before)
+    if query.is_public is not None:
+        where.append(FileInfo.is_public == query.is_public)
+    if query.tag:
+        names = list(dict.fromkeys(normalise_tag(tag) for tag in query.tag))
+        groups = [names] if query.tag_mode == "any" else [[name] for name in names]
+        where.extend(_tagged_with_any(group) for group in groups)
+    return where
+
+
+def _tagged_with_any(names: list[str]) -> sa.Exists:
+    """EXISTS rather than a join: a file with two matching tags is still one result."""
+    return (
+        sa.select(FileTagRelation.id)
+        .join(FileTag, FileTag.id == FileTagRelation.tag_id)
+        .where(FileTagRelation.file_id == FileInfo.id, FileTag.tag_name.in_(names))
+        .exists()
+    )
+
+
+def _after(column: Any, value: Any, last_id: int, *, descending: bool) -> sa.ColumnElement[bool]:
+    """Rows after (value, last_id) in the page order. The first, redundant bound lets
+    MariaDB read the index as a range instead of evaluating the OR for every row."""
+    if descending:
+        return sa.and_(column <= value, sa.or_(column < value, FileInfo.id < last_id))
+    return sa.and_(column >= value, sa.or_(column > value, FileInfo.id > last_id))
+
+
+def _encode_cursor(query: FileQuery, value: Any, last_id: int) -> str:
+    if isinstance(value, datetime):
+        value = value.isoformat()
+    payload = json.dumps([query.sort, query.order, value, last_id], separators=(",", ":"))
+    return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str, query: FileQuery) -> tuple[Any, int]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        sort, order, value, last_id = json.loads(base64.urlsafe_b64decode(padded))
+        if (sort, order) != (query.sort, query.order) or type(last_id) is not int:
+            raise ValueError("cursor from another sort order")
+        return _cursor_value(query.sort, value), last_id
+    except (ValueError, TypeError, binascii.Error):
+        raise InvalidInput("cursor is not valid for this search; start again without it") from None
+
+
+def _cursor_value(sort: SortKey, value: Any) -> Any:
+    if sort == "created_at":
+        moment = datetime.fromisoformat(value)
+        if moment.tzinfo is None:
+            raise ValueError("naive cursor time")
+        return moment
+    if sort == "file_size" and type(value) is not int:
+        raise ValueError("size cursor is not an integer")
+    if sort == "original_filename" and not isinstance(value, str):
+        raise ValueError("name cursor is not text")
+    return value
+
+
+def files_by_tags(
+    session: Session, names: Sequence[str], *, mode: Literal["any", "all"] = "any", limit: int = 50
+) -> Page:
+    """Live files carrying any (or all) of the tags, newest first."""
+    return search_files(session, FileQuery.from_params(tag=list(names), tag_mode=mode, limit=limit))
