@@ -42,7 +42,7 @@ def test_no_index_on_is_deleted_alone() -> None:
         index for index in files.indexes if [c.name for c in index.columns] == ["is_deleted"]
     ]
     composites = {tuple(c.name for c in index.columns) for index in files.indexes}
-    assert ("file_extension", "is_deleted", "created_at") in composites
+    assert ("file_extension", "is_deleted", "created_at", "id") in composites
 
 
 @pytest.mark.parametrize("table", TABLES, ids=str)

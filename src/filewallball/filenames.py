@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from pathlib import PurePosixPath
 
 from filewallball.errors import InvalidInput
 
@@ -18,18 +17,22 @@ __all__ = ["MAX_EXTENSION_LENGTH", "MAX_FILENAME_LENGTH", "check_filename", "ext
 MAX_FILENAME_LENGTH = 255
 MAX_EXTENSION_LENGTH = 20
 _EXTENSION = re.compile(rf"[a-z0-9]{{1,{MAX_EXTENSION_LENGTH}}}")
+# Control, format and line/paragraph separators; other non-printables (NBSP, U+202F in
+# macOS screenshot names) are fine in a name.
+_CONTROL = frozenset({"Cc", "Cf", "Zl", "Zp"})
 
 
 def check_filename(name: str) -> str:
     """The NFC form of ``name``, or InvalidInput naming what is wrong with it."""
-    name = unicodedata.normalize("NFC", name)
+    if not unicodedata.is_normalized("NFC", name):
+        name = unicodedata.normalize("NFC", name)
     if not name.strip():
         raise InvalidInput("filename is empty")
     if len(name) > MAX_FILENAME_LENGTH:
         raise InvalidInput(
             f"filename is {len(name)} characters long; the limit is {MAX_FILENAME_LENGTH}"
         )
-    if any(unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp") for char in name):
+    if not name.isprintable() and any(unicodedata.category(c) in _CONTROL for c in name):
         raise InvalidInput(f"filename {name!r} contains control characters")
     if "/" in name or "\\" in name:
         raise InvalidInput(f"filename {name!r} contains a path separator")
@@ -44,5 +47,7 @@ def extension_of(name: str) -> str:
     A suffix that cannot be an extension (spaces, punctuation, over 20 characters) is part
     of the name: ``"notes.2024 draft"`` has no extension.
     """
-    extension = PurePosixPath(name).suffix[1:].lower()
+    if "." not in name.lstrip("."):  # ".bashrc" is a name, not an extension
+        return ""
+    extension = name.rpartition(".")[2].lower()
     return extension if _EXTENSION.fullmatch(extension) else ""

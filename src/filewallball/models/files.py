@@ -75,7 +75,6 @@ class FileInfo(Timestamps, Base):
     is_public: Mapped[bool] = mapped_column(default=True, server_default=true())
     is_deleted: Mapped[bool] = mapped_column(default=False, server_default=false())
     deleted_at: Mapped[datetime | None]
-    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
     category: Mapped[FileCategory | None] = relationship(back_populates="files")
     uploads: Mapped[list[FileUpload]] = relationship(
@@ -91,10 +90,18 @@ class FileInfo(Timestamps, Base):
         back_populates="file", cascade="all, delete-orphan", passive_deletes=True
     )
 
-    # No index on is_deleted alone: MariaDB would pick it over these composites (SPEC 6).
+    # Listings sort by (created_at, id): the indexes end with both, so that a page comes
+    # straight off an index, without a sort, on MariaDB and PostgreSQL alike. No index on
+    # is_deleted alone: MariaDB would pick it over the composites (SPEC section 6).
     __table_args__ = (
-        Index("ix_files_extension_live_created", "file_extension", "is_deleted", "created_at"),
-        Index("ix_files_category_live_created", "file_category_id", "is_deleted", "created_at"),
+        Index("ix_files_created_at_id", "created_at", "id"),
+        Index(
+            "ix_files_extension_live_created", "file_extension", "is_deleted", "created_at", "id"
+        ),
+        Index(
+            "ix_files_category_live_created", "file_category_id", "is_deleted", "created_at", "id"
+        ),
+        Index("ix_files_deleted_at_id", "deleted_at", "id"),
         CheckConstraint("file_size >= 0", name="file_size_non_negative"),
     )
 

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from filewallball.errors import InvalidInput
 from filewallball.models import FileCategory, FileInfo, FileTag, FileTagRelation
-from filewallball.operations.files import WITH_RELATIONS
+from filewallball.operations.files import IN_LISTINGS
 from filewallball.operations.tags import normalise_tag
 
 __all__ = ["MAX_PAGE_SIZE", "FileQuery", "Page", "files_by_tags", "search_files"]
@@ -96,9 +96,7 @@ def search_files(session: Session, query: FileQuery) -> Page:
         (column.desc(), FileInfo.id.desc()) if descending else (column.asc(), FileInfo.id.asc())
     )
     rows = (
-        session.scalars(
-            statement.order_by(*ordering).limit(query.limit + 1).options(*WITH_RELATIONS)
-        )
+        session.scalars(statement.order_by(*ordering).limit(query.limit + 1).options(*IN_LISTINGS))
         .unique()
         .all()
     )

@@ -123,13 +123,18 @@ def upgrade() -> None:
         **TABLE_OPTIONS,
     )
     op.create_index("ix_files_file_hash", "files", ["file_hash"])
-    op.create_index("ix_files_created_at", "files", ["created_at"])
+    op.create_index("ix_files_created_at_id", "files", ["created_at", "id"])
     op.create_index(
-        "ix_files_extension_live_created", "files", ["file_extension", "is_deleted", "created_at"]
+        "ix_files_extension_live_created",
+        "files",
+        ["file_extension", "is_deleted", "created_at", "id"],
     )
     op.create_index(
-        "ix_files_category_live_created", "files", ["file_category_id", "is_deleted", "created_at"]
+        "ix_files_category_live_created",
+        "files",
+        ["file_category_id", "is_deleted", "created_at", "id"],
     )
+    op.create_index("ix_files_deleted_at_id", "files", ["deleted_at", "id"])
 
     op.create_table(
         "file_uploads",
