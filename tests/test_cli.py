@@ -69,7 +69,9 @@ def test_offline_sql_needs_no_database(dialect: str, tmp_path: Path) -> None:
     result = run("db", "sql", "--dialect", dialect)
     assert result.exit_code == 0
     assert "CREATE VIEW file_statistics AS SELECT" in result.output
-    composite = "ix_files_extension_live_created ON files (file_extension, is_deleted, created_at, id)"
+    composite = (
+        "ix_files_extension_live_created ON files (file_extension, is_deleted, created_at, id)"
+    )
     assert f"CREATE INDEX {composite}" in result.output
     assert not (tmp_path / "filewallball-data").exists()
 

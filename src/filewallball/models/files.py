@@ -67,7 +67,7 @@ class FileInfo(Timestamps, Base):
     file_extension: Mapped[str] = mapped_column(String(20))
     mime_type: Mapped[str] = mapped_column(String(100))
     file_size: Mapped[int] = mapped_column(BigInteger)
-    file_hash: Mapped[str] = mapped_column(String(64), index=True)
+    file_hash: Mapped[str] = mapped_column(String(64))
     storage_path: Mapped[str] = mapped_column(String(500))
     file_category_id: Mapped[int | None] = mapped_column(
         Identifier, ForeignKey("file_categories.id", ondelete="SET NULL")
@@ -90,18 +90,25 @@ class FileInfo(Timestamps, Base):
         back_populates="file", cascade="all, delete-orphan", passive_deletes=True
     )
 
-    # Listings sort by (created_at, id): the indexes end with both, so that a page comes
-    # straight off an index, without a sort, on MariaDB and PostgreSQL alike. No index on
+    # Listings sort by (created_at, id): the indexes hold both, so a page comes straight off
+    # an index, without a sort, on MariaDB and PostgreSQL alike. Trailing is_deleted and
+    # file_size make the aggregates (per category, trends, totals) index-only. No index on
     # is_deleted alone: MariaDB would pick it over the composites (SPEC section 6).
     __table_args__ = (
-        Index("ix_files_created_at_id", "created_at", "id"),
+        Index("ix_files_file_hash", "file_hash", "is_deleted", "file_size"),
+        Index("ix_files_created_at", "created_at", "id", "is_deleted", "file_size"),
         Index(
             "ix_files_extension_live_created", "file_extension", "is_deleted", "created_at", "id"
         ),
         Index(
-            "ix_files_category_live_created", "file_category_id", "is_deleted", "created_at", "id"
+            "ix_files_category_live_created",
+            "file_category_id",
+            "is_deleted",
+            "created_at",
+            "id",
+            "file_size",
         ),
-        Index("ix_files_deleted_at_id", "deleted_at", "id"),
+        Index("ix_files_deleted_at", "deleted_at", "id"),
         CheckConstraint("file_size >= 0", name="file_size_non_negative"),
     )
 

@@ -122,8 +122,8 @@ def upgrade() -> None:
         sa.CheckConstraint("file_size >= 0", name="file_size_non_negative"),
         **TABLE_OPTIONS,
     )
-    op.create_index("ix_files_file_hash", "files", ["file_hash"])
-    op.create_index("ix_files_created_at_id", "files", ["created_at", "id"])
+    op.create_index("ix_files_file_hash", "files", ["file_hash", "is_deleted", "file_size"])
+    op.create_index("ix_files_created_at", "files", ["created_at", "id", "is_deleted", "file_size"])
     op.create_index(
         "ix_files_extension_live_created",
         "files",
@@ -132,9 +132,9 @@ def upgrade() -> None:
     op.create_index(
         "ix_files_category_live_created",
         "files",
-        ["file_category_id", "is_deleted", "created_at", "id"],
+        ["file_category_id", "is_deleted", "created_at", "id", "file_size"],
     )
-    op.create_index("ix_files_deleted_at_id", "files", ["deleted_at", "id"])
+    op.create_index("ix_files_deleted_at", "files", ["deleted_at", "id"])
 
     op.create_table(
         "file_uploads",
