@@ -81,7 +81,7 @@ def test_offline_sql_for_mariadb_is_mariadb_sql() -> None:
     assert "DATETIME(6)" in output
     assert "ENGINE=InnoDB" in output
     assert "CHARSET=utf8mb4" in output
-    assert "INSERT IGNORE INTO file_extensions" in output
+    assert "ON DUPLICATE KEY UPDATE extension = file_extensions.extension" in output
 
 
 def test_revision_autogenerates_from_the_models(

@@ -74,15 +74,28 @@ def test_the_view_is_outside_the_migrated_metadata() -> None:
 
 
 def test_public_names() -> None:
-    assert set(models.__all__) >= {
-        "FileInfo",
+    assert set(models.__all__) == {
+        "NAMING_CONVENTION",
+        "Base",
         "FileCategory",
+        "FileDownload",
         "FileExtension",
-        "FileUpload",
+        "FileInfo",
+        "FileStatistics",
         "FileTag",
         "FileTagRelation",
+        "FileUpload",
         "FileView",
-        "FileDownload",
+        "ReadOnlyViewError",
         "SystemSetting",
-        "FileStatistics",
+        "UTCDateTime",
+        "generate_file_uuid",
+        "utcnow",
+        "views_metadata",
     }
+
+
+def test_every_table_has_the_mariadb_options() -> None:
+    for table in TABLES:
+        assert table.dialect_options["mysql"]["collate"] == "utf8mb4_bin", table.name
+        assert table.dialect_options["mariadb"]["engine"] == "InnoDB", table.name

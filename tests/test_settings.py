@@ -64,3 +64,9 @@ def test_bad_values_are_named(monkeypatch: pytest.MonkeyPatch, variable: str, va
     monkeypatch.setenv(variable, value)
     with pytest.raises(ValidationError, match=variable.removeprefix("FILEWALLBALL_").lower()):
         Settings()
+
+
+@pytest.mark.parametrize("blank", ["", "   "])
+def test_a_blank_admin_token_means_none(monkeypatch: pytest.MonkeyPatch, blank: str) -> None:
+    monkeypatch.setenv("FILEWALLBALL_ADMIN_TOKEN", blank)
+    assert Settings().admin_token is None

@@ -76,7 +76,7 @@ def _sqlite_engine(url: URL, settings: Settings) -> Engine:
     @event.listens_for(engine, "connect")
     def _configure(dbapi_connection: Any, _record: Any) -> None:
         # pysqlite's own transaction handling defers BEGIN and breaks SAVEPOINT;
-        # switch it off and let SQLAlchemy emit BEGIN itself (see "begin" below).
+        # switch it off and emit BEGIN ourselves (see "begin" below).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys = ON")
@@ -89,7 +89,13 @@ def _sqlite_engine(url: URL, settings: Settings) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _begin(connection: sa.Connection) -> None:
-        connection.exec_driver_sql("BEGIN")
+        if connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+            return
+        # IMMEDIATE takes the write lock up front: a transaction that reads and then writes
+        # would otherwise fail at once (SQLITE_BUSY_SNAPSHOT) when another writer committed
+        # in between, which busy_timeout cannot help. Writers queue instead; WAL keeps the
+        # wait short. Concurrency beyond that is what MariaDB and PostgreSQL are for.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 
@@ -132,8 +138,10 @@ class Database:
 
     def health(self) -> DatabaseHealth:
         started = time.perf_counter()
-        try:
-            with self.engine.connect() as connection:
+        try:  # outside any transaction, so that no writer's lock can delay the answer
+            with self.engine.connect().execution_options(
+                isolation_level="AUTOCOMMIT"
+            ) as connection:
                 connection.execute(sa.text("SELECT 1"))
         except SQLAlchemyError as error:
             return DatabaseHealth(

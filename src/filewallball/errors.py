@@ -3,14 +3,15 @@
     FileWallBallError
      ├── InvalidInput   the caller's input breaks a rule; the message names it   (400/422)
      ├── NotFound       no such (live) file, tag, category or setting             (404)
-     └── Conflict       the change collides with existing data                    (409)
+     ├── Conflict       the change collides with existing data                    (409)
+     └── CorruptData    something stored breaks its own rules: the operator's problem (500)
 
 Database and driver errors are not wrapped: they are the server's problem, not the caller's.
 """
 
 from __future__ import annotations
 
-__all__ = ["Conflict", "FileWallBallError", "InvalidInput", "NotFound"]
+__all__ = ["Conflict", "CorruptData", "FileWallBallError", "InvalidInput", "NotFound"]
 
 
 class FileWallBallError(Exception):
@@ -26,4 +27,8 @@ class NotFound(FileWallBallError, LookupError):
 
 
 class Conflict(FileWallBallError):
+    pass
+
+
+class CorruptData(FileWallBallError):
     pass

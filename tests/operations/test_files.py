@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,7 +13,7 @@ from sqlalchemy.orm import Session
 from filewallball.errors import InvalidInput, NotFound
 from filewallball.models import FileInfo
 from filewallball.operations import files
-from filewallball.operations.files import FileSpec
+from filewallball.operations.search import FileQuery, search_files
 from tests import factories
 
 
@@ -52,6 +53,8 @@ def test_create_stores_the_metadata(session: Session) -> None:
         ({"file_hash": "ABC"}, "SHA-256"),
         ({"file_hash": "d41d8cd98f00b204e9800998ecf8427e"}, "SHA-256"),  # an MD5
         ({"mime_type": "not a type"}, "MIME type"),
+        ({"mime_type": "application/" + "x" * 95}, "at most 100"),
+        ({"created_at": datetime(2026, 1, 1)}, "no time zone"),  # noqa: DTZ001 - the point
         ({"file_uuid": "not-a-uuid"}, "not a file UUID"),
     ],
 )
@@ -234,12 +237,38 @@ def test_bulk_update(session: Session) -> None:
     assert [public[row_id] for row_id, _ in created] == [False] * 10 + [True] * 10
 
 
-def test_bulk_update_refuses_unknown_fields(session: Session) -> None:
-    with pytest.raises(InvalidInput, match="file_hash"):
-        files.bulk_update_files(session, [{"id": 1, "file_hash": "0" * 64}])
+@pytest.mark.parametrize("field", ["file_hash", "original_filename", "is_deleted"])
+def test_bulk_update_refuses_fields_with_their_own_rules(session: Session, field: str) -> None:
+    with pytest.raises(InvalidInput, match=field):
+        files.bulk_update_files(session, [{"id": 1, field: "x"}])
 
 
-def test_spec_is_a_plain_value() -> None:
-    assert FileSpec(
-        original_filename="a", file_size=1, file_hash="0" * 64, storage_path="p"
-    ) == FileSpec(original_filename="a", file_size=1, file_hash="0" * 64, storage_path="p")
+def test_bulk_update_checks_values_and_rows(session: Session) -> None:
+    [(row_id, _)] = files.bulk_insert_files(session, [factories.spec()])
+    with pytest.raises(InvalidInput, match="MIME type"):
+        files.bulk_update_files(session, [{"id": row_id, "mime_type": "nonsense"}])
+    with pytest.raises(NotFound):
+        files.bulk_update_files(session, [{"id": row_id + 10**6, "is_public": False}])
+
+
+def test_bulk_and_single_inserts_store_identical_values(session: Session) -> None:
+    """The bulk path writes through the driver: timestamps must still look the same, or
+    text comparisons (SQLite) and searches would treat the rows differently."""
+    moment = datetime(2026, 4, 1, 12, 0, 0, tzinfo=UTC)  # whole seconds: the tricky case
+    single = files.create_file(session, factories.spec(created_at=moment))
+    [(bulk_id, _)] = files.bulk_insert_files(session, [factories.spec(created_at=moment)])
+    raw = session.execute(
+        sa.text(
+            "SELECT id, created_at, updated_at, is_public, is_deleted"
+            " FROM files WHERE id IN (:a, :b)"
+        ),
+        {"a": single.id, "b": bulk_id},
+    ).all()
+    by_id = {row[0]: tuple(row[1:]) for row in raw}
+    assert by_id[single.id] == by_id[bulk_id]
+    found = search_files(session, FileQuery(created_after=moment, created_before=moment))
+    assert {f.id for f in found.items} == {single.id, bulk_id}
+
+
+def test_a_file_made_without_a_uuid_gets_one() -> None:
+    assert uuid.UUID(FileInfo(file_uuid=None).file_uuid).version == 4

@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from filewallball.errors import InvalidInput
+from filewallball.errors import CorruptData, InvalidInput
 from filewallball.models import SystemSetting
 from filewallball.operations.system_settings import get_setting, list_settings, set_setting
 
@@ -68,8 +68,24 @@ def test_known_settings_have_ranges(session: Session, key: str, bad: object) -> 
 def test_a_corrupt_stored_value_is_reported_on_read(session: Session) -> None:
     session.add(SystemSetting(setting_key="broken", setting_type="integer", setting_value="12abc"))
     session.flush()
-    with pytest.raises(InvalidInput, match="stored setting 'broken' is not a valid integer"):
+    with pytest.raises(CorruptData, match="stored setting 'broken' is not a valid integer"):
         get_setting(session, "broken")
+
+
+def test_known_settings_keep_their_declared_type(session: Session) -> None:
+    with pytest.raises(InvalidInput, match="must be integer"):
+        set_setting(session, "max_upload_bytes", "10", setting_type="string")
+    session.execute(
+        sa.delete(SystemSetting).where(SystemSetting.setting_key == "trash_retention_days")
+    )
+    session.add(
+        SystemSetting(setting_key="trash_retention_days", setting_type="string", setting_value="7")
+    )
+    session.flush()
+    with pytest.raises(CorruptData, match="'trash_retention_days' must be integer"):
+        get_setting(session, "trash_retention_days")
+    set_setting(session, "trash_retention_days", 7)  # rewriting it repairs the type
+    assert get_setting(session, "trash_retention_days") == 7
 
 
 def test_unknown_types_are_refused(session: Session) -> None:

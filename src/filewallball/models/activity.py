@@ -13,7 +13,9 @@ from filewallball.models.types import Identifier, IntPK
 if TYPE_CHECKING:
     from filewallball.models.files import FileInfo
 
-__all__ = ["FileDownload", "FileView"]
+__all__ = ["USER_AGENT_LENGTH", "FileDownload", "FileView"]
+
+USER_AGENT_LENGTH = 500
 
 
 class _AccessEvent(CreatedAt):
@@ -22,7 +24,7 @@ class _AccessEvent(CreatedAt):
     id: Mapped[IntPK]
     file_id: Mapped[int] = mapped_column(Identifier, ForeignKey("files.id", ondelete="CASCADE"))
     client_ip: Mapped[str | None] = mapped_column(String(45))
-    user_agent: Mapped[str | None] = mapped_column(String(500))
+    user_agent: Mapped[str | None] = mapped_column(String(USER_AGENT_LENGTH))
 
     # (file_id, created_at): one file's activity and last access; created_at: retention sweeps.
     @declared_attr.directive

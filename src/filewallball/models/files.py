@@ -17,6 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from filewallball.models.activity import USER_AGENT_LENGTH
 from filewallball.models.base import Base, CreatedAt, Timestamps, one_of
 from filewallball.models.types import Identifier, IntPK, generate_file_uuid, utcnow
 
@@ -24,9 +25,19 @@ if TYPE_CHECKING:
     from filewallball.models.activity import FileDownload, FileView
     from filewallball.models.tags import FileTag
 
-__all__ = ["DEFAULT_MAX_FILE_SIZE", "FileCategory", "FileExtension", "FileInfo", "FileUpload"]
+__all__ = [
+    "DEFAULT_MAX_FILE_SIZE",
+    "MIME_TYPE_LENGTH",
+    "STORAGE_PATH_LENGTH",
+    "FileCategory",
+    "FileExtension",
+    "FileInfo",
+    "FileUpload",
+]
 
 DEFAULT_MAX_FILE_SIZE = 10 * 1024 * 1024
+MIME_TYPE_LENGTH = 100
+STORAGE_PATH_LENGTH = 500
 UPLOAD_STATUSES = ("started", "completed", "failed")
 
 
@@ -47,7 +58,7 @@ class FileExtension(CreatedAt, Base):
 
     id: Mapped[IntPK]
     extension: Mapped[str] = mapped_column(String(20), unique=True)
-    mime_type: Mapped[str] = mapped_column(String(100))
+    mime_type: Mapped[str] = mapped_column(String(MIME_TYPE_LENGTH))
     is_allowed: Mapped[bool] = mapped_column(default=True, server_default=true())
     max_file_size: Mapped[int] = mapped_column(
         BigInteger, default=DEFAULT_MAX_FILE_SIZE, server_default=text(str(DEFAULT_MAX_FILE_SIZE))
@@ -65,10 +76,10 @@ class FileInfo(Timestamps, Base):
     original_filename: Mapped[str] = mapped_column(String(255))
     stored_filename: Mapped[str] = mapped_column(String(255))
     file_extension: Mapped[str] = mapped_column(String(20))
-    mime_type: Mapped[str] = mapped_column(String(100))
+    mime_type: Mapped[str] = mapped_column(String(MIME_TYPE_LENGTH))
     file_size: Mapped[int] = mapped_column(BigInteger)
     file_hash: Mapped[str] = mapped_column(String(64))
-    storage_path: Mapped[str] = mapped_column(String(500))
+    storage_path: Mapped[str] = mapped_column(String(STORAGE_PATH_LENGTH))
     file_category_id: Mapped[int | None] = mapped_column(
         Identifier, ForeignKey("file_categories.id", ondelete="SET NULL")
     )
@@ -113,7 +124,8 @@ class FileInfo(Timestamps, Base):
     )
 
     def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("file_uuid", generate_file_uuid())
+        if kwargs.get("file_uuid") is None:
+            kwargs["file_uuid"] = generate_file_uuid()
         super().__init__(**kwargs)
 
     def __repr__(self) -> str:
@@ -131,7 +143,7 @@ class FileUpload(Base):
     )
     upload_session_id: Mapped[str | None] = mapped_column(String(36), index=True)
     client_ip: Mapped[str | None] = mapped_column(String(45))
-    user_agent: Mapped[str | None] = mapped_column(String(500))
+    user_agent: Mapped[str | None] = mapped_column(String(USER_AGENT_LENGTH))
     upload_status: Mapped[str] = mapped_column(
         String(20), default="completed", server_default="completed"
     )

@@ -10,10 +10,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from filewallball.models import FileDownload, FileInfo, FileView
+from filewallball.models.activity import USER_AGENT_LENGTH
 
 __all__ = ["Activity", "delete_events_before", "file_activity", "record_download", "record_view"]
-
-MAX_USER_AGENT = 500
 
 
 @dataclass(frozen=True)
@@ -30,7 +29,10 @@ def _client(client_ip: str | None, user_agent: str | None) -> dict[str, str | No
         address = str(ipaddress.ip_address(client_ip)) if client_ip else None
     except ValueError:
         address = None
-    return {"client_ip": address, "user_agent": user_agent[:MAX_USER_AGENT] if user_agent else None}
+    return {
+        "client_ip": address,
+        "user_agent": user_agent[:USER_AGENT_LENGTH] if user_agent else None,
+    }
 
 
 def record_view(
@@ -76,8 +78,9 @@ def file_activity(session: Session, file: FileInfo) -> Activity:
 
 
 def delete_events_before(session: Session, cutoff: datetime, *, limit: int = 5000) -> int:
-    """Delete at most ``limit`` view and download events older than ``cutoff``; returns how
-    many went. Call it until it returns 0, committing in between, to keep transactions small."""
+    """Delete at most ``limit`` views and ``limit`` downloads older than ``cutoff``; returns
+    how many went. Call it until it returns 0, committing in between, so that no transaction
+    grows large."""
     deleted = 0
     for model in (FileView, FileDownload):
         ids = session.scalars(

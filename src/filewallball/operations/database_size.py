@@ -41,7 +41,9 @@ def database_size(session: Session) -> list[TableSize]:
     dialect = session.get_bind().dialect.name
     if dialect == "sqlite":
         return [_sqlite_size(session, table) for table in tables]
-    statement = sa.text(_CATALOG[dialect]).bindparams(sa.bindparam("tables", expanding=True))
+    statement = sa.text(_CATALOG["mysql" if dialect == "mariadb" else dialect]).bindparams(
+        sa.bindparam("tables", expanding=True)
+    )
     found = {
         name: TableSize(name, int(rows or 0), int(data or 0), int(index or 0))
         for name, rows, data, index in session.execute(statement, {"tables": tables})

@@ -12,11 +12,13 @@ from typing import Any, Final
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.orm.interfaces import LoaderOption
 
 from filewallball.errors import InvalidInput, NotFound
 from filewallball.filenames import check_filename, extension_of
 from filewallball.models import FileCategory, FileInfo, generate_file_uuid, utcnow
+from filewallball.models.files import MIME_TYPE_LENGTH, STORAGE_PATH_LENGTH
 
 __all__ = [
     "IN_LISTINGS",
@@ -38,6 +40,7 @@ __all__ = [
 SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 MIME_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,62}/[a-z0-9][a-z0-9!#$&^_.+-]{0,62}")
 DEFAULT_MIME_TYPE = "application/octet-stream"
+
 
 # What a listing shows (category, tags) in two statements for any number of files;
 # one more for the upload records of a file's detail.
@@ -78,17 +81,26 @@ def parse_file_uuid(value: str) -> str:
         raise InvalidInput(f"{value!r} is not a file UUID") from None
 
 
+def _check_mime_type(mime_type: str) -> str:
+    lowered = mime_type.lower()
+    if len(lowered) > MIME_TYPE_LENGTH or not MIME_TYPE.fullmatch(lowered):
+        raise InvalidInput(
+            f"{mime_type[:120]!r} is not a MIME type of at most {MIME_TYPE_LENGTH} characters"
+        )
+    return lowered
+
+
 def _row_values(spec: FileSpec, category_ids: Mapping[str, int]) -> dict[str, Any]:
     name = check_filename(spec.original_filename)
     if spec.file_size < 0:
         raise InvalidInput(f"file size {spec.file_size} is negative")
     if not SHA256_HEX.fullmatch(spec.file_hash):
         raise InvalidInput(f"{spec.file_hash!r} is not a SHA-256 hex digest (64 lower-case hex)")
-    mime_type = spec.mime_type.lower()
-    if not MIME_TYPE.fullmatch(mime_type):
-        raise InvalidInput(f"{spec.mime_type!r} is not a MIME type")
-    if not spec.storage_path or len(spec.storage_path) > 500:
-        raise InvalidInput("storage path must be 1-500 characters")
+    mime_type = _check_mime_type(spec.mime_type)
+    if not spec.storage_path or len(spec.storage_path) > STORAGE_PATH_LENGTH:
+        raise InvalidInput(f"storage path must be 1-{STORAGE_PATH_LENGTH} characters")
+    if spec.created_at is not None and spec.created_at.utcoffset() is None:
+        raise InvalidInput(f"created_at {spec.created_at.isoformat()} has no time zone")
     values: dict[str, Any] = {
         "file_uuid": parse_file_uuid(spec.file_uuid) if spec.file_uuid else generate_file_uuid(),
         "original_filename": name,
@@ -131,14 +143,24 @@ def create_file(session: Session, spec: FileSpec) -> FileInfo:
 
 def get_file(session: Session, file_uuid: str, *, include_deleted: bool = False) -> FileInfo:
     """The file with its category, tags and uploads; soft-deleted files only when asked."""
+    return _find(session, file_uuid, include_deleted=include_deleted, options=WITH_RELATIONS)
+
+
+def _find(
+    session: Session,
+    file_uuid: str,
+    *,
+    include_deleted: bool = False,
+    options: Sequence[LoaderOption] = (),
+) -> FileInfo:
     statement = (
         sa.select(FileInfo)
         .where(FileInfo.file_uuid == parse_file_uuid(file_uuid))
-        .options(*WITH_RELATIONS)
+        .options(*options)
     )
     if not include_deleted:
         statement = statement.where(FileInfo.is_deleted == sa.false())
-    file = session.scalars(statement).unique().one_or_none()
+    file = session.scalars(statement).one_or_none()
     if file is None:
         raise NotFound(f"no file {file_uuid}")
     return file
@@ -163,7 +185,7 @@ def update_file(
 ) -> FileInfo:
     """Rename, (un)categorise or publish a live file. A rename keeps the extension, whose
     upload policy the content was checked against."""
-    file = get_file(session, file_uuid)
+    file = _find(session, file_uuid)
     if original_filename is not UNCHANGED:
         name = check_filename(original_filename)
         if extension_of(name) != file.file_extension:
@@ -182,7 +204,7 @@ def update_file(
 
 def soft_delete_file(session: Session, file_uuid: str) -> FileInfo:
     """Hide the file everywhere until restored or purged. Deleting twice changes nothing."""
-    file = get_file(session, file_uuid, include_deleted=True)
+    file = _find(session, file_uuid, include_deleted=True)
     if not file.is_deleted:
         file.is_deleted, file.deleted_at = True, utcnow()
         session.flush()
@@ -190,7 +212,7 @@ def soft_delete_file(session: Session, file_uuid: str) -> FileInfo:
 
 
 def restore_file(session: Session, file_uuid: str) -> FileInfo:
-    file = get_file(session, file_uuid, include_deleted=True)
+    file = _find(session, file_uuid, include_deleted=True)
     if file.is_deleted:
         file.is_deleted, file.deleted_at = False, None
         session.flush()
@@ -242,11 +264,14 @@ def bulk_insert_files(session: Session, specs: Sequence[FileSpec]) -> list[tuple
 
 def _executemany(connection: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
     dialect = connection.dialect
-    compiled = sa.insert(table).inline().compile(dialect=dialect, column_keys=list(rows[0]))
+    keys = list(rows[0])
+    compiled = sa.insert(table).inline().compile(dialect=dialect, column_keys=keys)
+    if unsupplied := set(compiled.params) - set(keys):  # e.g. a new column with a default
+        raise RuntimeError(f"bulk insert into {table.name} lacks {', '.join(sorted(unsupplied))}")
     processors = {
         key: processor
-        for key in rows[0]
-        if (processor := table.c[key].type.bind_processor(dialect)) is not None
+        for key in keys
+        if (processor := table.c[key].type.dialect_impl(dialect).bind_processor(dialect))
     }
     for row in rows:
         for key, processor in processors.items():
@@ -260,18 +285,27 @@ def _executemany(connection: sa.Connection, table: sa.Table, rows: list[dict[str
         connection.exec_driver_sql(str(compiled), rows)
 
 
-BULK_UPDATABLE = frozenset({"original_filename", "file_category_id", "is_public", "mime_type"})
+BULK_UPDATABLE = frozenset({"file_category_id", "is_public", "mime_type"})
 
 
 def bulk_update_files(session: Session, changes: Sequence[Mapping[str, Any]]) -> int:
-    """Apply per-row changes (each mapping has ``id`` and fields to set) in one executemany."""
+    """Apply per-row changes (each mapping has ``id`` and fields to set) in one executemany.
+    Renames and deletion go through their own operations, which keep their rules."""
+    rows = []
     for change in changes:
         if "id" not in change:
             raise InvalidInput("every bulk update needs the row's id")
         if unknown := set(change) - BULK_UPDATABLE - {"id"}:
             raise InvalidInput(f"{', '.join(sorted(unknown))} cannot be changed in bulk")
-    if not changes:
+        row = dict(change)
+        if "mime_type" in row:
+            row["mime_type"] = _check_mime_type(row["mime_type"])
+        rows.append(row)
+    if not rows:
         return 0
     now = utcnow()
-    session.execute(sa.update(FileInfo), [{**change, "updated_at": now} for change in changes])
-    return len(changes)
+    try:
+        session.execute(sa.update(FileInfo), [{**row, "updated_at": now} for row in rows])
+    except StaleDataError:
+        raise NotFound("some of the files to update do not exist") from None
+    return len(rows)

@@ -12,11 +12,19 @@ import binascii
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal, Self
 
 import sqlalchemy as sa
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from sqlalchemy.orm import Session
 
 from filewallball.errors import InvalidInput
@@ -27,6 +35,7 @@ from filewallball.operations.tags import normalise_tag
 __all__ = ["MAX_PAGE_SIZE", "FileQuery", "Page", "files_by_tags", "search_files"]
 
 MAX_PAGE_SIZE = 500
+MAX_SIZE = 2**63 - 1  # BIGINT
 SortKey = Literal["created_at", "file_size", "original_filename"]
 
 
@@ -41,8 +50,8 @@ class FileQuery(BaseModel):
     category: str | None = Field(None, max_length=100)
     tag: list[str] = Field(default_factory=list)
     tag_mode: Literal["any", "all"] = "any"
-    min_size: int | None = Field(None, ge=0)
-    max_size: int | None = Field(None, ge=0)
+    min_size: int | None = Field(None, ge=0, le=MAX_SIZE)
+    max_size: int | None = Field(None, ge=0, le=MAX_SIZE)
     created_after: AwareDatetime | None = None
     created_before: AwareDatetime | None = None
     is_public: bool | None = None
@@ -52,6 +61,14 @@ class FileQuery(BaseModel):
     limit: int = Field(50, ge=1, le=MAX_PAGE_SIZE)
     cursor: str | None = Field(None, max_length=1000)
     with_total: bool = False
+
+    @field_validator("created_after", "created_before")
+    @classmethod
+    def _in_utc(cls, moment: datetime | None) -> datetime | None:
+        try:
+            return moment.astimezone(UTC) if moment else None
+        except OverflowError:
+            raise ValueError("date is out of range") from None
 
     @model_validator(mode="after")
     def _ranges(self) -> Self:
@@ -167,10 +184,12 @@ def _decode_cursor(cursor: str, query: FileQuery) -> tuple[Any, int]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         sort, order, value, last_id = json.loads(base64.urlsafe_b64decode(padded))
-        if (sort, order) != (query.sort, query.order) or type(last_id) is not int:
+        if (sort, order) != (query.sort, query.order):
             raise ValueError("cursor from another sort order")
+        if type(last_id) is not int or not 0 < last_id <= MAX_SIZE:
+            raise ValueError("cursor id out of range")
         return _cursor_value(query.sort, value), last_id
-    except (ValueError, TypeError, binascii.Error):
+    except (ValueError, TypeError, OverflowError, binascii.Error):
         raise InvalidInput("cursor is not valid for this search; start again without it") from None
 
 
@@ -179,16 +198,22 @@ def _cursor_value(sort: SortKey, value: Any) -> Any:
         moment = datetime.fromisoformat(value)
         if moment.tzinfo is None:
             raise ValueError("naive cursor time")
-        return moment
-    if sort == "file_size" and type(value) is not int:
-        raise ValueError("size cursor is not an integer")
+        return moment.astimezone(UTC)
+    if sort == "file_size" and (type(value) is not int or not 0 <= value <= MAX_SIZE):
+        raise ValueError("size cursor is not a size")
     if sort == "original_filename" and not isinstance(value, str):
         raise ValueError("name cursor is not text")
     return value
 
 
 def files_by_tags(
-    session: Session, names: Sequence[str], *, mode: Literal["any", "all"] = "any", limit: int = 50
+    session: Session,
+    names: Sequence[str],
+    *,
+    mode: Literal["any", "all"] = "any",
+    limit: int = 50,
+    cursor: str | None = None,
 ) -> Page:
     """Live files carrying any (or all) of the tags, newest first."""
-    return search_files(session, FileQuery.from_params(tag=list(names), tag_mode=mode, limit=limit))
+    query = FileQuery.from_params(tag=list(names), tag_mode=mode, limit=limit, cursor=cursor)
+    return search_files(session, query)

@@ -59,7 +59,7 @@ class Totals:
 
 
 class utc_day(FunctionElement[date]):
-    """The UTC calendar day of a timestamp column."""
+    """A timestamp's calendar day in UTC, whatever the session's time zone."""
 
     type = sa.Date()
     inherit_cache = True
@@ -77,13 +77,16 @@ def _utc_day_postgresql(element: utc_day, compiler: SQLCompiler, **kw: Any) -> s
 
 def category_statistics(session: Session) -> list[FileStatistics]:
     """One row per category, empty ones included, and one (category_id None) for the rest."""
-    rows = session.scalars(sa.select(FileStatistics)).all()
+    # populate_existing: the view's rows have no stable identity; never reuse stale ones.
+    rows = session.scalars(
+        sa.select(FileStatistics).execution_options(populate_existing=True)
+    ).all()
     return sorted(rows, key=lambda row: (row.category_name is None, row.category_name or ""))
 
 
 def upload_trends(session: Session, period: Period, *, start: date, end: date) -> list[TrendPoint]:
-    """Live files and bytes uploaded per period from ``start`` to ``end`` (both included),
-    every period listed, empty ones as zeros."""
+    """Live files and bytes uploaded in every period (day, ISO week, month) that overlaps
+    ``start``..``end``, counting each period whole; empty periods are zeros."""
     if end < start:
         raise InvalidInput(f"trend window ends ({end}) before it starts ({start})")
     if (end - start).days > MAX_TREND_DAYS:

@@ -14,13 +14,14 @@ from typing import Any, Final
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from filewallball.errors import InvalidInput
+from filewallball.errors import CorruptData, InvalidInput
 from filewallball.models import SystemSetting
 from filewallball.models.system_settings import SETTING_TYPES
 
 __all__ = ["KNOWN_SETTINGS", "get_setting", "list_settings", "set_setting"]
 
 JSONValue = str | int | bool | float | list[Any] | dict[str, Any] | None
+KEY_LENGTH = 100
 
 
 @dataclass(frozen=True)
@@ -66,23 +67,30 @@ def _decode(key: str, setting_type: str, text: str | None) -> JSONValue:
         if setting_type == "json":
             return json.loads(str(text))  # type: ignore[no-any-return]
     except (ValueError, KeyError):
-        raise InvalidInput(f"stored setting {key!r} is not a valid {setting_type}") from None
+        raise CorruptData(f"stored setting {key!r} is not a valid {setting_type}") from None
     return text
 
 
-def _checked(key: str, value: JSONValue) -> JSONValue:
+def _breaks_rule(key: str, value: JSONValue) -> str | None:
+    """What is wrong with ``value`` for a setting FileWallBall reads itself, if anything."""
     known = KNOWN_SETTINGS.get(key)
-    if known and not known.check(value):
-        raise InvalidInput(f"setting {key!r} must be {known.rule}; got {value!r}")
-    return value
+    if known is None:
+        return None
+    if _type_of(value) != known.setting_type or not known.check(value):
+        return f"setting {key!r} must be {known.setting_type}, {known.rule}; got {value!r}"
+    return None
 
 
 def get_setting(session: Session, key: str, default: JSONValue = None) -> JSONValue:
-    """The typed value of ``key``, or ``default`` when it is not set."""
+    """``default`` when the setting is absent; a stored value that breaks its rules is an
+    error, never silently replaced by the default."""
     row = session.scalars(sa.select(SystemSetting).where(SystemSetting.setting_key == key)).first()
     if row is None:
         return default
-    return _checked(key, _decode(key, row.setting_type, row.setting_value))
+    value = _decode(key, row.setting_type, row.setting_value)
+    if problem := _breaks_rule(key, value):
+        raise CorruptData(f"stored {problem}")
+    return value
 
 
 def set_setting(
@@ -94,26 +102,29 @@ def set_setting(
     description: str | None = None,
     is_public: bool | None = None,
 ) -> SystemSetting:
-    """Create or change a setting. A new one takes its type from ``setting_type``, else
-    from the value; an existing one keeps its type and refuses values of another."""
-    if not key or len(key) > 100:
-        raise InvalidInput("setting key must be 1-100 characters")
+    """Create or change a setting. Its type is fixed: the declared one for the settings
+    FileWallBall reads, else the stored one, else ``setting_type``, else the value's."""
+    if not key or len(key) > KEY_LENGTH:
+        raise InvalidInput(f"setting key must be 1-{KEY_LENGTH} characters")
+    if problem := _breaks_rule(key, value):
+        raise InvalidInput(problem)
     row = session.scalars(sa.select(SystemSetting).where(SystemSetting.setting_key == key)).first()
     known = KNOWN_SETTINGS.get(key)
-    declared = row.setting_type if row else setting_type or (known and known.setting_type)
-    kind = declared or _type_of(value)
+    kind = (
+        (known.setting_type if known else None)
+        or (row.setting_type if row else None)
+        or setting_type
+        or _type_of(value)
+    )
     if kind not in SETTING_TYPES:
         raise InvalidInput(f"setting type {kind!r} is not one of {', '.join(SETTING_TYPES)}")
-    if row and setting_type and setting_type != row.setting_type:
-        raise InvalidInput(
-            f"setting {key!r} is {row.setting_type}; it cannot become {setting_type}"
-        )
+    if setting_type and setting_type != kind:
+        raise InvalidInput(f"setting {key!r} is {kind}; it cannot become {setting_type}")
     text = _encode(key, kind, value)
-    _checked(key, value)
     if row is None:
-        row = SystemSetting(setting_key=key, setting_type=kind)
+        row = SystemSetting(setting_key=key)
         session.add(row)
-    row.setting_value = text
+    row.setting_type, row.setting_value = kind, text
     if description is not None:
         row.description = description
     if is_public is not None:

@@ -40,7 +40,9 @@ def normalise_tag(name: str) -> str:
     if not tag:
         raise InvalidInput("tag name is empty")
     if len(tag) > MAX_TAG_LENGTH:
-        raise InvalidInput(f"tag {tag[:20]!r}... is {len(tag)} characters; the limit is 50")
+        raise InvalidInput(
+            f"tag {tag[:20]!r}... is {len(tag)} characters; the limit is {MAX_TAG_LENGTH}"
+        )
     if not _TAG.fullmatch(tag):
         raise InvalidInput(
             f"tag {tag!r} must start with a letter or digit and contain only"
@@ -63,17 +65,20 @@ def _find_tags(session: Session, names: Sequence[str], *, lock: bool = False) ->
 
 def _ensure_tags(session: Session, names: Sequence[str]) -> list[FileTag]:
     """The tags named, created where missing. Another transaction may create the same tag
-    at the same moment: then our INSERT fails on the unique name, and we use theirs."""
+    at the same moment: then our INSERT fails on the unique name, and we use theirs.
+    New tags are inserted in name order, so two transactions creating the same tags
+    wait for each other instead of deadlocking."""
     tags = _find_tags(session, names)
-    for name in names:
-        if name in tags:
-            continue
+    for name in sorted(set(names) - tags.keys()):
         try:
             with session.begin_nested():
                 tags[name] = FileTag(tag_name=name)
                 session.add(tags[name])
         except IntegrityError:
-            tags[name] = _find_tags(session, [name], lock=True)[name]
+            found = _find_tags(session, [name], lock=True)
+            if name not in found:
+                raise  # not a duplicate name: something else is wrong
+            tags[name] = found[name]
     if inactive := [tag.tag_name for tag in tags.values() if not tag.is_active]:
         raise InvalidInput(f"tag {', '.join(map(repr, inactive))} is deactivated")
     return [tags[name] for name in names]
@@ -90,16 +95,27 @@ def add_tags(session: Session, file: FileInfo, names: Iterable[str]) -> list[Fil
             )
         )
     )
-    for tag in tags:
+    for tag in sorted(tags, key=lambda tag: tag.id):
         if tag.id in linked:
             continue
         try:
             with session.begin_nested():
                 session.add(FileTagRelation(file_id=file.id, tag_id=tag.id))
         except IntegrityError:
-            pass  # another transaction linked the same tag meanwhile: the goal is met
+            if not _linked(session, file.id, tag.id):
+                raise  # the file or the tag went away: not ours to hide
+            # else another transaction linked the same tag meanwhile: the goal is met
     session.expire(file, ["tags"])
     return tags
+
+
+def _linked(session: Session, file_id: int, tag_id: int) -> bool:
+    statement = (
+        sa.select(FileTagRelation.id)
+        .where(FileTagRelation.file_id == file_id, FileTagRelation.tag_id == tag_id)
+        .with_for_update(read=True)
+    )
+    return session.scalar(statement) is not None
 
 
 def remove_tags(session: Session, file: FileInfo, names: Iterable[str]) -> int:
@@ -116,23 +132,28 @@ def remove_tags(session: Session, file: FileInfo, names: Iterable[str]) -> int:
 
 def popular_tags(session: Session, *, limit: int | None = 20) -> list[tuple[FileTag, int]]:
     """Active tags with the number of live files carrying each, most used first."""
-    count = sa.func.count(FileInfo.id).label("files")
-    statement = (
-        sa.select(FileTag, count)
-        .join(FileTagRelation, FileTagRelation.tag_id == FileTag.id)
+    counts = (
+        sa.select(FileTagRelation.tag_id, sa.func.count().label("files"))
         .join(FileInfo, FileInfo.id == FileTagRelation.file_id)
-        .where(FileTag.is_active, FileInfo.is_deleted == sa.false())
-        .group_by(FileTag.id)
-        .order_by(count.desc(), FileTag.tag_name)
+        .where(FileInfo.is_deleted == sa.false())
+        .group_by(FileTagRelation.tag_id)
+        .subquery()
+    )
+    statement = (
+        sa.select(FileTag, counts.c.files)
+        .join(counts, counts.c.tag_id == FileTag.id)
+        .where(FileTag.is_active)
+        .order_by(counts.c.files.desc(), FileTag.tag_name)
         .limit(limit)
     )
     return [(tag, files) for tag, files in session.execute(statement)]
 
 
 def _get_tag(session: Session, name: str) -> FileTag:
-    tag = session.scalars(sa.select(FileTag).where(FileTag.tag_name == normalise_tag(name))).first()
+    wanted = normalise_tag(name)
+    tag = session.scalars(sa.select(FileTag).where(FileTag.tag_name == wanted)).first()
     if tag is None:
-        raise NotFound(f"no tag {normalise_tag(name)!r}")
+        raise NotFound(f"no tag {wanted!r}")
     return tag
 
 
@@ -140,10 +161,11 @@ def rename_tag(session: Session, old: str, new: str) -> FileTag:
     tag, new_name = _get_tag(session, old), normalise_tag(new)
     if new_name == tag.tag_name:
         return tag
-    if _find_tags(session, [new_name]):
-        raise Conflict(f"tag {new_name!r} already exists")
-    tag.tag_name = new_name
-    session.flush()
+    try:
+        with session.begin_nested():
+            tag.tag_name = new_name
+    except IntegrityError:
+        raise Conflict(f"tag {new_name!r} already exists") from None
     return tag
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import mysql, postgresql, sqlite
 
 from filewallball.models.types import UTCDateTime
 
@@ -164,13 +164,15 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    """Removes the default rows by key, also where they were there before the upgrade."""
     op.execute(sa.delete(settings).where(settings.c.setting_key.in_(SETTINGS)))
     op.execute(sa.delete(extensions).where(extensions.c.extension.in_(EXTENSIONS)))
     op.execute(sa.delete(categories).where(categories.c.name.in_(CATEGORIES)))
 
 
 def _insert_missing(table: sa.TableClause, rows: list[dict[str, Any]]) -> None:
-    """One INSERT that skips rows whose unique key exists; also renders for offline SQL."""
+    """One INSERT that skips rows whose unique key exists (and fails on any other error);
+    it also renders for offline SQL."""
     dialect = op.get_context().dialect.name
     statement: sa.Insert
     if dialect == "postgresql":
@@ -178,5 +180,6 @@ def _insert_missing(table: sa.TableClause, rows: list[dict[str, Any]]) -> None:
     elif dialect == "sqlite":
         statement = sqlite.insert(table).on_conflict_do_nothing()
     else:
-        statement = sa.insert(table).prefix_with("IGNORE")
+        key = next(iter(rows[0]))  # the unique column comes first in every row
+        statement = mysql.insert(table).on_duplicate_key_update({key: table.c[key]})
     op.execute(statement.values(rows))
