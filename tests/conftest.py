@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from alembic import command
+from sqlalchemy import event
 from sqlalchemy.engine import URL, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -87,7 +88,14 @@ def sessions(connection: sa.Connection) -> sessionmaker[Session]:
 
 @pytest.fixture
 def session(sessions: sessionmaker[Session]) -> Iterator[Session]:
+    """A session for operations, which must never commit: the caller owns the transaction."""
+
+    def refuse(session: Session) -> None:
+        if not session.in_nested_transaction():  # releasing a SAVEPOINT is fine
+            raise AssertionError("an operation committed: only the edge (request, command) may")
+
     with sessions() as session:
+        event.listen(session, "before_commit", refuse)
         yield session
 
 

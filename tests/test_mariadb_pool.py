@@ -7,13 +7,20 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
 from sqlalchemy.engine import URL, Engine, make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.orm import Session
 from sqlalchemy.pool import QueuePool
 
 from filewallball.database import create_database_engine
+from filewallball.migrations import alembic_config
+from filewallball.models import utcnow
+from filewallball.operations import files
+from filewallball.operations.database_size import database_size
 from filewallball.settings import Settings
+from tests import factories
 from tests.servers import ADMIN_URLS, require_server
 
 pytestmark = pytest.mark.mariadb
@@ -115,3 +122,44 @@ def test_without_pre_ping_the_killed_connection_fails(make_engine: MakeEngine, u
     _kill_pooled_connection(engine, url)
     with pytest.raises(OperationalError), engine.connect() as connection:
         connection.execute(sa.text("SELECT 1"))
+
+
+def test_the_mariadb_dialect_name_works_too(url: URL) -> None:
+    """``mariadb+pymysql://`` selects SQLAlchemy's MariaDB dialect, named "mariadb": every
+    place that checks for MariaDB must accept both names."""
+    admin = sa.create_engine(url, poolclass=sa.NullPool, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql("DROP DATABASE IF EXISTS fwb_test_mariadb_dialect")
+        connection.exec_driver_sql("CREATE DATABASE fwb_test_mariadb_dialect")
+    mariadb_url = url.set(drivername="mariadb+pymysql", database="fwb_test_mariadb_dialect")
+    engine = create_database_engine(Settings(database_url=mariadb_url.render_as_string(False)))
+    try:
+        assert engine.dialect.name == "mariadb"
+        with engine.begin() as connection:
+            command.upgrade(alembic_config(connection), "head")
+            command.check(alembic_config(connection))
+        with Session(engine) as session:
+            file = files.create_file(session, factories.spec(created_at=utcnow()))
+            session.add(factories.setting(setting_type="yaml"))
+            with pytest.raises(IntegrityError):  # CHECK violations are IntegrityErrors here too
+                session.flush()
+            session.rollback()
+            assert file.file_uuid
+            assert {size.table for size in database_size(session)} >= {"files", "file_tags"}
+            with engine.connect() as connection:
+                created = connection.execute(
+                    sa.text(
+                        "SELECT DATA_TYPE, DATETIME_PRECISION, COLLATION_NAME FROM"
+                        " information_schema.columns WHERE table_schema = DATABASE()"
+                        " AND table_name = 'files' AND column_name IN ('created_at', 'file_hash')"
+                        " ORDER BY column_name"
+                    )
+                ).all()
+            assert [tuple(row) for row in created] == [
+                ("datetime", 6, None),
+                ("varchar", None, "utf8mb4_bin"),
+            ]
+    finally:
+        engine.dispose()
+        with admin.connect() as connection:
+            connection.exec_driver_sql("DROP DATABASE IF EXISTS fwb_test_mariadb_dialect")

@@ -163,3 +163,18 @@ def test_old_events_are_deleted_in_batches(session: Session) -> None:
     assert activity.delete_events_before(session, cutoff, limit=3) == 4
     assert activity.delete_events_before(session, cutoff, limit=3) == 0
     assert activity.file_activity(session, file).views == 5
+
+
+def test_statistics_are_fresh_within_one_session(session: Session) -> None:
+    """The view's rows have no real identity: a second read must not reuse the first."""
+    small = files.create_file(session, factories.spec(category="video"))
+    small.file_size = 10
+    session.flush()
+    before = {row.category_name: row for row in statistics.category_statistics(session)}["video"]
+    assert (before.file_count, before.total_size) == (1, 10)
+    files.soft_delete_file(session, small.file_uuid)
+    big = files.create_file(session, factories.spec(category="video"))
+    big.file_size = 5000
+    session.flush()
+    after = {row.category_name: row for row in statistics.category_statistics(session)}["video"]
+    assert (after.file_count, after.total_size) == (1, 5000)
