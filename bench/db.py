@@ -81,6 +81,7 @@ class Filled:
     uuids: list[str]
     hashes: list[str]
     ids: list[int]
+    created: list[datetime]
 
 
 def scratch_url(dialect: str) -> URL:
@@ -116,7 +117,7 @@ def specs(rng: random.Random, count: int) -> Iterator[FileSpec]:
 
 def fill(engine: Engine, count: int, rng: random.Random) -> Filled:
     sessions = sessionmaker(engine)
-    filled = Filled([], [], [])
+    filled = Filled([], [], [], [])
     started = time.perf_counter()
     batch: list[FileSpec] = []
     for spec in specs(rng, count):
@@ -140,7 +141,7 @@ def fill(engine: Engine, count: int, rng: random.Random) -> Filled:
                     for i in chunk
                 ],
             )
-    _fill_links(sessions, filled.ids, rng)
+    _fill_links(sessions, filled, rng)
     _fill_events(sessions, filled.ids, rng)
     if engine.dialect.name != "sqlite":
         with engine.begin() as connection:
@@ -167,6 +168,7 @@ def _insert_batch(sessions: sessionmaker[Session], batch: list[FileSpec], filled
     filled.ids += [row_id for row_id, _ in created]
     filled.uuids += [file_uuid for _, file_uuid in created]
     filled.hashes += [spec.file_hash for spec in batch]
+    filled.created += [spec.created_at for spec in batch]  # type: ignore[misc]
 
 
 def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
@@ -174,7 +176,7 @@ def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
         yield items[start : start + size]
 
 
-def _fill_links(sessions: sessionmaker[Session], ids: list[int], rng: random.Random) -> None:
+def _fill_links(sessions: sessionmaker[Session], filled: Filled, rng: random.Random) -> None:
     now = NOW
     with sessions.begin() as session:
         session.execute(
@@ -182,9 +184,16 @@ def _fill_links(sessions: sessionmaker[Session], ids: list[int], rng: random.Ran
         )
         tag_ids = dict(session.execute(sa.select(FileTag.tag_name, FileTag.id)).all())
     links = []
-    for file_id in ids:
+    for file_id, created in zip(filled.ids, filled.created, strict=True):
         for name in set(rng.choices(TAGS, weights=TAG_WEIGHTS, k=rng.randrange(6))):
-            links.append({"file_id": file_id, "tag_id": tag_ids[name], "created_at": now})
+            links.append(
+                {
+                    "file_id": file_id,
+                    "tag_id": tag_ids[name],
+                    "created_at": now,
+                    "file_created_at": created,
+                }
+            )
     for chunk in _chunks(links, 50_000):
         with sessions.begin() as session:
             session.execute(sa.insert(FileTagRelation), chunk)

@@ -12,6 +12,7 @@ from filewallball.models import (
     FileExtension,
     FileInfo,
     FileTag,
+    FileTagRelation,
     FileUpload,
     FileView,
     SystemSetting,
@@ -44,6 +45,8 @@ def setting(**fields: Any) -> SystemSetting:
 
 
 def file(**fields: Any) -> FileInfo:
+    """A file; ``tags=[...]`` links it to those tags."""
+    links = [FileTagRelation(tag=tag) for tag in fields.pop("tags", [])]
     name = unique("report-") + ".pdf"
     content = name.encode()
     values = {
@@ -56,7 +59,7 @@ def file(**fields: Any) -> FileInfo:
         "storage_path": "blobs/" + hashlib.sha256(content).hexdigest(),
         **fields,
     }
-    return FileInfo(**values)
+    return FileInfo(**values, tag_links=links)
 
 
 def upload(file: FileInfo, **fields: Any) -> FileUpload:

@@ -259,7 +259,7 @@ class TestDeleteBehaviour:
 
     def test_purging_a_file_removes_its_links_uploads_and_events(self, session: Session) -> None:
         tag, file = factories.tag(), factories.file()
-        file.tags.append(tag)
+        file.tag_links.append(FileTagRelation(tag=tag))
         session.add_all([factories.upload(file), factories.view(file), factories.download(file)])
         session.flush()
         session.execute(sa.delete(FileInfo).where(FileInfo.id == file.id))

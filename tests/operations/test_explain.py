@@ -86,9 +86,13 @@ def _fill(engine: Engine) -> None:
             for i in ids
             for _ in range(2)
         }
+        created = {row_id: spec.created_at for row_id, spec in zip(ids, specs, strict=True)}
         session.execute(
             sa.insert(FileTagRelation),
-            [{"file_id": f, "tag_id": t, "created_at": NOW} for f, t in links],
+            [
+                {"file_id": f, "tag_id": t, "created_at": NOW, "file_created_at": created[f]}
+                for f, t in links
+            ],
         )
         for model in (FileView, FileDownload):
             session.execute(
@@ -223,9 +227,21 @@ HOT_QUERIES = {
         frozenset({"ix_files_category_live_created"}),
         listing=True,
     ),
-    "live files by tag": Hot(
+    "live files by rare tag": Hot(
         lambda s, k: search_files(s, FileQuery(tag=["t77"])),
-        frozenset({"ix_file_tag_relations_tag_id_file_id"}),
+        frozenset({"ix_file_tag_relations_tag_newest"}),
+        tables=frozenset({"files", "file_tag_relations"}),
+        listing=True,
+    ),
+    "live files by common tag": Hot(
+        lambda s, k: search_files(s, FileQuery(tag=["t1"])),
+        frozenset({"ix_file_tag_relations_tag_newest"}),
+        tables=frozenset({"files", "file_tag_relations"}),
+        listing=True,
+    ),
+    "live files with two tags": Hot(  # the planner may join the second tag and sort
+        lambda s, k: search_files(s, FileQuery(tag=["t2", "t3"], tag_mode="all")),
+        frozenset({"ix_file_tag_relations_tag_newest"}),
         tables=frozenset({"files", "file_tag_relations"}),
     ),
     "statistics by category": Hot(

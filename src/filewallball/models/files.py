@@ -23,7 +23,7 @@ from filewallball.models.types import Identifier, IntPK, generate_file_uuid, utc
 
 if TYPE_CHECKING:
     from filewallball.models.activity import FileDownload, FileView
-    from filewallball.models.tags import FileTag
+    from filewallball.models.tags import FileTag, FileTagRelation
 
 __all__ = [
     "DEFAULT_MAX_FILE_SIZE",
@@ -91,8 +91,12 @@ class FileInfo(Timestamps, Base):
     uploads: Mapped[list[FileUpload]] = relationship(
         back_populates="file", cascade="all, delete-orphan", passive_deletes=True
     )
+    # Read-only view of tag_links, whose rows carry more than the two keys.
     tags: Mapped[list[FileTag]] = relationship(
-        secondary="file_tag_relations", back_populates="files", passive_deletes=True
+        secondary="file_tag_relations", back_populates="files", viewonly=True
+    )
+    tag_links: Mapped[list[FileTagRelation]] = relationship(
+        back_populates="file", cascade="all, delete-orphan", passive_deletes=True
     )
     views: Mapped[list[FileView]] = relationship(
         back_populates="file", cascade="all, delete-orphan", passive_deletes=True

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, true
-from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, event, select, true
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Mapped, Mapper, mapped_column, relationship, validates
 
 from filewallball.models.base import Base, CreatedAt
 from filewallball.models.types import Identifier, IntPK
@@ -31,8 +33,9 @@ class FileTag(CreatedAt, Base):
     description: Mapped[str | None] = mapped_column(String(255))
     is_active: Mapped[bool] = mapped_column(default=True, server_default=true())
 
+    # Read-only: links are made as FileTagRelation rows (see operations.tags.add_tags).
     files: Mapped[list[FileInfo]] = relationship(
-        secondary="file_tag_relations", back_populates="tags", passive_deletes=True
+        secondary="file_tag_relations", back_populates="tags", viewonly=True
     )
 
     @validates("tag_color")
@@ -43,14 +46,37 @@ class FileTag(CreatedAt, Base):
 
 
 class FileTagRelation(CreatedAt, Base):
+    """A file carries a tag. ``file_created_at`` repeats the file's (never changing) upload
+    time so that "newest files with this tag" is one backward walk of an index, however
+    many thousand files carry the tag."""
+
     __tablename__ = "file_tag_relations"
 
     id: Mapped[IntPK]
     file_id: Mapped[int] = mapped_column(Identifier, ForeignKey("files.id", ondelete="CASCADE"))
     tag_id: Mapped[int] = mapped_column(Identifier, ForeignKey("file_tags.id", ondelete="CASCADE"))
+    file_created_at: Mapped[datetime]
 
-    # The unique constraint serves "tags of a file"; the index serves "files with a tag".
+    file: Mapped[FileInfo] = relationship(back_populates="tag_links")
+    tag: Mapped[FileTag] = relationship()
+
+    # The unique constraint serves "tags of a file"; the index, "newest files with a tag".
     __table_args__ = (
         UniqueConstraint("file_id", "tag_id"),
-        Index("ix_file_tag_relations_tag_id_file_id", "tag_id", "file_id"),
+        Index("ix_file_tag_relations_tag_newest", "tag_id", "file_created_at", "file_id"),
+    )
+
+
+@event.listens_for(FileTagRelation, "before_insert")
+def _copy_file_created_at(
+    _mapper: Mapper[FileTagRelation], connection: Connection, link: FileTagRelation
+) -> None:
+    if link.file_created_at is not None:
+        return
+    if link.file is not None:  # flushed before its links, so its time is set
+        link.file_created_at = link.file.created_at
+        return
+    files = Base.metadata.tables["files"]
+    link.file_created_at = connection.scalar(
+        select(files.c.created_at).where(files.c.id == link.file_id)
     )

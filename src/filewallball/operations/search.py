@@ -102,30 +102,47 @@ class Page:
 
 
 def search_files(session: Session, query: FileQuery) -> Page:
+    tags = list(dict.fromkeys(normalise_tag(tag) for tag in query.tag))
+    # Newest files with a tag: walk that tag's links, which carry the files' upload times,
+    # instead of every file or every link of a popular tag. Only one tag can lead.
+    leading = (
+        tags[0]
+        if tags and query.sort == "created_at" and (query.tag_mode == "all" or len(tags) == 1)
+        else None
+    )
+    statement = sa.select(FileInfo)
+    column, row_id = getattr(FileInfo, query.sort), FileInfo.id
+    if leading:
+        tag_id = sa.select(FileTag.id).where(FileTag.tag_name == leading).scalar_subquery()
+        statement = statement.join(
+            FileTagRelation,
+            sa.and_(FileTagRelation.file_id == FileInfo.id, FileTagRelation.tag_id == tag_id),
+        )
+        column, row_id = FileTagRelation.file_created_at, FileTagRelation.file_id
     conditions = _conditions(query)
-    column = getattr(FileInfo, query.sort)
+    groups = [tags] if query.tag_mode == "any" else [[name] for name in tags]
+    tag_conditions = [_tagged_with_any(group) for group in groups if tags]
+    statement = statement.where(*conditions, *(tag_conditions[1:] if leading else tag_conditions))
+
     descending = query.order == "desc"
-    statement = sa.select(FileInfo).where(*conditions)
     if query.cursor:
         value, last_id = _decode_cursor(query.cursor, query)
-        statement = statement.where(_after(column, value, last_id, descending=descending))
-    ordering = (
-        (column.desc(), FileInfo.id.desc()) if descending else (column.asc(), FileInfo.id.asc())
-    )
-    rows = (
-        session.scalars(statement.order_by(*ordering).limit(query.limit + 1).options(*IN_LISTINGS))
-        .unique()
-        .all()
-    )
+        statement = statement.where(_after(column, row_id, value, last_id, descending=descending))
+    ordering = (column.desc(), row_id.desc()) if descending else (column.asc(), row_id.asc())
+    rows = session.scalars(
+        statement.order_by(*ordering).limit(query.limit + 1).options(*IN_LISTINGS)
+    ).all()
     items, more = rows[: query.limit], len(rows) > query.limit
     total = None
     if query.with_total:
-        total = session.scalar(sa.select(sa.func.count(FileInfo.id)).where(*conditions)) or 0
+        counted = sa.select(sa.func.count(FileInfo.id)).where(*conditions, *tag_conditions)
+        total = session.scalar(counted) or 0
     cursor = _encode_cursor(query, getattr(items[-1], query.sort), items[-1].id) if more else None
     return Page(items, cursor, total)
 
 
 def _conditions(query: FileQuery) -> list[sa.ColumnElement[bool]]:
+    """Every filter but the tags."""
     where: list[sa.ColumnElement[bool]] = []
     if not query.include_deleted:
         where.append(FileInfo.is_deleted == sa.false())
@@ -148,10 +165,6 @@ def _conditions(query: FileQuery) -> list[sa.ColumnElement[bool]]:
         where.append(FileInfo.created_at <= query.created_before)
     if query.is_public is not None:
         where.append(FileInfo.is_public == query.is_public)
-    if query.tag:
-        names = list(dict.fromkeys(normalise_tag(tag) for tag in query.tag))
-        groups = [names] if query.tag_mode == "any" else [[name] for name in names]
-        where.extend(_tagged_with_any(group) for group in groups)
     return where
 
 
@@ -165,12 +178,14 @@ def _tagged_with_any(names: list[str]) -> sa.Exists:
     )
 
 
-def _after(column: Any, value: Any, last_id: int, *, descending: bool) -> sa.ColumnElement[bool]:
+def _after(
+    column: Any, row_id: Any, value: Any, last_id: int, *, descending: bool
+) -> sa.ColumnElement[bool]:
     """Rows after (value, last_id) in the page order. The first, redundant bound lets
     MariaDB read the index as a range instead of evaluating the OR for every row."""
     if descending:
-        return sa.and_(column <= value, sa.or_(column < value, FileInfo.id < last_id))
-    return sa.and_(column >= value, sa.or_(column > value, FileInfo.id > last_id))
+        return sa.and_(column <= value, sa.or_(column < value, row_id < last_id))
+    return sa.and_(column >= value, sa.or_(column > value, row_id > last_id))
 
 
 def _encode_cursor(query: FileQuery, value: Any, last_id: int) -> str:

@@ -100,7 +100,9 @@ def add_tags(session: Session, file: FileInfo, names: Iterable[str]) -> list[Fil
             continue
         try:
             with session.begin_nested():
-                session.add(FileTagRelation(file_id=file.id, tag_id=tag.id))
+                session.add(
+                    FileTagRelation(file_id=file.id, tag_id=tag.id, file_created_at=file.created_at)
+                )
         except IntegrityError:
             if not _linked(session, file.id, tag.id):
                 raise  # the file or the tag went away: not ours to hide

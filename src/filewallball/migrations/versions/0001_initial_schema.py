@@ -161,12 +161,15 @@ def upgrade() -> None:
         sa.Column(
             "tag_id", Identifier, sa.ForeignKey("file_tags.id", ondelete="CASCADE"), nullable=False
         ),
+        sa.Column("file_created_at", UTCDateTime(), nullable=False),
         _created_at(),
         sa.UniqueConstraint("file_id", "tag_id"),
         **TABLE_OPTIONS,
     )
     op.create_index(
-        "ix_file_tag_relations_tag_id_file_id", "file_tag_relations", ["tag_id", "file_id"]
+        "ix_file_tag_relations_tag_newest",
+        "file_tag_relations",
+        ["tag_id", "file_created_at", "file_id"],
     )
 
     for events, extra in (("file_views", ()), ("file_downloads", ("bytes_served",))):
