@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from filewallball.models.tags import FileTag, FileTagRelation
 
 __all__ = [
+    "CATEGORY_NAME_LENGTH",
     "DEFAULT_MAX_FILE_SIZE",
     "MIME_TYPE_LENGTH",
     "STORAGE_PATH_LENGTH",
@@ -37,6 +38,7 @@ __all__ = [
 
 DEFAULT_MAX_FILE_SIZE = 10 * 1024 * 1024
 MIME_TYPE_LENGTH = 100
+CATEGORY_NAME_LENGTH = 100
 STORAGE_PATH_LENGTH = 500
 UPLOAD_STATUSES = ("started", "completed", "failed")
 
@@ -45,7 +47,7 @@ class FileCategory(CreatedAt, Base):
     __tablename__ = "file_categories"
 
     id: Mapped[IntPK]
-    name: Mapped[str] = mapped_column(String(100), unique=True)
+    name: Mapped[str] = mapped_column(String(CATEGORY_NAME_LENGTH), unique=True)
     description: Mapped[str | None] = mapped_column(String(255))
     is_active: Mapped[bool] = mapped_column(default=True, server_default=true())
 

@@ -25,8 +25,10 @@ __all__ = [
     "UNCHANGED",
     "WITH_RELATIONS",
     "FileSpec",
+    "Unchanged",
     "bulk_insert_files",
     "bulk_update_files",
+    "check_mime_type",
     "create_file",
     "find_by_hash",
     "get_file",
@@ -51,11 +53,13 @@ IN_LISTINGS: Final[tuple[LoaderOption, ...]] = (
 WITH_RELATIONS: Final[tuple[LoaderOption, ...]] = (*IN_LISTINGS, selectinload(FileInfo.uploads))
 
 
-class _Unchanged(Enum):
+class Unchanged(Enum):
+    """The type of UNCHANGED: "leave this field as it is", where None is a real value."""
+
     UNCHANGED = "unchanged"
 
 
-UNCHANGED: Final = _Unchanged.UNCHANGED
+UNCHANGED: Final = Unchanged.UNCHANGED
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -81,7 +85,7 @@ def parse_file_uuid(value: str) -> str:
         raise InvalidInput(f"{value!r} is not a file UUID") from None
 
 
-def _check_mime_type(mime_type: str) -> str:
+def check_mime_type(mime_type: str) -> str:
     lowered = mime_type.lower()
     if len(lowered) > MIME_TYPE_LENGTH or not MIME_TYPE.fullmatch(lowered):
         raise InvalidInput(
@@ -96,7 +100,7 @@ def _row_values(spec: FileSpec, category_ids: Mapping[str, int]) -> dict[str, An
         raise InvalidInput(f"file size {spec.file_size} is negative")
     if not SHA256_HEX.fullmatch(spec.file_hash):
         raise InvalidInput(f"{spec.file_hash!r} is not a SHA-256 hex digest (64 lower-case hex)")
-    mime_type = _check_mime_type(spec.mime_type)
+    mime_type = check_mime_type(spec.mime_type)
     if not spec.storage_path or len(spec.storage_path) > STORAGE_PATH_LENGTH:
         raise InvalidInput(f"storage path must be 1-{STORAGE_PATH_LENGTH} characters")
     if spec.created_at is not None and spec.created_at.utcoffset() is None:
@@ -179,9 +183,9 @@ def update_file(
     session: Session,
     file_uuid: str,
     *,
-    original_filename: str | _Unchanged = UNCHANGED,
-    category: str | _Unchanged | None = UNCHANGED,
-    is_public: bool | _Unchanged = UNCHANGED,
+    original_filename: str | Unchanged = UNCHANGED,
+    category: str | Unchanged | None = UNCHANGED,
+    is_public: bool | Unchanged = UNCHANGED,
 ) -> FileInfo:
     """Rename, (un)categorise or publish a live file. A rename keeps the extension, whose
     upload policy the content was checked against."""
@@ -299,7 +303,7 @@ def bulk_update_files(session: Session, changes: Sequence[Mapping[str, Any]]) ->
             raise InvalidInput(f"{', '.join(sorted(unknown))} cannot be changed in bulk")
         row = dict(change)
         if "mime_type" in row:
-            row["mime_type"] = _check_mime_type(row["mime_type"])
+            row["mime_type"] = check_mime_type(row["mime_type"])
         rows.append(row)
     if not rows:
         return 0

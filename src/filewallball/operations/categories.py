@@ -1,0 +1,78 @@
+"""Categories: list, create, rename, describe, deactivate."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from filewallball.errors import Conflict, InvalidInput, NotFound
+from filewallball.models import FileCategory
+from filewallball.models.files import CATEGORY_NAME_LENGTH
+from filewallball.operations.files import UNCHANGED, Unchanged
+
+__all__ = ["create_category", "list_categories", "update_category"]
+
+
+def _check_name(name: str) -> str:
+    name = " ".join(name.split())
+    if not 1 <= len(name) <= CATEGORY_NAME_LENGTH:
+        raise InvalidInput(f"category name must be 1-{CATEGORY_NAME_LENGTH} characters")
+    return name
+
+
+def list_categories(session: Session, *, include_inactive: bool = False) -> Sequence[FileCategory]:
+    statement = sa.select(FileCategory).order_by(FileCategory.name)
+    if not include_inactive:
+        statement = statement.where(FileCategory.is_active)
+    return session.scalars(statement).all()
+
+
+def _get(session: Session, name: str) -> FileCategory:
+    category = session.scalars(sa.select(FileCategory).where(FileCategory.name == name)).first()
+    if category is None:
+        raise NotFound(f"no category {name!r}")
+    return category
+
+
+@contextmanager
+def _unique_name(session: Session, name: str) -> Iterator[None]:
+    """Make the change in a SAVEPOINT, flushed there: a taken name becomes a Conflict and
+    the caller's transaction goes on."""
+    try:
+        with session.begin_nested():
+            yield
+    except IntegrityError:
+        raise Conflict(f"category {name!r} already exists") from None
+
+
+def create_category(session: Session, name: str, description: str | None = None) -> FileCategory:
+    category = FileCategory(name=_check_name(name), description=description)
+    with _unique_name(session, category.name):
+        session.add(category)
+    return category
+
+
+def update_category(
+    session: Session,
+    name: str,
+    *,
+    new_name: str | Unchanged = UNCHANGED,
+    description: str | Unchanged | None = UNCHANGED,
+    is_active: bool | Unchanged = UNCHANGED,
+) -> FileCategory:
+    """Change a category. Deactivating one keeps its files in it but refuses new ones."""
+    category = _get(session, name)
+    if new_name is not UNCHANGED:
+        new_name = _check_name(new_name)
+        with _unique_name(session, new_name):
+            category.name = new_name
+    if description is not UNCHANGED:
+        category.description = description
+    if is_active is not UNCHANGED:
+        category.is_active = is_active
+    session.flush()
+    return category

@@ -1,0 +1,101 @@
+"""Categories and per-extension upload policies on every database."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy.orm import Session
+
+from filewallball.errors import Conflict, InvalidInput, NotFound
+from filewallball.operations import categories, extensions, files
+from tests import factories
+
+
+def test_the_defaults_are_seeded(session: Session) -> None:
+    names = [c.name for c in categories.list_categories(session)]
+    assert names == sorted(names)
+    assert {"images", "documents", "video", "audio", "archives"} <= set(names)
+    png = extensions.get_policy(session, ".PNG")
+    assert png is not None
+    assert (png.mime_type, png.is_allowed) == ("image/png", True)
+    exe = extensions.get_policy(session, "exe")
+    assert exe is not None
+    assert exe.is_allowed is False
+    assert extensions.get_policy(session, "unknownext") is None
+
+
+def test_create_rename_describe_and_deactivate(session: Session) -> None:
+    created = categories.create_category(session, "  Scans  of   receipts ", "paper")
+    assert created.name == "Scans of receipts"
+    with pytest.raises(Conflict, match="already exists"):
+        categories.create_category(session, "Scans of receipts")
+    categories.update_category(session, "Scans of receipts", new_name="Receipts", description=None)
+    file = files.create_file(session, factories.spec(category="Receipts"))
+    categories.update_category(session, "Receipts", is_active=False)
+    assert "Receipts" not in [c.name for c in categories.list_categories(session)]
+    assert "Receipts" in [
+        c.name for c in categories.list_categories(session, include_inactive=True)
+    ]
+    assert file.category is not None
+    assert file.category.name == "Receipts"  # its files stay in it...
+    with pytest.raises(NotFound, match="no active category"):  # ...but no new ones
+        files.create_file(session, factories.spec(category="Receipts"))
+
+
+def test_category_errors(session: Session) -> None:
+    with pytest.raises(InvalidInput, match="1-100"):
+        categories.create_category(session, "   ")
+    with pytest.raises(InvalidInput, match="1-100"):
+        categories.create_category(session, "x" * 101)
+    with pytest.raises(NotFound):
+        categories.update_category(session, "nope", is_active=False)
+    with pytest.raises(Conflict):
+        categories.update_category(session, "images", new_name="documents")
+
+
+def test_set_policy_creates_and_replaces(session: Session) -> None:
+    created = extensions.set_policy(
+        session,
+        ".WebManifest",
+        mime_type="application/manifest+json",
+        is_allowed=True,
+        max_file_size=1024,
+    )
+    assert created.extension == "webmanifest"
+    replaced = extensions.set_policy(
+        session,
+        "webmanifest",
+        mime_type="Application/JSON",
+        is_allowed=False,
+        max_file_size=0,
+        description="off",
+    )
+    assert replaced.id == created.id
+    assert (replaced.mime_type, replaced.is_allowed, replaced.max_file_size) == (
+        "application/json",
+        False,
+        0,
+    )
+    assert [p.extension for p in extensions.list_policies(session)].count("webmanifest") == 1
+
+
+@pytest.mark.parametrize(
+    ("extension", "fields", "message"),
+    [
+        ("tar.gz", {}, "letters or digits"),
+        ("x" * 21, {}, "letters or digits"),
+        ("", {}, "letters or digits"),
+        ("ok", {"max_file_size": -1}, "negative"),
+        ("ok", {"mime_type": "nonsense"}, "MIME type"),
+    ],
+)
+def test_set_policy_refuses_bad_input(
+    session: Session, extension: str, fields: dict[str, object], message: str
+) -> None:
+    values: dict[str, object] = {
+        "mime_type": "text/plain",
+        "is_allowed": True,
+        "max_file_size": 1,
+        **fields,
+    }
+    with pytest.raises(InvalidInput, match=message):
+        extensions.set_policy(session, extension, **values)  # type: ignore[arg-type]
