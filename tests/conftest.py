@@ -55,13 +55,30 @@ def scratch_url(server: Server) -> Iterator[URL]:
     server.drop_database(url)
 
 
+@pytest.fixture
+def scratch_engine(scratch_url: URL) -> Iterator[Engine]:
+    engine = create_database_engine(settings_for(scratch_url))
+    yield engine
+    engine.dispose()
+
+
+def upgrade(engine: Engine) -> Engine:
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection), "head")
+    return engine
+
+
+@pytest.fixture
+def migrated(scratch_engine: Engine) -> Engine:
+    """A database of its own at head, for tests that commit (threads, batches)."""
+    return upgrade(scratch_engine)
+
+
 @pytest.fixture(scope="session")
 def engine(server: Server) -> Iterator[Engine]:
     """An engine on a database migrated to head, shared by the run's tests on that dialect."""
     url = server.create_database()
-    engine = create_database_engine(settings_for(url, pool_size=5, max_overflow=5))
-    with engine.begin() as connection:
-        command.upgrade(alembic_config(connection), "head")
+    engine = upgrade(create_database_engine(settings_for(url, pool_size=5, max_overflow=5)))
     yield engine
     engine.dispose()
     server.drop_database(url)

@@ -4,37 +4,29 @@ from __future__ import annotations
 
 import hashlib
 import io
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from alembic import command
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy.engine import URL
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 
-from filewallball.database import Database, create_database_engine
+from filewallball.database import Database
 from filewallball.hashing import sha256_of_file, sha256_of_stream
 from filewallball.maintenance import purge_old_events
-from filewallball.migrations import alembic_config
 from filewallball.models import FileView
 from filewallball.operations import files
 from filewallball.operations.database_size import database_size
 from filewallball.units import human_size
 from tests import factories
-from tests.servers import settings_for
 
 
 @pytest.fixture
-def fresh(scratch_url: URL) -> Iterator[Database]:
-    engine = create_database_engine(settings_for(scratch_url))
-    with engine.begin() as connection:
-        command.upgrade(alembic_config(connection), "head")
-    yield Database(engine, sessionmaker(engine))
-    engine.dispose()
+def fresh(migrated: Engine) -> Database:
+    return Database(migrated, sessionmaker(migrated))
 
 
 def test_purge_old_events_commits_batch_by_batch(fresh: Database) -> None:

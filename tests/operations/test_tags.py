@@ -3,21 +3,16 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
-from alembic import command
-from sqlalchemy.engine import URL, Engine
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from filewallball.database import create_database_engine
 from filewallball.errors import Conflict, InvalidInput, NotFound
-from filewallball.migrations import alembic_config
 from filewallball.models import FileInfo, FileTag, FileTagRelation
 from filewallball.operations import files, tags
 from tests import factories
-from tests.servers import settings_for
 
 
 @pytest.mark.parametrize(
@@ -135,15 +130,6 @@ def test_a_deactivated_tag_is_refused_for_new_tagging(session: Session) -> None:
     assert _names(first) == {"retired"}
 
 
-@pytest.fixture
-def migrated(scratch_url: URL) -> Iterator[Engine]:
-    engine = create_database_engine(settings_for(scratch_url))
-    with engine.begin() as connection:
-        command.upgrade(alembic_config(connection), "head")
-    yield engine
-    engine.dispose()
-
-
 def _lock_waits(engine: Engine) -> int:
     """Transactions waiting for a lock right now (SQLite waits inside BEGIN: not counted)."""
     query = {
@@ -161,9 +147,7 @@ def test_two_sessions_create_the_same_new_tag_at_once(migrated: Engine) -> None:
     with it and must wait for A (on the unique index, or for SQLite's write lock), then
     still succeed, using A's tag."""
     sessions = sessionmaker(migrated)
-    with sessions.begin() as session:
-        first_uuid = files.create_file(session, factories.spec()).file_uuid
-        second_uuid = files.create_file(session, factories.spec()).file_uuid
+    first_uuid, second_uuid = _new_files(sessions, 2)
 
     errors: list[BaseException] = []
     started = threading.Event()
@@ -188,65 +172,54 @@ def test_two_sessions_create_the_same_new_tag_at_once(migrated: Engine) -> None:
     assert not racer.is_alive()
     assert errors == []
 
-    with sessions() as session:
-        assert session.scalar(sa.select(sa.func.count()).select_from(FileTag)) == 1
-        assert session.scalar(sa.select(sa.func.count()).select_from(FileTagRelation)) == 2
+    assert _counts(sessions) == (1, 2)
 
 
-def test_opposite_orders_do_not_deadlock(migrated: Engine) -> None:
-    sessions = sessionmaker(migrated)
+def _new_files(sessions: sessionmaker[Session], count: int) -> list[str]:
     with sessions.begin() as session:
-        uuids = [files.create_file(session, factories.spec()).file_uuid for _ in range(2)]
-    errors: list[BaseException] = []
-    for round_number in range(5):
-        names = [f"first {round_number}", f"second {round_number}", f"third {round_number}"]
-        start = threading.Barrier(2)
-
-        def tag(file_uuid: str, order: list[str], start: threading.Barrier) -> None:
-            try:
-                start.wait()
-                with sessions.begin() as session:
-                    tags.add_tags(session, files.get_file(session, file_uuid), order)
-            except BaseException as error:
-                errors.append(error)
-
-        threads = [
-            threading.Thread(target=tag, args=(uuids[0], names, start)),
-            threading.Thread(target=tag, args=(uuids[1], names[::-1], start)),
-        ]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=60)
-    assert errors == []
-    with sessions() as session:
-        assert session.scalar(sa.select(sa.func.count()).select_from(FileTag)) == 15
-        assert session.scalar(sa.select(sa.func.count()).select_from(FileTagRelation)) == 30
+        return [files.create_file(session, factories.spec()).file_uuid for _ in range(count)]
 
 
-def test_many_threads_tag_files_with_the_same_new_tags(migrated: Engine) -> None:
-    sessions = sessionmaker(migrated)
-    with sessions.begin() as session:
-        uuids = [files.create_file(session, factories.spec()).file_uuid for _ in range(8)]
-    start = threading.Barrier(len(uuids))
+def _tag_at_once(sessions: sessionmaker[Session], jobs: list[tuple[str, list[str]]]) -> None:
+    """Each job (file, tag names) in its own thread and transaction, all released together."""
+    start = threading.Barrier(len(jobs))
     errors: list[BaseException] = []
 
-    def tag(file_uuid: str) -> None:
+    def tag(file_uuid: str, names: list[str]) -> None:
         try:
             start.wait()
             with sessions.begin() as session:
-                tags.add_tags(
-                    session, files.get_file(session, file_uuid), ["alpha", "beta", "gamma"]
-                )
-        except BaseException as error:
+                tags.add_tags(session, files.get_file(session, file_uuid), names)
+        except BaseException as error:  # reported to the main thread
             errors.append(error)
 
-    threads = [threading.Thread(target=tag, args=(u,)) for u in uuids]
+    threads = [threading.Thread(target=tag, args=job) for job in jobs]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=60)
     assert errors == []
+
+
+def _counts(sessions: sessionmaker[Session]) -> tuple[int | None, int | None]:
     with sessions() as session:
-        assert session.scalar(sa.select(sa.func.count()).select_from(FileTag)) == 3
-        assert session.scalar(sa.select(sa.func.count()).select_from(FileTagRelation)) == 24
+        return (
+            session.scalar(sa.select(sa.func.count()).select_from(FileTag)),
+            session.scalar(sa.select(sa.func.count()).select_from(FileTagRelation)),
+        )
+
+
+def test_opposite_orders_do_not_deadlock(migrated: Engine) -> None:
+    sessions = sessionmaker(migrated)
+    first, second = _new_files(sessions, 2)
+    for round_number in range(5):
+        names = [f"first {round_number}", f"second {round_number}", f"third {round_number}"]
+        _tag_at_once(sessions, [(first, names), (second, names[::-1])])
+    assert _counts(sessions) == (15, 30)
+
+
+def test_many_threads_tag_files_with_the_same_new_tags(migrated: Engine) -> None:
+    sessions = sessionmaker(migrated)
+    uuids = _new_files(sessions, 8)
+    _tag_at_once(sessions, [(file_uuid, ["alpha", "beta", "gamma"]) for file_uuid in uuids])
+    assert _counts(sessions) == (3, 24)
