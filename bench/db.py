@@ -153,7 +153,7 @@ def fill(engine: Engine, count: int, rng: random.Random) -> Filled:
                 "file_downloads",
             ):
                 connection.exec_driver_sql(
-                    f"ANALYZE {'TABLE ' if engine.dialect.name == 'mysql' else ''}{table}"
+                    f"ANALYZE {'TABLE ' if engine.dialect.name in ('mysql', 'mariadb') else ''}{table}"
                 )
     else:
         with engine.begin() as connection:
@@ -392,8 +392,9 @@ def main() -> None:
         engine = create_database_engine(
             Settings(database_url=url.render_as_string(hide_password=False))
         )
-        with engine.begin() as connection:
+        with engine.connect() as connection:
             command.upgrade(alembic_config(connection), "head")
+        with engine.begin() as connection:
             if dialect == "mariadb" and args.innodb_buffer_pool_mb:
                 connection.exec_driver_sql(
                     f"SET GLOBAL innodb_buffer_pool_size = {args.innodb_buffer_pool_mb * 1024 * 1024}"

@@ -63,7 +63,7 @@ def scratch_engine(scratch_url: URL) -> Iterator[Engine]:
 
 
 def upgrade(engine: Engine) -> Engine:
-    with engine.begin() as connection:
+    with engine.connect() as connection:
         command.upgrade(alembic_config(connection), "head")
     return engine
 

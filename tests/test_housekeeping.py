@@ -50,7 +50,9 @@ def test_database_size_lists_every_table(fresh: Database) -> None:
     if fresh.engine.dialect.name != "sqlite":  # let the catalogs catch up
         with fresh.engine.begin() as connection:
             connection.exec_driver_sql(
-                "ANALYZE TABLE files" if fresh.engine.dialect.name == "mysql" else "ANALYZE files"
+                "ANALYZE TABLE files"
+                if fresh.engine.dialect.name in ("mysql", "mariadb")
+                else "ANALYZE files"
             )
     with fresh.transaction() as session:
         sizes = {size.table: size for size in database_size(session)}

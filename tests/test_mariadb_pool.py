@@ -135,7 +135,7 @@ def test_the_mariadb_dialect_name_works_too(url: URL) -> None:
     engine = create_database_engine(Settings(database_url=mariadb_url.render_as_string(False)))
     try:
         assert engine.dialect.name == "mariadb"
-        with engine.begin() as connection:
+        with engine.connect() as connection:
             command.upgrade(alembic_config(connection), "head")
             command.check(alembic_config(connection))
         with Session(engine) as session:

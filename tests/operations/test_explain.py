@@ -44,7 +44,7 @@ def filled(
     server = Server(request.param, tmp_path_factory.mktemp("explain"))
     url = server.create_database()
     engine = create_database_engine(settings_for(url))
-    with engine.begin() as connection:
+    with engine.connect() as connection:
         command.upgrade(alembic_config(connection), "head")
     _fill(engine)
     yield engine
@@ -116,7 +116,7 @@ def _fill(engine: Engine) -> None:
         ):
             connection.exec_driver_sql(
                 f"ANALYZE TABLE {table}"
-                if engine.dialect.name == "mysql"
+                if engine.dialect.name in ("mysql", "mariadb")
                 else f"VACUUM ANALYZE {table}"
             )
 
@@ -139,7 +139,7 @@ def _emitted(session: Session, work: Callable[[Session], object]) -> list[tuple[
 def _plan(session: Session, statement: str, parameters: Any) -> list[dict[str, Any]]:
     """The plan as a flat list of steps: MariaDB's EXPLAIN rows, PostgreSQL's plan nodes."""
     connection = session.connection()
-    if connection.dialect.name == "mysql":
+    if connection.dialect.name in ("mysql", "mariadb"):
         result = connection.exec_driver_sql(f"EXPLAIN {statement}", parameters)
         return [dict(row._mapping) for row in result]
     [[document]] = connection.exec_driver_sql(

@@ -20,7 +20,7 @@ def init() -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     database = Database.from_settings(settings)
     try:
-        with database.engine.begin() as connection:
+        with database.engine.connect() as connection:
             command.upgrade(alembic_config(connection), "head")
             revision = MigrationContext.configure(connection).get_current_revision()
         health = database.health()

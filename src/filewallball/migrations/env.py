@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 import sqlalchemy as sa
@@ -58,9 +60,34 @@ def run_offline() -> None:
 
 
 def run_online(connection: Connection) -> None:
-    configure(connection=connection, render_as_batch=connection.dialect.name == "sqlite")
-    with context.begin_transaction():
+    sqlite = connection.dialect.name == "sqlite"
+    configure(connection=connection, render_as_batch=sqlite)
+    keys_deferred = _sqlite_foreign_keys_deferred(connection) if sqlite else nullcontext()
+    with keys_deferred, context.begin_transaction():
         context.run_migrations()
+        if sqlite and (broken := connection.exec_driver_sql("PRAGMA foreign_key_check").all()):
+            raise RuntimeError(f"the migration left rows with dangling references: {broken[:5]}")
+
+
+@contextmanager
+def _sqlite_foreign_keys_deferred(connection: Connection) -> Iterator[None]:
+    """A batch migration copies a table, drops the original and renames the copy; with
+    foreign keys on, the DROP would cascade into every table that refers to it. They are
+    off while migrating (checked before commit) and on again after. The pragma only works
+    outside a transaction, so the connection must not have begun one."""
+    if connection.in_transaction():
+        raise RuntimeError("migrate SQLite through a connection with no transaction begun")
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    driver.execute("PRAGMA foreign_keys = OFF")
+    try:
+        yield
+    finally:
+        if connection.in_transaction():  # Alembic may have begun one after its commit
+            connection.commit()
+        driver.execute("PRAGMA foreign_keys = ON")
+        if driver.execute("PRAGMA foreign_keys").fetchone() != (1,):
+            connection.invalidate()  # never hand a connection without foreign keys to the pool
 
 
 if context.is_offline_mode():
