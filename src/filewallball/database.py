@@ -89,8 +89,6 @@ def _sqlite_engine(url: URL, settings: Settings) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _begin(connection: sa.Connection) -> None:
-        if connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
-            return
         # IMMEDIATE takes the write lock up front: a transaction that reads and then writes
         # would otherwise fail at once (SQLITE_BUSY_SNAPSHOT) when another writer committed
         # in between, which busy_timeout cannot help. Writers queue instead; WAL keeps the
@@ -137,20 +135,27 @@ class Database:
             yield session
 
     def health(self) -> DatabaseHealth:
+        dialect = self.engine.dialect
         started = time.perf_counter()
-        try:  # outside any transaction, so that no writer's lock can delay the answer
-            with self.engine.connect().execution_options(
-                isolation_level="AUTOCOMMIT"
-            ) as connection:
-                connection.execute(sa.text("SELECT 1"))
-        except SQLAlchemyError as error:
-            return DatabaseHealth(
-                False, self.engine.dialect.name, None, self.pool_status(), _short(error)
-            )
+        try:
+            self._probe()
+        except (SQLAlchemyError, dialect.loaded_dbapi.Error) as error:
+            return DatabaseHealth(False, dialect.name, None, self.pool_status(), _short(error))
         elapsed_ms = (time.perf_counter() - started) * 1000
-        return DatabaseHealth(
-            True, self.engine.dialect.name, round(elapsed_ms, 3), self.pool_status()
-        )
+        return DatabaseHealth(True, dialect.name, round(elapsed_ms, 3), self.pool_status())
+
+    def _probe(self) -> None:
+        """One query straight through the driver, outside any transaction, so that no
+        writer's lock delays the answer; on SQLite it reads the database file itself."""
+        sqlite = self.engine.dialect.name == "sqlite"
+        connection = self.engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            cursor.execute("PRAGMA schema_version" if sqlite else "SELECT 1")
+            cursor.fetchall()
+            cursor.close()
+        finally:
+            connection.close()
 
     def pool_status(self) -> PoolStatus:
         pool = self.engine.pool
@@ -162,7 +167,7 @@ class Database:
         self.engine.dispose()
 
 
-def _short(error: SQLAlchemyError) -> str:
+def _short(error: Exception) -> str:
     """The driver's message without the SQL statement or parameters."""
     original = getattr(error, "orig", None)
     return str(original if original is not None else error).splitlines()[0]

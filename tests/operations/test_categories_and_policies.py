@@ -99,3 +99,43 @@ def test_set_policy_refuses_bad_input(
     }
     with pytest.raises(InvalidInput, match=message):
         extensions.set_policy(session, extension, **values)  # type: ignore[arg-type]
+
+
+def test_a_conflict_leaves_the_session_usable(session: Session) -> None:
+    with pytest.raises(Conflict):
+        categories.create_category(session, "images")
+    assert not session.new
+    categories.create_category(session, "after the conflict")
+    session.flush()
+
+
+def test_names_are_looked_up_as_they_are_stored(session: Session) -> None:
+    categories.create_category(session, "Tax  Returns")
+    assert (
+        categories.update_category(session, "  Tax Returns ", description="2026").name
+        == "Tax Returns"
+    )
+    with pytest.raises(InvalidInput, match="printable"):
+        categories.create_category(session, "bell\x07")
+
+
+def test_descriptions_have_a_limit(session: Session) -> None:
+    with pytest.raises(InvalidInput, match="longer than 255"):
+        categories.create_category(session, "wordy", "x" * 256)
+    with pytest.raises(InvalidInput, match="longer than 255"):
+        extensions.set_policy(
+            session,
+            "txt",
+            mime_type="text/plain",
+            is_allowed=True,
+            max_file_size=1,
+            description="x" * 256,
+        )
+
+
+def test_a_refused_policy_leaves_nothing_pending(session: Session) -> None:
+    with pytest.raises(InvalidInput):
+        extensions.set_policy(session, "newext", mime_type="bad", is_allowed=True, max_file_size=1)
+    assert not session.new
+    session.flush()
+    assert extensions.get_policy(session, "newext") is None

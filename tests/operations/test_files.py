@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from filewallball.errors import InvalidInput, NotFound
+from filewallball.errors import Conflict, InvalidInput, NotFound
 from filewallball.models import FileInfo
 from filewallball.operations import files
 from filewallball.operations.search import FileQuery, search_files
@@ -272,3 +272,39 @@ def test_bulk_and_single_inserts_store_identical_values(session: Session) -> Non
 
 def test_a_file_made_without_a_uuid_gets_one() -> None:
     assert uuid.UUID(FileInfo(file_uuid=None).file_uuid).version == 4
+
+
+def test_bulk_update_is_all_or_nothing(session: Session) -> None:
+    created = files.bulk_insert_files(session, [factories.spec() for _ in range(3)])
+    gone = created[2][0]
+    files.soft_delete_file(session, created[2][1])
+    changes = [{"id": row_id, "is_public": False} for row_id, _ in created]
+    with pytest.raises(NotFound, match=str(gone)):  # a soft-deleted file is not updated
+        files.bulk_update_files(session, changes)
+    session.expire_all()
+    assert [session.get(FileInfo, row_id).is_public for row_id, _ in created[:2]] == [True, True]  # type: ignore[union-attr]
+
+
+def test_bulk_update_refuses_inactive_or_unknown_categories(session: Session) -> None:
+    [(row_id, _)] = files.bulk_insert_files(session, [factories.spec()])
+    retired = factories.category(is_active=False)
+    session.add(retired)
+    session.flush()
+    for category_id in (retired.id, 987_654):
+        with pytest.raises(NotFound, match="no active category"):
+            files.bulk_update_files(session, [{"id": row_id, "file_category_id": category_id}])
+    session.flush()  # the session is still usable
+
+
+def test_bulk_insert_refuses_uuids_that_exist_or_repeat(session: Session) -> None:
+    taken = files.create_file(session, factories.spec()).file_uuid
+    fresh = str(uuid.uuid4())
+    with pytest.raises(Conflict, match=taken):
+        files.bulk_insert_files(
+            session, [factories.spec(), factories.spec(file_uuid=taken.upper())]
+        )
+    with pytest.raises(Conflict, match="twice"):
+        files.bulk_insert_files(
+            session, [factories.spec(file_uuid=fresh), factories.spec(file_uuid=fresh)]
+        )
+    assert files.bulk_insert_files(session, [factories.spec(file_uuid=fresh)])[0][1] == fresh

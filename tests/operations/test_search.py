@@ -231,3 +231,38 @@ def test_cursors_of_another_sort_are_refused(session: Session) -> None:
 def test_bad_tag_names_in_a_search_are_refused(session: Session) -> None:
     with pytest.raises(InvalidInput, match="tag"):
         search_files(session, FileQuery(tag=["50%"]))
+
+
+@pytest.mark.parametrize("names", [[], "ab"])
+def test_files_by_tags_needs_a_list_of_names(session: Session, names: Any) -> None:
+    with pytest.raises(InvalidInput, match="list of one or more"):
+        files_by_tags(session, names)
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"tag": [f"t{n}" for n in range(21)]}, "tag"),
+        ({"extension": ["x"] * 21}, "extension"),
+        ({"tag": ["x" * 51]}, "tag"),
+        ({"extension": ["x" * 22]}, "extension"),
+    ],
+)
+def test_filter_lists_have_limits(params: dict[str, Any], message: str) -> None:
+    with pytest.raises(InvalidInput, match=message):
+        FileQuery.from_params(**params)
+
+
+def test_tag_pages_follow_each_other(session: Session) -> None:
+    tagged = []
+    for hour in range(7):
+        file = files.create_file(session, factories.spec(created_at=T0 + timedelta(hours=hour % 3)))
+        tags.add_tags(session, file, ["paged"])
+        tagged.append(file)
+    found, _ = _all_pages(session, FileQuery(tag=["paged"], limit=2))
+    expected = sorted(tagged, key=lambda f: (f.created_at, f.id), reverse=True)
+    assert found == [f.id for f in expected]
+    window = search_files(session, FileQuery(tag=["paged"], created_after=T0 + timedelta(hours=2)))
+    assert {f.id for f in window.items} == {
+        f.id for f in tagged if f.created_at >= T0 + timedelta(hours=2)
+    }

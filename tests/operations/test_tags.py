@@ -227,3 +227,33 @@ def test_many_threads_tag_files_with_the_same_new_tags(migrated: Engine) -> None
     uuids = _new_files(sessions, 8)
     _tag_at_once(sessions, [(file_uuid, ["alpha", "beta", "gamma"]) for file_uuid in uuids])
     assert _counts(sessions) == (3, 24)
+
+
+def test_a_deactivated_tag_refuses_the_whole_request_before_creating_anything(
+    session: Session,
+) -> None:
+    file = files.create_file(session, factories.spec())
+    tags.add_tags(session, file, ["old"])
+    tags.deactivate_tag(session, "old")
+    with pytest.raises(InvalidInput, match="deactivated"):
+        tags.add_tags(session, file, ["brand-new-one", "old"])
+    assert session.scalar(sa.select(FileTag).where(FileTag.tag_name == "brand-new-one")) is None
+
+
+def test_the_file_links_are_fresh_after_tagging(session: Session) -> None:
+    file = files.create_file(session, factories.spec())
+    assert file.tag_links == []
+    tags.add_tags(session, file, ["x1", "x2"])
+    assert len(file.tag_links) == 2
+    tags.remove_tags(session, file, ["x1"])
+    assert [link.tag.tag_name for link in file.tag_links] == ["x2"]
+
+
+def test_two_sessions_link_the_same_tag_to_the_same_file(migrated: Engine) -> None:
+    sessions = sessionmaker(migrated)
+    [file_uuid] = _new_files(sessions, 1)
+    with sessions.begin() as session:  # the tag exists; only the link races
+        tags.add_tags(session, files.create_file(session, factories.spec()), ["shared"])
+    for _ in range(3):
+        _tag_at_once(sessions, [(file_uuid, ["shared"]), (file_uuid, ["shared"])])
+    assert _counts(sessions) == (1, 2)

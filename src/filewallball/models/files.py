@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CATEGORY_NAME_LENGTH",
     "DEFAULT_MAX_FILE_SIZE",
+    "DESCRIPTION_LENGTH",
     "MIME_TYPE_LENGTH",
     "STORAGE_PATH_LENGTH",
     "FileCategory",
@@ -39,6 +40,7 @@ __all__ = [
 DEFAULT_MAX_FILE_SIZE = 10 * 1024 * 1024
 MIME_TYPE_LENGTH = 100
 CATEGORY_NAME_LENGTH = 100
+DESCRIPTION_LENGTH = 255
 STORAGE_PATH_LENGTH = 500
 UPLOAD_STATUSES = ("started", "completed", "failed")
 
@@ -48,7 +50,7 @@ class FileCategory(CreatedAt, Base):
 
     id: Mapped[IntPK]
     name: Mapped[str] = mapped_column(String(CATEGORY_NAME_LENGTH), unique=True)
-    description: Mapped[str | None] = mapped_column(String(255))
+    description: Mapped[str | None] = mapped_column(String(DESCRIPTION_LENGTH))
     is_active: Mapped[bool] = mapped_column(default=True, server_default=true())
 
     # Deleting a category leaves its files uncategorised (ON DELETE SET NULL).
@@ -65,7 +67,7 @@ class FileExtension(CreatedAt, Base):
     max_file_size: Mapped[int] = mapped_column(
         BigInteger, default=DEFAULT_MAX_FILE_SIZE, server_default=text(str(DEFAULT_MAX_FILE_SIZE))
     )
-    description: Mapped[str | None] = mapped_column(String(255))
+    description: Mapped[str | None] = mapped_column(String(DESCRIPTION_LENGTH))
 
     __table_args__ = (CheckConstraint("max_file_size >= 0", name="max_file_size_non_negative"),)
 

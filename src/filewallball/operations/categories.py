@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
@@ -11,17 +12,23 @@ from sqlalchemy.orm import Session
 
 from filewallball.errors import Conflict, InvalidInput, NotFound
 from filewallball.models import FileCategory
-from filewallball.models.files import CATEGORY_NAME_LENGTH
+from filewallball.models.files import CATEGORY_NAME_LENGTH, DESCRIPTION_LENGTH
 from filewallball.operations.files import UNCHANGED, Unchanged
 
 __all__ = ["create_category", "list_categories", "update_category"]
 
 
 def _check_name(name: str) -> str:
-    name = " ".join(name.split())
-    if not 1 <= len(name) <= CATEGORY_NAME_LENGTH:
-        raise InvalidInput(f"category name must be 1-{CATEGORY_NAME_LENGTH} characters")
+    name = " ".join(unicodedata.normalize("NFC", name).split())
+    if not 1 <= len(name) <= CATEGORY_NAME_LENGTH or not name.isprintable():
+        raise InvalidInput(f"category name must be 1-{CATEGORY_NAME_LENGTH} printable characters")
     return name
+
+
+def _check_description(description: str | None) -> str | None:
+    if description is not None and len(description) > DESCRIPTION_LENGTH:
+        raise InvalidInput(f"description is longer than {DESCRIPTION_LENGTH} characters")
+    return description
 
 
 def list_categories(session: Session, *, include_inactive: bool = False) -> Sequence[FileCategory]:
@@ -32,6 +39,7 @@ def list_categories(session: Session, *, include_inactive: bool = False) -> Sequ
 
 
 def _get(session: Session, name: str) -> FileCategory:
+    name = _check_name(name)
     category = session.scalars(sa.select(FileCategory).where(FileCategory.name == name)).first()
     if category is None:
         raise NotFound(f"no category {name!r}")
@@ -42,6 +50,7 @@ def _get(session: Session, name: str) -> FileCategory:
 def _unique_name(session: Session, name: str) -> Iterator[None]:
     """Make the change in a SAVEPOINT, flushed there: a taken name becomes a Conflict and
     the caller's transaction goes on."""
+    session.flush()  # the caller's pending changes fail (or not) outside our savepoint
     try:
         with session.begin_nested():
             yield
@@ -50,7 +59,7 @@ def _unique_name(session: Session, name: str) -> Iterator[None]:
 
 
 def create_category(session: Session, name: str, description: str | None = None) -> FileCategory:
-    category = FileCategory(name=_check_name(name), description=description)
+    category = FileCategory(name=_check_name(name), description=_check_description(description))
     with _unique_name(session, category.name):
         session.add(category)
     return category
@@ -71,7 +80,7 @@ def update_category(
         with _unique_name(session, new_name):
             category.name = new_name
     if description is not UNCHANGED:
-        category.description = description
+        category.description = _check_description(description)
     if is_active is not UNCHANGED:
         category.is_active = is_active
     session.flush()

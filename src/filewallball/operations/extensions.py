@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from filewallball.errors import InvalidInput
+from filewallball.errors import Conflict, InvalidInput
 from filewallball.filenames import MAX_EXTENSION_LENGTH, extension_of
 from filewallball.models import FileExtension
+from filewallball.models.files import DESCRIPTION_LENGTH
 from filewallball.operations.files import check_mime_type
 
 __all__ = ["get_policy", "list_policies", "set_policy"]
@@ -45,16 +47,30 @@ def set_policy(
     max_file_size: int,
     description: str | None = None,
 ) -> FileExtension:
-    """Create or replace the policy of an extension."""
+    """Create or replace the policy of an extension. Everything is checked before anything
+    changes; two requests creating the same new policy: the second gets Conflict."""
+    wanted = _check_extension(extension)
+    values = {
+        "mime_type": check_mime_type(mime_type),
+        "is_allowed": is_allowed,
+        "max_file_size": max_file_size,
+        "description": description,
+    }
     if max_file_size < 0:
         raise InvalidInput(f"max_file_size {max_file_size} is negative")
-    policy = get_policy(session, extension)
-    if policy is None:
-        policy = FileExtension(extension=_check_extension(extension))
-        session.add(policy)
-    policy.mime_type = check_mime_type(mime_type)
-    policy.is_allowed = is_allowed
-    policy.max_file_size = max_file_size
-    policy.description = description
+    if description is not None and len(description) > DESCRIPTION_LENGTH:
+        raise InvalidInput(f"description is longer than {DESCRIPTION_LENGTH} characters")
+    policy = get_policy(session, wanted)
+    if policy is not None:
+        for field, value in values.items():
+            setattr(policy, field, value)
+        session.flush()
+        return policy
     session.flush()
+    try:
+        with session.begin_nested():
+            policy = FileExtension(extension=wanted, **values)
+            session.add(policy)
+    except IntegrityError:
+        raise Conflict(f"a policy for {wanted!r} was created at the same time") from None
     return policy

@@ -12,10 +12,9 @@ from typing import Any, Final
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload, selectinload
-from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.orm.interfaces import LoaderOption
 
-from filewallball.errors import InvalidInput, NotFound
+from filewallball.errors import Conflict, InvalidInput, NotFound
 from filewallball.filenames import check_filename, extension_of
 from filewallball.models import FileCategory, FileInfo, generate_file_uuid, utcnow
 from filewallball.models.files import MIME_TYPE_LENGTH, STORAGE_PATH_LENGTH
@@ -248,6 +247,7 @@ def bulk_insert_files(session: Session, specs: Sequence[FileSpec]) -> list[tuple
         return []
     category_ids = _category_ids(session, (spec.category for spec in specs))
     rows = [_row_values(spec, category_ids) for spec in specs]
+    _refuse_duplicate_uuids(session, [spec.file_uuid for spec in specs if spec.file_uuid])
     now = utcnow()
     for row in rows:
         row.setdefault("created_at", now)
@@ -263,7 +263,33 @@ def bulk_insert_files(session: Session, specs: Sequence[FileSpec]) -> list[tuple
         ).all()
     )
     uuids = [row["file_uuid"] for row in rows]
+    if missing := [file_uuid for file_uuid in uuids if file_uuid not in ids]:
+        # ids were handed out below max(id) (rows imported with explicit ids): look them up
+        for start in range(0, len(missing), 1000):
+            chunk = missing[start : start + 1000]
+            ids.update(
+                session.execute(
+                    sa.select(FileInfo.file_uuid, FileInfo.id).where(FileInfo.file_uuid.in_(chunk))
+                ).all()
+            )
     return [(ids[file_uuid], file_uuid) for file_uuid in uuids]
+
+
+def _refuse_duplicate_uuids(session: Session, given: list[str]) -> None:
+    """Given UUIDs must be new: a clash found here is a Conflict, not a broken batch."""
+    if not given:
+        return
+    canonical = [parse_file_uuid(value) for value in given]
+    if len(set(canonical)) != len(canonical):
+        raise Conflict("the same file_uuid appears twice in one bulk insert")
+    for start in range(0, len(canonical), 1000):
+        taken = session.scalars(
+            sa.select(FileInfo.file_uuid).where(
+                FileInfo.file_uuid.in_(canonical[start : start + 1000])
+            )
+        ).first()
+        if taken:
+            raise Conflict(f"file {taken} already exists")
 
 
 def _executemany(connection: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
@@ -293,8 +319,9 @@ BULK_UPDATABLE = frozenset({"file_category_id", "is_public", "mime_type"})
 
 
 def bulk_update_files(session: Session, changes: Sequence[Mapping[str, Any]]) -> int:
-    """Apply per-row changes (each mapping has ``id`` and fields to set) in one executemany.
-    Renames and deletion go through their own operations, which keep their rules."""
+    """Apply per-row changes (each mapping has ``id`` and fields to set) in one executemany,
+    all or nothing. Live files only; renames and deletion go through their own operations,
+    which keep their rules."""
     rows = []
     for change in changes:
         if "id" not in change:
@@ -307,9 +334,24 @@ def bulk_update_files(session: Session, changes: Sequence[Mapping[str, Any]]) ->
         rows.append(row)
     if not rows:
         return 0
+    ids = {row["id"] for row in rows}
+    live = set(
+        session.scalars(
+            sa.select(FileInfo.id).where(FileInfo.id.in_(ids), FileInfo.is_deleted == sa.false())
+        )
+    )
+    if missing := sorted(ids - live):
+        raise NotFound(f"no live file with id {', '.join(map(str, missing[:10]))}")
+    categories = {row["file_category_id"] for row in rows if row.get("file_category_id")}
+    active = set(
+        session.scalars(
+            sa.select(FileCategory.id).where(
+                FileCategory.id.in_(categories), FileCategory.is_active
+            )
+        )
+    )
+    if unknown_categories := sorted(categories - active):
+        raise NotFound(f"no active category with id {', '.join(map(str, unknown_categories))}")
     now = utcnow()
-    try:
-        session.execute(sa.update(FileInfo), [{**row, "updated_at": now} for row in rows])
-    except StaleDataError:
-        raise NotFound("some of the files to update do not exist") from None
+    session.execute(sa.update(FileInfo), [{**row, "updated_at": now} for row in rows])
     return len(rows)

@@ -13,7 +13,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 import sqlalchemy as sa
 from pydantic import (
@@ -28,14 +28,16 @@ from pydantic import (
 from sqlalchemy.orm import Session
 
 from filewallball.errors import InvalidInput
+from filewallball.filenames import MAX_EXTENSION_LENGTH
 from filewallball.models import FileCategory, FileInfo, FileTag, FileTagRelation
 from filewallball.operations.files import IN_LISTINGS
-from filewallball.operations.tags import normalise_tag
+from filewallball.operations.tags import MAX_TAG_LENGTH, normalise_tag
 
 __all__ = ["MAX_PAGE_SIZE", "FileQuery", "Page", "files_by_tags", "search_files"]
 
 MAX_PAGE_SIZE = 500
 MAX_SIZE = 2**63 - 1  # BIGINT
+MAX_FILTER_VALUES = 20
 SortKey = Literal["created_at", "file_size", "original_filename"]
 
 
@@ -45,10 +47,14 @@ class FileQuery(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     q: str | None = Field(None, max_length=255, description="Substring of the name, any case")
-    extension: list[str] = Field(default_factory=list, description="Any of these extensions")
+    extension: list[Annotated[str, Field(max_length=MAX_EXTENSION_LENGTH + 1)]] = Field(
+        default_factory=list, max_length=MAX_FILTER_VALUES, description="Any of these extensions"
+    )
     mime: str | None = Field(None, max_length=100, description="MIME type prefix, e.g. image/")
     category: str | None = Field(None, max_length=100)
-    tag: list[str] = Field(default_factory=list)
+    tag: list[Annotated[str, Field(max_length=MAX_TAG_LENGTH)]] = Field(
+        default_factory=list, max_length=MAX_FILTER_VALUES
+    )
     tag_mode: Literal["any", "all"] = "any"
     min_size: int | None = Field(None, ge=0, le=MAX_SIZE)
     max_size: int | None = Field(None, ge=0, le=MAX_SIZE)
@@ -119,6 +125,10 @@ def search_files(session: Session, query: FileQuery) -> Page:
             sa.and_(FileTagRelation.file_id == FileInfo.id, FileTagRelation.tag_id == tag_id),
         )
         column, row_id = FileTagRelation.file_created_at, FileTagRelation.file_id
+        if query.created_after:  # bound the index walk itself, not only the files it finds
+            statement = statement.where(column >= query.created_after)
+        if query.created_before:
+            statement = statement.where(column <= query.created_before)
     conditions = _conditions(query)
     groups = [tags] if query.tag_mode == "any" else [[name] for name in tags]
     tag_conditions = [_tagged_with_any(group) for group in groups if tags]
@@ -230,5 +240,7 @@ def files_by_tags(
     cursor: str | None = None,
 ) -> Page:
     """Live files carrying any (or all) of the tags, newest first."""
+    if isinstance(names, str) or not names:
+        raise InvalidInput("give a list of one or more tag names")
     query = FileQuery.from_params(tag=list(names), tag_mode=mode, limit=limit, cursor=cursor)
     return search_files(session, query)

@@ -67,8 +67,15 @@ def _ensure_tags(session: Session, names: Sequence[str]) -> list[FileTag]:
     """The tags named, created where missing. Another transaction may create the same tag
     at the same moment: then our INSERT fails on the unique name, and we use theirs.
     New tags are inserted in name order, so two transactions creating the same tags
-    wait for each other instead of deadlocking."""
+    wait for each other instead of deadlocking. Existing tags are read with a shared lock,
+    so a concurrent deactivation cannot slip between the check and the link."""
     tags = _find_tags(session, names)
+    if tags:  # lock the rows that exist, and only those: gap locks on missing names deadlock
+        locked = sa.select(FileTag).where(FileTag.id.in_([tag.id for tag in tags.values()]))
+        session.execute(locked.with_for_update(read=True).execution_options(populate_existing=True))
+    if inactive := sorted(tag.tag_name for tag in tags.values() if not tag.is_active):
+        raise InvalidInput(f"tag {', '.join(map(repr, inactive))} is deactivated")
+    session.flush()  # the caller's pending changes fail (or not) outside our savepoints
     for name in sorted(set(names) - tags.keys()):
         try:
             with session.begin_nested():
@@ -79,8 +86,6 @@ def _ensure_tags(session: Session, names: Sequence[str]) -> list[FileTag]:
             if name not in found:
                 raise  # not a duplicate name: something else is wrong
             tags[name] = found[name]
-    if inactive := [tag.tag_name for tag in tags.values() if not tag.is_active]:
-        raise InvalidInput(f"tag {', '.join(map(repr, inactive))} is deactivated")
     return [tags[name] for name in names]
 
 
@@ -107,7 +112,7 @@ def add_tags(session: Session, file: FileInfo, names: Iterable[str]) -> list[Fil
             if not _linked(session, file.id, tag.id):
                 raise  # the file or the tag went away: not ours to hide
             # else another transaction linked the same tag meanwhile: the goal is met
-    session.expire(file, ["tags"])
+    session.expire(file, ["tags", "tag_links"])
     return tags
 
 
@@ -128,7 +133,7 @@ def remove_tags(session: Session, file: FileInfo, names: Iterable[str]) -> int:
             FileTagRelation.file_id == file.id, FileTagRelation.tag_id.in_(tag_ids)
         )
     )
-    session.expire(file, ["tags"])
+    session.expire(file, ["tags", "tag_links"])
     return cast("sa.CursorResult[Any]", result).rowcount
 
 
@@ -163,6 +168,7 @@ def rename_tag(session: Session, old: str, new: str) -> FileTag:
     tag, new_name = _get_tag(session, old), normalise_tag(new)
     if new_name == tag.tag_name:
         return tag
+    session.flush()
     try:
         with session.begin_nested():
             tag.tag_name = new_name
@@ -172,7 +178,8 @@ def rename_tag(session: Session, old: str, new: str) -> FileTag:
 
 
 def deactivate_tag(session: Session, name: str) -> FileTag:
-    """Hide a tag from listings and refuse it for new tagging; existing links stay."""
+    """Drop a tag from popular tags and refuse it for new tagging; files keep it, and
+    searching by it still finds them."""
     tag = _get_tag(session, name)
     tag.is_active = False
     session.flush()
