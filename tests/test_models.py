@@ -313,3 +313,12 @@ def test_updated_at_moves_on_update_and_created_at_stays(session: Session) -> No
     session.expire_all()
     assert file.created_at == created
     assert file.updated_at > updated
+
+
+def test_the_upload_time_of_a_stored_file_is_fixed(session: Session) -> None:
+    file = factories.file()
+    file.created_at = utcnow()  # before it is stored: free to set
+    session.add(file)
+    session.flush()
+    with pytest.raises(ValueError, match="cannot change"):
+        file.created_at = utcnow()

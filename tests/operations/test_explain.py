@@ -175,42 +175,67 @@ def _sorts(plan: list[dict[str, Any]]) -> list[str]:
     ]
 
 
-def _sample(engine: Engine) -> tuple[str, str, int]:
-    """A file's uuid and hash, and the id of a file with views and downloads."""
-    with engine.connect() as connection:
-        file_uuid, file_hash = connection.execute(
+@dataclass(frozen=True)
+class Sample:
+    file_uuid: str
+    file_hash: str
+    busy_file_id: int  # a file with views and downloads
+    newest_cursor: str  # page 2 of the newest files
+    tag_cursor: str  # page 2 of the newest files with a common tag
+
+
+def _sample(engine: Engine) -> Sample:
+    with Session(engine) as session:
+        file_uuid, file_hash = session.execute(
             sa.select(FileInfo.file_uuid, FileInfo.file_hash).where(FileInfo.id == 4242)
         ).one()
-        busy = connection.scalar(
+        busy = session.scalar(
             sa.select(FileView.file_id)
             .where(FileView.file_id.in_(sa.select(FileDownload.file_id)))
             .limit(1)
         )
+        newest = search_files(session, FileQuery()).next_cursor
+        tagged = search_files(session, FileQuery(tag=["t1"])).next_cursor
     assert busy is not None
-    return file_uuid, file_hash, busy
+    assert newest
+    assert tagged
+    return Sample(file_uuid, file_hash, busy, newest, tagged)
 
 
 @dataclass(frozen=True)
 class Hot:
-    work: Callable[[Session, tuple[str, str, int]], object]
+    work: Callable[[Session, Sample], object]
     indexes: frozenset[str]  # the plan must use these
     tables: frozenset[str] = frozenset({"files"})  # and never scan these whole
     listing: bool = False  # the page must come off the index in order, unsorted
 
 
-def _activity(session: Session, key: tuple[str, str, int]) -> object:
-    file = session.get(FileInfo, key[2])
+def _activity(session: Session, key: Sample) -> object:
+    file = session.get(FileInfo, key.busy_file_id)
     assert file is not None
     return activity.file_activity(session, file)
 
 
 HOT_QUERIES = {
-    "file by uuid": Hot(lambda s, k: files.get_file(s, k[0]), frozenset({"uq_files_file_uuid"})),
+    "file by uuid": Hot(
+        lambda s, k: files.get_file(s, k.file_uuid), frozenset({"uq_files_file_uuid"})
+    ),
     "live files by hash": Hot(
-        lambda s, k: files.find_by_hash(s, k[1]), frozenset({"ix_files_file_hash"})
+        lambda s, k: files.find_by_hash(s, k.file_hash), frozenset({"ix_files_file_hash"})
     ),
     "newest live files": Hot(
         lambda s, k: search_files(s, FileQuery()), frozenset({"ix_files_created_at"}), listing=True
+    ),
+    "newest live files, page 2": Hot(
+        lambda s, k: search_files(s, FileQuery(cursor=k.newest_cursor)),
+        frozenset({"ix_files_created_at"}),
+        listing=True,
+    ),
+    "live files by common tag, page 2": Hot(
+        lambda s, k: search_files(s, FileQuery(tag=["t1"], cursor=k.tag_cursor)),
+        frozenset({"ix_file_tag_relations_tag_newest"}),
+        tables=frozenset({"files", "file_tag_relations"}),
+        listing=True,
     ),
     "live files by extension": Hot(
         lambda s, k: search_files(s, FileQuery(extension=["pdf"])),

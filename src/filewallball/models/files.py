@@ -15,7 +15,7 @@ from sqlalchemy import (
     text,
     true,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from filewallball.models.activity import USER_AGENT_LENGTH
 from filewallball.models.base import Base, CreatedAt, Timestamps, one_of
@@ -135,6 +135,13 @@ class FileInfo(Timestamps, Base):
         if kwargs.get("file_uuid") is None:
             kwargs["file_uuid"] = generate_file_uuid()
         super().__init__(**kwargs)
+
+    @validates("created_at")
+    def _upload_time_is_fixed(self, _key: str, value: datetime) -> datetime:
+        """Tag links repeat the upload time for their index; it must never move."""
+        if self.id is not None and value != self.created_at:
+            raise ValueError(f"the upload time of file {self.file_uuid} cannot change")
+        return value
 
     def __repr__(self) -> str:
         return f"<FileInfo {self.file_uuid} {self.original_filename!r}>"
