@@ -14,6 +14,7 @@ Timings depend on what else the machine is doing: compare ratios, not absolute n
 from __future__ import annotations
 
 import argparse
+import gc
 import hashlib
 import os
 import random
@@ -84,9 +85,28 @@ class Filled:
     created: list[datetime]
 
 
+def bench_url(dialect: str) -> URL:
+    if dialect == "sqlite":
+        return URL.create("sqlite", database="/tmp/fwb_bench.db")
+    return make_url(SERVERS[dialect]).set(database="fwb_bench")
+
+
+def sample(engine: Engine) -> Filled:
+    """Every hundredth file of an existing benchmark database."""
+    with engine.connect() as connection:
+        rows = connection.execute(
+            sa.select(
+                FileInfo.id, FileInfo.file_uuid, FileInfo.file_hash, FileInfo.created_at
+            ).where(FileInfo.id % 100 == 0)
+        ).all()
+    return Filled(
+        [r[1] for r in rows], [r[2] for r in rows], [r[0] for r in rows], [r[3] for r in rows]
+    )
+
+
 def scratch_url(dialect: str) -> URL:
     if dialect == "sqlite":
-        path = Path("/tmp/fwb_bench.db")
+        path = Path(str(bench_url(dialect).database))
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
         return URL.create("sqlite", database=str(path))
@@ -387,6 +407,11 @@ def main() -> None:
         help="seconds to let the server finish background work (purge, flush) after the fill",
     )
     parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="measure the fwb_bench database of an earlier run instead of filling a new one",
+    )
+    parser.add_argument(
         "--innodb-buffer-pool-mb",
         type=int,
         help="resize MariaDB's buffer pool first (SET GLOBAL; lasts until the server restarts)",
@@ -394,7 +419,7 @@ def main() -> None:
     args = parser.parse_args()
     for dialect in args.dialect or ["mariadb"]:
         rng = random.Random(args.seed)
-        url = scratch_url(dialect)
+        url = bench_url(dialect) if args.reuse else scratch_url(dialect)
         engine = create_database_engine(
             Settings(database_url=url.render_as_string(hide_password=False))
         )
@@ -413,8 +438,15 @@ def main() -> None:
                 }[dialect]
             ).scalar()
         print(f"\n== {dialect}: {args.files:,} files, {args.runs} runs per query; buffer: {memory}")
-        filled = fill(engine, args.files, rng)
-        time.sleep(args.settle if dialect != "sqlite" else 0)
+        if args.reuse:
+            filled = sample(engine)
+        else:
+            filled = fill(engine, args.files, rng)
+            time.sleep(args.settle if dialect != "sqlite" else 0)
+        # A million objects from the fill would make every full garbage collection (and so
+        # some of the timed runs) slow: take them out of the collector's sight.
+        gc.collect()
+        gc.freeze()
         print(f"  {'query':<52} {'p50 ms':>9} {'p95 ms':>9}")
         for name, p50, p95 in hot_queries(engine, filled, args.runs, rng):
             print(f"  {name:<52} {p50:>9.2f} {p95:>9.2f}")
