@@ -37,20 +37,22 @@ def configured(scratch_url: URL, monkeypatch: pytest.MonkeyPatch) -> Iterator[En
 
 
 def test_schema_life_cycle(configured: Engine) -> None:
-    assert run("db", "current").output.strip() == ""
-    assert run("db", "upgrade").exit_code == 0
-    assert run("db", "current").output.strip() == "0002 (head)"
+    assert run("db", "current").stdout.strip() == ""
+    upgraded = run("db", "upgrade")
+    assert upgraded.exit_code == 0
+    assert "Running upgrade  -> 0001, Initial schema" in upgraded.output
+    assert run("db", "current").stdout.strip() == "0002 (head)"
 
     checked = run("db", "check")
     assert checked.exit_code == 0
     assert "No drift" in checked.output
 
-    history = run("db", "history").output
+    history = run("db", "history").stdout
     assert "0001 -> 0002 (head) (current), Default categories" in history
     assert "<base> -> 0001, Initial schema" in history
 
     assert run("db", "downgrade", "0001").exit_code == 0
-    assert run("db", "current").output.strip() == "0001"
+    assert run("db", "current").stdout.strip() == "0001"
     assert run("db", "downgrade", "base").exit_code == 0
     assert sa.inspect(configured).get_table_names() == ["alembic_version"]
 

@@ -20,14 +20,20 @@ OFFLINE_URLS = {
 }
 
 
+class _Echo(logging.Handler):
+    """Alembic's progress lines ("Running upgrade 0001 -> 0002") on stderr, as stock alembic
+    prints them; looked up at each line, so it follows whatever stderr is then."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        click.echo(self.format(record), err=True)
+
+
 @click.group()
 def db() -> None:
     """Create, upgrade and inspect the database schema."""
     log = logging.getLogger("alembic")
-    if not log.handlers:  # say which migrations run, as the stock alembic command does
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(message)s"))
-        log.addHandler(handler)
+    if not any(isinstance(handler, _Echo) for handler in log.handlers):
+        log.addHandler(_Echo())
         log.setLevel(logging.INFO)
 
 

@@ -61,7 +61,10 @@ def run_offline() -> None:
 
 def run_online(connection: Connection) -> None:
     sqlite = connection.dialect.name == "sqlite"
-    configure(connection=connection, render_as_batch=sqlite)
+    # Our SQLite engine issues real BEGINs, so DDL there is transactional too.
+    configure(
+        connection=connection, render_as_batch=sqlite, transactional_ddl=True if sqlite else None
+    )
     keys_deferred = _sqlite_foreign_keys_deferred(connection) if sqlite else nullcontext()
     with keys_deferred, context.begin_transaction():
         context.run_migrations()
