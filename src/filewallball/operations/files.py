@@ -247,7 +247,8 @@ def bulk_insert_files(session: Session, specs: Sequence[FileSpec]) -> list[tuple
         return []
     category_ids = _category_ids(session, (spec.category for spec in specs))
     rows = [_row_values(spec, category_ids) for spec in specs]
-    _refuse_duplicate_uuids(session, [spec.file_uuid for spec in specs if spec.file_uuid])
+    given = [row["file_uuid"] for row, spec in zip(rows, specs, strict=True) if spec.file_uuid]
+    _refuse_duplicate_uuids(session, given)
     now = utcnow()
     for row in rows:
         row.setdefault("created_at", now)
@@ -265,31 +266,29 @@ def bulk_insert_files(session: Session, specs: Sequence[FileSpec]) -> list[tuple
     uuids = [row["file_uuid"] for row in rows]
     if missing := [file_uuid for file_uuid in uuids if file_uuid not in ids]:
         # ids were handed out below max(id) (rows imported with explicit ids): look them up
-        for start in range(0, len(missing), 1000):
-            chunk = missing[start : start + 1000]
-            ids.update(
-                session.execute(
-                    sa.select(FileInfo.file_uuid, FileInfo.id).where(FileInfo.file_uuid.in_(chunk))
-                ).all()
-            )
+        ids.update(_ids_by_uuid(session, missing))
     return [(ids[file_uuid], file_uuid) for file_uuid in uuids]
 
 
+def _ids_by_uuid(session: Session, uuids: Sequence[str]) -> dict[str, int]:
+    """The ids of the stored files among ``uuids``, a bounded IN list at a time."""
+    found: dict[str, int] = {}
+    for start in range(0, len(uuids), 1000):
+        chunk = uuids[start : start + 1000]
+        found.update(
+            session.execute(
+                sa.select(FileInfo.file_uuid, FileInfo.id).where(FileInfo.file_uuid.in_(chunk))
+            ).all()
+        )
+    return found
+
+
 def _refuse_duplicate_uuids(session: Session, given: list[str]) -> None:
-    """Given UUIDs must be new: a clash found here is a Conflict, not a broken batch."""
-    if not given:
-        return
-    canonical = [parse_file_uuid(value) for value in given]
-    if len(set(canonical)) != len(canonical):
+    """Given (canonical) UUIDs must be new: a clash here is a Conflict, not a broken batch."""
+    if len(set(given)) != len(given):
         raise Conflict("the same file_uuid appears twice in one bulk insert")
-    for start in range(0, len(canonical), 1000):
-        taken = session.scalars(
-            sa.select(FileInfo.file_uuid).where(
-                FileInfo.file_uuid.in_(canonical[start : start + 1000])
-            )
-        ).first()
-        if taken:
-            raise Conflict(f"file {taken} already exists")
+    if taken := _ids_by_uuid(session, given):
+        raise Conflict(f"file {min(taken)} already exists")
 
 
 def _executemany(connection: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:

@@ -31,7 +31,7 @@ from filewallball.errors import InvalidInput
 from filewallball.filenames import MAX_EXTENSION_LENGTH
 from filewallball.models import FileCategory, FileInfo, FileTag, FileTagRelation
 from filewallball.operations.files import IN_LISTINGS
-from filewallball.operations.tags import MAX_TAG_LENGTH, normalise_tag
+from filewallball.operations.tags import MAX_TAG_LENGTH, normalise_tags
 
 __all__ = ["MAX_PAGE_SIZE", "FileQuery", "Page", "files_by_tags", "search_files"]
 
@@ -108,7 +108,7 @@ class Page:
 
 
 def search_files(session: Session, query: FileQuery) -> Page:
-    tags = list(dict.fromkeys(normalise_tag(tag) for tag in query.tag))
+    tags = normalise_tags(query.tag)
     # Newest files with a tag: walk that tag's links, which carry the files' upload times,
     # instead of every file or every link of a popular tag. Only one tag can lead.
     leading = (

@@ -23,6 +23,7 @@ __all__ = [
     "add_tags",
     "deactivate_tag",
     "normalise_tag",
+    "normalise_tags",
     "popular_tags",
     "remove_tags",
     "rename_tag",
@@ -51,7 +52,8 @@ def normalise_tag(name: str) -> str:
     return tag
 
 
-def _normalise_all(names: Iterable[str]) -> list[str]:
+def normalise_tags(names: Iterable[str]) -> list[str]:
+    """The stored forms of ``names``, each once, in the order given."""
     return list(dict.fromkeys(normalise_tag(name) for name in names))
 
 
@@ -91,7 +93,7 @@ def _ensure_tags(session: Session, names: Sequence[str]) -> list[FileTag]:
 
 def add_tags(session: Session, file: FileInfo, names: Iterable[str]) -> list[FileTag]:
     """Tag a file; tags already on it stay as they are. Returns the tags named."""
-    tags = _ensure_tags(session, _normalise_all(names))
+    tags = _ensure_tags(session, normalise_tags(names))
     linked = set(
         session.scalars(
             sa.select(FileTagRelation.tag_id).where(
@@ -127,7 +129,7 @@ def _linked(session: Session, file_id: int, tag_id: int) -> bool:
 
 def remove_tags(session: Session, file: FileInfo, names: Iterable[str]) -> int:
     """Untag a file; returns how many links went. Unknown tags are ignored."""
-    tag_ids = sa.select(FileTag.id).where(FileTag.tag_name.in_(_normalise_all(names)))
+    tag_ids = sa.select(FileTag.id).where(FileTag.tag_name.in_(normalise_tags(names)))
     result = session.execute(
         sa.delete(FileTagRelation).where(
             FileTagRelation.file_id == file.id, FileTagRelation.tag_id.in_(tag_ids)
