@@ -7,6 +7,7 @@ import itertools
 from typing import Any
 
 from filewallball.models import (
+    Blob,
     FileCategory,
     FileDownload,
     FileExtension,
@@ -33,6 +34,13 @@ def category(**fields: Any) -> FileCategory:
 def extension(**fields: Any) -> FileExtension:
     return FileExtension(
         **{"extension": unique("ext"), "mime_type": "application/x-test", **fields}
+    )
+
+
+def blob(**fields: Any) -> Blob:
+    content = unique("content-").encode()
+    return Blob(
+        **{"content_hash": hashlib.sha256(content).hexdigest(), "size": len(content), **fields}
     )
 
 

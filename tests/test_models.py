@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from filewallball.models import (
     Base,
+    Blob,
     FileCategory,
     FileDownload,
     FileExtension,
@@ -45,6 +46,7 @@ def _another_tag_id(session: Session) -> int:
 
 # model, how to make one, attribute to change, how to get its new value
 CRUD_CASES: list[tuple[type[Base], Callable[[Session], Any], str, Callable[[Session], Any]]] = [
+    (Blob, lambda s: factories.blob(), "size", lambda s: 2**40),
     (FileCategory, lambda s: factories.category(), "description", lambda s: "Holiday photos"),
     (FileExtension, lambda s: factories.extension(), "max_file_size", lambda s: 5 * 1024**3),
     (FileInfo, lambda s: factories.file(), "original_filename", lambda s: "renamed.pdf"),

@@ -77,6 +77,7 @@ def test_public_names() -> None:
     assert set(models.__all__) == {
         "NAMING_CONVENTION",
         "Base",
+        "Blob",
         "FileCategory",
         "FileDownload",
         "FileExtension",

@@ -8,8 +8,8 @@ and the edge commits when the work succeeded or rolls back on any exception.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -19,15 +19,23 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Engine, ExceptionContext
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.pool import QueuePool
+from sqlalchemy.pool import Pool, QueuePool
 
 from filewallball.settings import Settings, get_settings
 
 __all__ = [
+    "AsyncDatabase",
     "Database",
     "DatabaseHealth",
     "PoolStatus",
+    "create_async_database_engine",
     "create_database_engine",
     "get_database",
     "get_db",
@@ -35,10 +43,38 @@ __all__ = [
 
 
 def create_database_engine(settings: Settings) -> Engine:
+    """The engine of the CLI, the migrations and the tests: the blocking drivers."""
+    url, options = _engine_arguments(settings, settings.sqlalchemy_url)
+    engine = sa.create_engine(url, **options)
+    _configure(engine, settings)
+    return engine
+
+
+# The service's drivers for each blocking driver a URL may name; the same servers and
+# the same configuration, so the operations run unchanged through AsyncSession.run_sync.
+ASYNC_DRIVERS = {"sqlite": "aiosqlite", "mysql": "asyncmy", "mariadb": "asyncmy"}
+
+
+def create_async_database_engine(settings: Settings) -> AsyncEngine:
+    """The engine of the HTTP service; configured exactly like the blocking one."""
     url = settings.sqlalchemy_url
     backend = url.get_backend_name()
+    if backend in ASYNC_DRIVERS:
+        url = url.set(drivername=f"{backend}+{ASYNC_DRIVERS[backend]}")
+    elif backend == "postgresql":
+        url = url.set(drivername="postgresql+psycopg")  # psycopg 3 is sync and async
+    url, options = _engine_arguments(settings, url)
+    engine = create_async_engine(url, **options)
+    _configure(engine.sync_engine, settings)
+    return engine
+
+
+def _engine_arguments(settings: Settings, url: URL) -> tuple[URL, dict[str, Any]]:
+    backend = url.get_backend_name()
     if backend == "sqlite":
-        return _sqlite_engine(url, settings)
+        if url.database and url.database != ":memory:":
+            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        return url, {}
     options: dict[str, Any] = {
         "pool_size": settings.pool_size,
         "max_overflow": settings.max_overflow,
@@ -50,29 +86,29 @@ def create_database_engine(settings: Settings) -> Engine:
         url = url.update_query_dict({"charset": "utf8mb4"}) if "charset" not in url.query else url
         # DATETIME columns hold naive UTC; NOW() and friends must agree with them.
         options["connect_args"] = {"init_command": "SET time_zone = '+00:00'"}
-        engine = sa.create_engine(url, **options)
+    return url, options
+
+
+def _configure(engine: Engine, settings: Settings) -> None:
+    backend = engine.dialect.name
+    if backend == "sqlite":
+        _configure_sqlite(engine, settings.sqlite_busy_timeout_ms)
+    elif backend in ("mysql", "mariadb"):
         event.listen(engine, "handle_error", _check_violation_is_integrity_error)
-        return engine
-    return sa.create_engine(url, **options)
 
 
 MARIADB_CHECK_VIOLATION = 4025
 
 
 def _check_violation_is_integrity_error(context: ExceptionContext) -> DBAPIError | None:
-    """PyMySQL raises a failed CHECK as OperationalError; other drivers, IntegrityError."""
+    """The MySQL drivers raise a failed CHECK as OperationalError; others, IntegrityError."""
     error = context.original_exception
     if context.is_disconnect or not error.args or error.args[0] != MARIADB_CHECK_VIOLATION:
         return None
     return IntegrityError(context.statement, context.parameters, error)
 
 
-def _sqlite_engine(url: URL, settings: Settings) -> Engine:
-    if url.database and url.database != ":memory:":
-        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = sa.create_engine(url)
-    busy_timeout = settings.sqlite_busy_timeout_ms
-
+def _configure_sqlite(engine: Engine, busy_timeout: int) -> None:
     @event.listens_for(engine, "connect")
     def _configure(dbapi_connection: Any, _record: Any) -> None:
         # pysqlite's own transaction handling defers BEGIN and breaks SAVEPOINT;
@@ -94,8 +130,6 @@ def _sqlite_engine(url: URL, settings: Settings) -> Engine:
         # in between, which busy_timeout cannot help. Writers queue instead; WAL keeps the
         # wait short. Concurrency beyond that is what MariaDB and PostgreSQL are for.
         connection.exec_driver_sql("BEGIN IMMEDIATE")
-
-    return engine
 
 
 def _lower(value: object) -> object:
@@ -138,33 +172,80 @@ class Database:
         dialect = self.engine.dialect
         started = time.perf_counter()
         try:
-            self._probe()
+            connection = self.engine.raw_connection()
+            try:
+                _probe(connection, dialect.name)
+            finally:
+                connection.close()
         except (SQLAlchemyError, dialect.loaded_dbapi.Error) as error:
             return DatabaseHealth(False, dialect.name, None, self.pool_status(), _short(error))
-        elapsed_ms = (time.perf_counter() - started) * 1000
-        return DatabaseHealth(True, dialect.name, round(elapsed_ms, 3), self.pool_status())
-
-    def _probe(self) -> None:
-        """One query straight through the driver, outside any transaction, so that no
-        writer's lock delays the answer; on SQLite it reads the database file itself."""
-        sqlite = self.engine.dialect.name == "sqlite"
-        connection = self.engine.raw_connection()
-        try:
-            cursor = connection.cursor()
-            cursor.execute("PRAGMA schema_version" if sqlite else "SELECT 1")
-            cursor.fetchall()
-            cursor.close()
-        finally:
-            connection.close()
+        return DatabaseHealth(True, dialect.name, _ms_since(started), self.pool_status())
 
     def pool_status(self) -> PoolStatus:
-        pool = self.engine.pool
-        if isinstance(pool, QueuePool):
-            return PoolStatus(pool.size(), pool.checkedout(), max(pool.overflow(), 0))
-        return PoolStatus(None, None, None)
+        return _pool_status(self.engine.pool)
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+@dataclass(frozen=True)
+class AsyncDatabase:
+    """The service's database: the same engine configuration on the asyncio drivers.
+    Operations stay plain functions over a Session; requests call them through
+    ``AsyncSession.run_sync``, so there is one implementation of each."""
+
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> AsyncDatabase:
+        engine = create_async_database_engine(settings)
+        return cls(engine, async_sessionmaker(engine, expire_on_commit=False))
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """A session in a transaction: committed if the block succeeds, else rolled back."""
+        async with self.sessions.begin() as session:
+            yield session
+
+    async def health(self) -> DatabaseHealth:
+        dialect = self.engine.dialect
+        started = time.perf_counter()
+        try:
+            async with self.engine.connect() as connection:
+                await connection.run_sync(
+                    lambda sync: _probe(sync.connection.dbapi_connection, dialect.name)
+                )
+        except (SQLAlchemyError, OSError, dialect.loaded_dbapi.Error) as error:
+            return DatabaseHealth(False, dialect.name, None, self.pool_status(), _short(error))
+        return DatabaseHealth(True, dialect.name, _ms_since(started), self.pool_status())
+
+    def pool_status(self) -> PoolStatus:
+        return _pool_status(self.engine.pool)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def _probe(dbapi_connection: Any, dialect_name: str) -> None:
+    """One query straight through the driver, outside any transaction, so that no
+    writer's lock delays the answer; on SQLite it reads the database file itself."""
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA schema_version" if dialect_name == "sqlite" else "SELECT 1")
+        cursor.fetchall()
+    finally:
+        cursor.close()
+
+
+def _ms_since(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 3)
+
+
+def _pool_status(pool: Pool) -> PoolStatus:
+    if isinstance(pool, QueuePool):
+        return PoolStatus(pool.size(), pool.checkedout(), max(pool.overflow(), 0))
+    return PoolStatus(None, None, None)
 
 
 def _short(error: Exception) -> str:

@@ -1,7 +1,8 @@
-"""The data model: ten mapped classes over nine tables and one view (SPEC section 1)."""
+"""The data model: the mapped classes of SPEC section 1, and the blob store's contents."""
 
 from filewallball.models.activity import FileDownload, FileView
 from filewallball.models.base import NAMING_CONVENTION, Base
+from filewallball.models.blobs import Blob
 from filewallball.models.files import FileCategory, FileExtension, FileInfo, FileUpload
 from filewallball.models.statistics import FileStatistics, ReadOnlyViewError, views_metadata
 from filewallball.models.system_settings import SystemSetting
@@ -11,6 +12,7 @@ from filewallball.models.types import UTCDateTime, generate_file_uuid, utcnow
 __all__ = [
     "NAMING_CONVENTION",
     "Base",
+    "Blob",
     "FileCategory",
     "FileDownload",
     "FileExtension",

@@ -1,0 +1,32 @@
+"""Stored contents: one row per distinct SHA-256 in the blob store."""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, CheckConstraint, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from filewallball.models.base import Base, CreatedAt
+from filewallball.models.types import IntPK
+
+__all__ = ["Blob"]
+
+
+class Blob(CreatedAt, Base):
+    """One content in the blob store, shared by every file row with its hash.
+
+    The row is also the lock that orders everything done to that content: an upload
+    holds it while it links a new file row to the blob, a purge while it checks that
+    no row refers to the blob and removes it. So a purge never removes a blob that an
+    upload running at the same moment is about to use, in one process or many.
+    """
+
+    __tablename__ = "blobs"
+
+    id: Mapped[IntPK]
+    content_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (CheckConstraint("size >= 0", name="size_non_negative"),)
+
+    def __repr__(self) -> str:
+        return f"<Blob {self.content_hash} {self.size} B>"
