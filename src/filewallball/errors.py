@@ -4,6 +4,11 @@
      ├── InvalidInput   the caller's input breaks a rule; the message names it   (400/422)
      ├── NotFound       no such (live) file, tag, category or setting             (404)
      ├── Conflict       the change collides with existing data                    (409)
+     ├── Gone           the file's content is lost or damaged (found by fsck)     (410)
+     ├── TooLarge       an upload crossed its size limit                          (413)
+     ├── UnsupportedType  the extension is not allowed, or the content is not what
+     │                  the extension says                                        (415)
+     ├── StorageFull    no space left for the upload                              (507)
      └── CorruptData    something stored breaks its own rules: the operator's problem (500)
 
 Database and driver errors are not wrapped: they are the server's problem, not the caller's.
@@ -11,7 +16,19 @@ Database and driver errors are not wrapped: they are the server's problem, not t
 
 from __future__ import annotations
 
-__all__ = ["Conflict", "CorruptData", "FileWallBallError", "InvalidInput", "NotFound"]
+from filewallball.units import human_size
+
+__all__ = [
+    "Conflict",
+    "CorruptData",
+    "FileWallBallError",
+    "Gone",
+    "InvalidInput",
+    "NotFound",
+    "StorageFull",
+    "TooLarge",
+    "UnsupportedType",
+]
 
 
 class FileWallBallError(Exception):
@@ -31,4 +48,22 @@ class Conflict(FileWallBallError):
 
 
 class CorruptData(FileWallBallError):
+    pass
+
+
+class Gone(FileWallBallError):
+    pass
+
+
+class TooLarge(FileWallBallError):
+    def __init__(self, limit: int, what: str = "upload") -> None:
+        super().__init__(f"{what} is larger than the limit of {human_size(limit)} ({limit} bytes)")
+        self.limit = limit
+
+
+class UnsupportedType(FileWallBallError):
+    pass
+
+
+class StorageFull(FileWallBallError):
     pass

@@ -29,6 +29,7 @@ __all__ = [
     "bulk_update_files",
     "check_mime_type",
     "create_file",
+    "delete_for_good",
     "find_by_hash",
     "get_file",
     "parse_file_uuid",
@@ -144,9 +145,16 @@ def create_file(session: Session, spec: FileSpec) -> FileInfo:
     return file
 
 
-def get_file(session: Session, file_uuid: str, *, include_deleted: bool = False) -> FileInfo:
-    """The file with its category, tags and uploads; soft-deleted files only when asked."""
-    return _find(session, file_uuid, include_deleted=include_deleted, options=WITH_RELATIONS)
+def get_file(
+    session: Session,
+    file_uuid: str,
+    *,
+    include_deleted: bool = False,
+    options: Sequence[LoaderOption] = WITH_RELATIONS,
+) -> FileInfo:
+    """The file with its category, tags and uploads (or what ``options`` load);
+    soft-deleted files only when asked."""
+    return _find(session, file_uuid, include_deleted=include_deleted, options=options)
 
 
 def _find(
@@ -233,6 +241,17 @@ def purge_candidates(
         .order_by(FileInfo.deleted_at, FileInfo.id)
         .limit(limit)
     ).all()
+
+
+def delete_for_good(session: Session, files: Sequence[FileInfo]) -> list[str]:
+    """Delete rows for good (with their tags, uploads and events); returns the hashes of
+    their contents, whose blobs the caller releases (``blobs.release_blob``) once this
+    transaction has committed."""
+    hashes = sorted({file.file_hash for file in files})
+    for file in files:
+        session.delete(file)
+    session.flush()
+    return hashes
 
 
 def bulk_insert_files(session: Session, specs: Sequence[FileSpec]) -> list[tuple[int, str]]:

@@ -33,7 +33,14 @@ from filewallball.models import FileCategory, FileInfo, FileTag, FileTagRelation
 from filewallball.operations.files import IN_LISTINGS
 from filewallball.operations.tags import MAX_TAG_LENGTH, normalise_tags
 
-__all__ = ["MAX_PAGE_SIZE", "FileQuery", "Page", "files_by_tags", "search_files"]
+__all__ = [
+    "MAX_PAGE_SIZE",
+    "FileQuery",
+    "Page",
+    "files_by_tags",
+    "numbered_page",
+    "search_files",
+]
 
 MAX_PAGE_SIZE = 500
 MAX_SIZE = 2**63 - 1  # BIGINT
@@ -149,6 +156,36 @@ def search_files(session: Session, query: FileQuery) -> Page:
         total = session.scalar(counted) or 0
     cursor = _encode_cursor(query, getattr(items[-1], query.sort), items[-1].id) if more else None
     return Page(items, cursor, total)
+
+
+MAX_PAGE_NUMBER = 100_000
+
+
+def numbered_page(session: Session, query: FileQuery, page: int) -> tuple[Sequence[FileInfo], int]:
+    """Page ``page`` (from 1) of ``query.limit`` files, and the number of all matches:
+    OFFSET paging for clients of the earlier API, which numbered its pages. Cursor
+    pages (``search_files``) are the fast way; this one slows down as ``page`` grows."""
+    if query.tag or query.cursor:
+        raise InvalidInput("numbered pages take neither tags nor a cursor")
+    if not 1 <= page <= MAX_PAGE_NUMBER:
+        raise InvalidInput(f"page must be between 1 and {MAX_PAGE_NUMBER}")
+    conditions = _conditions(query)
+    column = getattr(FileInfo, query.sort)
+    ordering = (
+        (column.desc(), FileInfo.id.desc())
+        if query.order == "desc"
+        else (column.asc(), FileInfo.id.asc())
+    )
+    items = session.scalars(
+        sa.select(FileInfo)
+        .where(*conditions)
+        .order_by(*ordering)
+        .offset((page - 1) * query.limit)
+        .limit(query.limit)
+        .options(*IN_LISTINGS)
+    ).all()
+    total = session.scalar(sa.select(sa.func.count(FileInfo.id)).where(*conditions)) or 0
+    return items, total
 
 
 def _conditions(query: FileQuery) -> list[sa.ColumnElement[bool]]:

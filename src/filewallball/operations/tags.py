@@ -139,15 +139,18 @@ def remove_tags(session: Session, file: FileInfo, names: Iterable[str]) -> int:
     return cast("sa.CursorResult[Any]", result).rowcount
 
 
-def popular_tags(session: Session, *, limit: int | None = 20) -> list[tuple[FileTag, int]]:
-    """Active tags with the number of live files carrying each, most used first."""
-    counts = (
+def popular_tags(
+    session: Session, *, limit: int | None = 20, public_only: bool = False
+) -> list[tuple[FileTag, int]]:
+    """Active tags with the number of live (public) files carrying each, most used first."""
+    counted = (
         sa.select(FileTagRelation.tag_id, sa.func.count().label("files"))
         .join(FileInfo, FileInfo.id == FileTagRelation.file_id)
         .where(FileInfo.is_deleted == sa.false())
-        .group_by(FileTagRelation.tag_id)
-        .subquery()
     )
+    if public_only:
+        counted = counted.where(FileInfo.is_public == sa.true())
+    counts = counted.group_by(FileTagRelation.tag_id).subquery()
     statement = (
         sa.select(FileTag, counts.c.files)
         .join(counts, counts.c.tag_id == FileTag.id)

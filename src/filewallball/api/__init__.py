@@ -1,0 +1,5 @@
+"""The HTTP service: FastAPI on uvicorn. ``create_app`` builds it from the settings."""
+
+from filewallball.api.app import create_app
+
+__all__ = ["create_app"]

@@ -1,0 +1,91 @@
+"""The FastAPI application: routes under ``/api/v1``, the service's own routes, and the
+routes of the earlier FileWallBall API at the root."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from filewallball import __version__
+from filewallball.api.errors import install_error_handlers
+from filewallball.api.metrics import Metrics, MetricsMiddleware
+from filewallball.api.routes import catalog, compat, content, files, service, stats, uploads
+from filewallball.api.services import Services
+from filewallball.database import AsyncDatabase
+from filewallball.settings import Settings, get_settings
+from filewallball.storage import LocalBlobStore
+
+__all__ = ["create_app"]
+
+log = logging.getLogger("filewallball.api")
+
+API_PREFIX = "/api/v1"
+SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+]
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        database = AsyncDatabase.from_settings(settings)
+        store = LocalBlobStore(settings.data_dir / "blobs")
+        if removed := store.remove_temporary():
+            log.warning("removed %d partial upload(s) left by a crash", removed)
+        app.state.services = Services(settings, database, store, Metrics(database.pool_status))
+        try:
+            yield
+        finally:
+            await database.dispose()
+
+    app = FastAPI(
+        title="FileWallBall",
+        version=__version__,
+        summary="Self-hosted file storage: bytes safe on disk, metadata in a database.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    api = APIRouter(prefix=API_PREFIX)
+    for module in (uploads, files, content, catalog, stats):
+        api.include_router(module.router)
+    app.include_router(api)
+    app.include_router(service.router)
+    app.include_router(compat.router)
+    app.add_middleware(MetricsMiddleware, metrics=lambda: _metrics_of(app), prefixes=(API_PREFIX,))
+    app.add_middleware(SecurityHeaders)
+    return app
+
+
+def _metrics_of(app: FastAPI) -> Metrics | None:
+    services: Services | None = getattr(app.state, "services", None)
+    return services.metrics if services else None
+
+
+class SecurityHeaders:
+    """Headers every answer carries, errors included; routes may set stricter ones."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def sending(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                present = {name.lower() for name, _ in message.get("headers", [])}
+                extra = [(n, v) for n, v in SECURITY_HEADERS if n not in present]
+                message["headers"] = [*message.get("headers", []), *extra]
+            await send(message)
+
+        await self.app(scope, receive, sending)

@@ -1,0 +1,163 @@
+"""Every error answer has one shape, ``{"error": {"code": ..., "message": ...}}``, and
+never carries a traceback, SQL or a server path."""
+
+from __future__ import annotations
+
+import errno
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from filewallball.errors import (
+    Conflict,
+    CorruptData,
+    FileWallBallError,
+    Gone,
+    InvalidInput,
+    NotFound,
+    StorageFull,
+    TooLarge,
+    UnsupportedType,
+)
+
+__all__ = ["ApiError", "ErrorBody", "error_response", "install_error_handlers", "responses"]
+
+log = logging.getLogger("filewallball.api")
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
+class ApiError(Exception):
+    """An answer decided at the edge (authentication, a malformed request)."""
+
+    def __init__(
+        self, status: int, code: str, message: str, headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.headers = status, code, message, headers
+
+
+_BY_TYPE: list[tuple[type[FileWallBallError], int, str]] = [
+    (InvalidInput, 400, "invalid_input"),
+    (NotFound, 404, "not_found"),
+    (Conflict, 409, "conflict"),
+    (Gone, 410, "gone"),
+    (TooLarge, 413, "too_large"),
+    (UnsupportedType, 415, "unsupported_type"),
+    (StorageFull, 507, "storage_full"),
+    (CorruptData, 500, "corrupt_data"),
+]
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    413: "too_large",
+    415: "unsupported_type",
+    416: "range_not_satisfiable",
+}
+
+
+def error_response(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    body = ErrorBody(error=ErrorDetail(code=code, message=message))
+    return JSONResponse(body.model_dump(), status_code=status, headers=headers)
+
+
+def _for_domain_error(error: FileWallBallError) -> JSONResponse:
+    for kind, status, code in _BY_TYPE:
+        if isinstance(error, kind):
+            if status >= 500:
+                log.error("%s: %s", code, error)
+            return error_response(status, code, str(error))
+    return error_response(500, "internal_error", "internal error")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(FileWallBallError)
+    async def _domain(_request: Request, error: FileWallBallError) -> JSONResponse:
+        return _for_domain_error(error)
+
+    @app.exception_handler(ApiError)
+    async def _api(_request: Request, error: ApiError) -> JSONResponse:
+        return error_response(error.status, error.code, error.message, error.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_request: Request, error: RequestValidationError) -> JSONResponse:
+        problems = "; ".join(_describe(problem) for problem in error.errors())
+        return error_response(422, "validation_error", problems or "invalid request")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, error: StarletteHTTPException) -> JSONResponse:
+        code = _HTTP_CODES.get(error.status_code, f"http_{error.status_code}")
+        headers = dict(error.headers) if error.headers else None
+        return error_response(error.status_code, code, str(error.detail), headers)
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(PoolTimeout)
+    async def _database(_request: Request, error: Exception) -> JSONResponse:
+        if isinstance(error, DBAPIError) and not error.connection_invalidated:
+            log.error("database error: %s", str(error.orig).splitlines()[0])
+        else:
+            log.warning("database unavailable: %s", type(error).__name__)
+        return error_response(
+            503,
+            "database_unavailable",
+            "the database is unavailable or overloaded; try again shortly",
+            {"Retry-After": "5"},
+        )
+
+    @app.exception_handler(OSError)
+    async def _os(_request: Request, error: OSError) -> JSONResponse:
+        if error.errno in (errno.ENOSPC, errno.EDQUOT):
+            return error_response(507, "storage_full", "no space left to store the file")
+        log.exception("storage error")
+        return error_response(500, "storage_error", "the file storage failed")
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, error: Exception) -> JSONResponse:
+        log.exception("unexpected error")
+        return error_response(500, "internal_error", "internal error")
+
+
+def _describe(problem: Any) -> str:
+    where = ".".join(str(part) for part in problem.get("loc", ()) if part != "body")
+    return f"{where}: {problem.get('msg', 'invalid')}" if where else str(problem.get("msg"))
+
+
+def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The error answers a route can give, for the OpenAPI document."""
+    described = {
+        400: "Invalid input",
+        401: "Admin token missing or wrong",
+        404: "No such file (or not visible to you)",
+        409: "Conflicts with existing data",
+        410: "The file's content is lost",
+        413: "Too large",
+        415: "Type not accepted",
+        416: "Range not satisfiable",
+        422: "Malformed request",
+        503: "Database unavailable",
+        507: "Storage full",
+    }
+    return {
+        status: {"model": ErrorBody, "description": described.get(status, "Error")}
+        for status in statuses
+    }

@@ -1,0 +1,204 @@
+"""Receiving an upload: bytes from the network into the blob store, and the three
+transactions around them (``operations.uploads``).
+
+The event loop only moves bytes; hashing and writing happen in a worker thread, a
+batch at a time, so a large upload neither blocks other requests nor grows memory:
+at most one batch per upload is held, and uvicorn stops reading the socket while
+we are busy (its flow control), so a fast client waits instead of filling memory.
+"""
+
+from __future__ import annotations
+
+import logging
+from types import TracebackType
+from typing import Self
+
+import anyio
+from sqlalchemy.orm import Session
+
+from filewallball.api.schemas import FileOut
+from filewallball.api.services import Services
+from filewallball.errors import FileWallBallError, InvalidInput, TooLarge
+from filewallball.operations.files import IN_LISTINGS, get_file
+from filewallball.operations.uploads import (
+    Client,
+    UploadPlan,
+    begin_upload,
+    check_upload,
+    complete_upload,
+    fail_upload,
+)
+from filewallball.storage import StagedBlob
+from filewallball.storage.base import SNIFF_BYTES
+
+__all__ = ["Upload", "split_tags"]
+
+log = logging.getLogger("filewallball.api")
+BATCH_BYTES = 1024 * 1024
+
+
+def split_tags(text: str | None) -> list[str]:
+    """``"a, b,,c"`` -> ``["a", "b", "c"]``: the comma-separated form of forms and queries."""
+    return [part.strip() for part in (text or "").split(",") if part.strip()]
+
+
+class Upload:
+    """One upload. ``start`` checks it and records the attempt; ``write`` receives its
+    bytes; ``finish`` writes the file row. Leaving the ``async with`` block any other
+    way (an error, a refused type, a client gone) removes everything it stored."""
+
+    def __init__(self, services: Services, client: Client) -> None:
+        self.services = services
+        self.client = client
+        self.plan: UploadPlan | None = None
+        self.upload_id: int | None = None
+        self.staged: StagedBlob | None = None
+        self.received = 0
+        self._batch = bytearray()
+        self._checked = False
+        self._finished = False
+
+    async def start(
+        self,
+        filename: str,
+        *,
+        tags: list[str],
+        category: str | None,
+        is_public: bool,
+        declared_size: int | None = None,
+    ) -> UploadPlan:
+        try:
+            plan, self.upload_id = await self.services.run(
+                _begin,
+                filename=filename,
+                tags=tags,
+                category=category,
+                is_public=is_public,
+                client=self.client,
+            )
+        except FileWallBallError:
+            await self._record_refusal()
+            raise
+        self.plan = plan
+        if declared_size is not None and declared_size > plan.limit:
+            raise TooLarge(plan.limit)  # refused before a byte is stored
+        self.staged = await self.services.in_thread(self.services.store.stage, limit=plan.limit)
+        self.services.metrics.uploads_in_progress.inc()
+        return plan
+
+    async def write(self, data: bytes) -> None:
+        if self.plan is None:
+            raise RuntimeError("start() the upload first")
+        self.received += len(data)
+        if self.received > self.plan.limit:
+            raise TooLarge(self.plan.limit)  # as soon as the limit is crossed
+        self._batch += data
+        if len(self._batch) >= BATCH_BYTES:
+            await self._flush()
+
+    async def _flush(self) -> None:
+        assert self.staged is not None
+        assert self.plan is not None
+        if self._batch:
+            data = bytes(self._batch)
+            self._batch.clear()
+            await self.services.in_thread(self.staged.write, data)
+        if not self._checked and len(self.staged.head) >= SNIFF_BYTES:
+            self.plan.check_content(self.staged.head)
+            self._checked = True
+
+    async def finish(
+        self,
+        *,
+        tags: list[str] | None = None,
+        category: str | None = None,
+        is_public: bool | None = None,
+    ) -> FileOut:
+        """Place the blob and write the row. Form fields that arrived after the file
+        part of a multipart body are given here, and checked like the others."""
+        assert self.staged is not None
+        assert self.plan is not None
+        assert self.upload_id is not None
+        await self._flush()
+        if not self._checked:
+            self.plan.check_content(self.staged.head)
+        await self.services.in_thread(self.staged.finish)
+        plan, staged, upload_id = self.plan, self.staged, self.upload_id
+        store = self.services.store
+
+        def complete(session: Session) -> FileOut:
+            final = plan
+            if tags is not None or category is not None or is_public is not None:
+                final = check_upload(
+                    session,
+                    plan.filename,
+                    tags=plan.tags if tags is None else tags,
+                    category=plan.category if category is None else category,
+                    is_public=plan.is_public if is_public is None else is_public,
+                )
+            file = complete_upload(session, store, final, staged, upload_id)
+            return FileOut.of(get_file(session, file.file_uuid, options=IN_LISTINGS))
+
+        result = await self.services.run(complete)
+        self._finished = True
+        self.services.metrics.upload_bytes.inc(self.staged.size)
+        return result
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        _tb: TracebackType | None,
+    ) -> None:
+        metrics = self.services.metrics
+        if self.staged is not None:
+            metrics.uploads_in_progress.dec()
+        metrics.uploads.labels("completed" if self._finished else "failed").inc()
+        if self._finished or self.upload_id is None:
+            return
+        with anyio.CancelScope(shield=True):  # a client that went away still gets cleaned up
+            await self._clean_up()
+
+    async def _clean_up(self) -> None:
+        staged, upload_id, store = self.staged, self.upload_id, self.services.store
+        assert upload_id is not None
+        if staged is not None:
+            await self.services.in_thread(staged.discard)
+        try:
+            await self.services.run(lambda session: fail_upload(session, store, upload_id, staged))
+        except Exception:  # the database may be what failed; fsck finds what is left
+            log.warning("could not record the failure of upload %s", upload_id, exc_info=True)
+
+    async def _record_refusal(self) -> None:
+        store, client = self.services.store, self.client
+        try:
+            await self.services.run(
+                lambda session: fail_upload(session, store, begin_upload(session, client))
+            )
+        except Exception:
+            log.warning("could not record a refused upload", exc_info=True)
+
+
+def _begin(
+    session: Session,
+    *,
+    filename: str,
+    tags: list[str],
+    category: str | None,
+    is_public: bool,
+    client: Client,
+) -> tuple[UploadPlan, int]:
+    plan = check_upload(session, filename, tags=tags, category=category, is_public=is_public)
+    return plan, begin_upload(session, client)
+
+
+def parse_declared_size(value: str | None) -> int | None:
+    """The request's Content-Length, if it gave a sane one."""
+    if value is None:
+        return None
+    if not value.isdigit():
+        raise InvalidInput(f"Content-Length {value[:40]!r} is not a number")
+    return int(value)

@@ -1,0 +1,187 @@
+"""Tags, categories, extension policies and settings."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
+
+from filewallball.api.access import Admin, IsAdmin
+from filewallball.api.errors import responses
+from filewallball.api.schemas import CategoryOut, ExtensionOut, SettingValue, TagCount
+from filewallball.api.services import Services, services_of
+from filewallball.errors import NotFound
+from filewallball.models.files import CATEGORY_NAME_LENGTH, DESCRIPTION_LENGTH
+from filewallball.operations.categories import create_category, list_categories, update_category
+from filewallball.operations.extensions import list_policies, set_policy
+from filewallball.operations.files import UNCHANGED
+from filewallball.operations.system_settings import JSONValue, list_settings, set_setting
+from filewallball.operations.tags import popular_tags
+
+router = APIRouter()
+ServicesDep = Annotated[Services, Depends(services_of)]
+CategoryName = Annotated[str, Path(max_length=CATEGORY_NAME_LENGTH)]
+
+
+@router.get("/tags", response_model=list[TagCount], tags=["tags"], responses=responses(422, 503))
+async def tags(
+    services: ServicesDep,
+    admin: IsAdmin,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[TagCount]:
+    """Active tags, most used first, with how many live files carry each (public files
+    only, without the admin token)."""
+
+    def counted(session: Session) -> list[TagCount]:
+        found = popular_tags(session, limit=limit, public_only=not admin)
+        return [TagCount.of(tag, files) for tag, files in found]
+
+    return await services.run(counted)
+
+
+@router.get("/categories", response_model=list[CategoryOut], tags=["categories"])
+async def categories(services: ServicesDep, include_inactive: bool = False) -> list[CategoryOut]:
+    def listed(session: Session) -> list[CategoryOut]:
+        found = list_categories(session, include_inactive=include_inactive)
+        return [CategoryOut.of(category) for category in found]
+
+    return await services.run(listed)
+
+
+class NewCategory(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=CATEGORY_NAME_LENGTH)
+    description: str | None = Field(None, max_length=DESCRIPTION_LENGTH)
+
+
+class CategoryChanges(BaseModel):
+    """Only the fields given change; ``"is_active": false`` deactivates."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = Field(None, min_length=1, max_length=CATEGORY_NAME_LENGTH)
+    description: str | None = Field(None, max_length=DESCRIPTION_LENGTH)
+    is_active: bool | None = None
+
+
+@router.post(
+    "/categories",
+    status_code=201,
+    response_model=CategoryOut,
+    tags=["categories"],
+    dependencies=[Admin],
+    responses=responses(400, 401, 409, 422, 503),
+)
+async def new_category(services: ServicesDep, category: NewCategory) -> CategoryOut:
+    return await services.run(
+        lambda session: CategoryOut.of(
+            create_category(session, category.name, category.description)
+        )
+    )
+
+
+@router.patch(
+    "/categories/{name}",
+    response_model=CategoryOut,
+    tags=["categories"],
+    dependencies=[Admin],
+    responses=responses(400, 401, 404, 409, 422, 503),
+)
+async def change_category(
+    services: ServicesDep, name: CategoryName, changes: CategoryChanges
+) -> CategoryOut:
+    given = changes.model_fields_set
+    values: dict[str, Any] = {
+        "new_name": changes.name if "name" in given and changes.name else UNCHANGED,
+        "description": changes.description if "description" in given else UNCHANGED,
+        "is_active": changes.is_active
+        if "is_active" in given and changes.is_active is not None
+        else UNCHANGED,
+    }
+    return await services.run(
+        lambda session: CategoryOut.of(update_category(session, name, **values))
+    )
+
+
+@router.get("/extensions", response_model=list[ExtensionOut], tags=["extensions"])
+async def extensions(services: ServicesDep) -> list[ExtensionOut]:
+    """The upload policy of every extension: allowed or not, its MIME type, its size limit."""
+    return await services.run(
+        lambda session: [ExtensionOut.of(policy) for policy in list_policies(session)]
+    )
+
+
+class Policy(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    mime_type: str = Field(max_length=100)
+    is_allowed: bool = True
+    max_file_size: int = Field(10 * 1024 * 1024, ge=0, le=2**63 - 1)
+    description: str | None = Field(None, max_length=DESCRIPTION_LENGTH)
+
+
+@router.put(
+    "/extensions/{extension}",
+    response_model=ExtensionOut,
+    tags=["extensions"],
+    dependencies=[Admin],
+    responses=responses(400, 401, 409, 422, 503),
+)
+async def put_extension(
+    services: ServicesDep, extension: Annotated[str, Path(max_length=32)], policy: Policy
+) -> ExtensionOut:
+    """Create or replace the upload policy of an extension."""
+    return await services.run(
+        lambda session: ExtensionOut.of(
+            set_policy(
+                session,
+                extension,
+                mime_type=policy.mime_type,
+                is_allowed=policy.is_allowed,
+                max_file_size=policy.max_file_size,
+                description=policy.description,
+            )
+        )
+    )
+
+
+@router.get("/settings", response_model=dict[str, Any], tags=["settings"])
+async def settings(services: ServicesDep, admin: IsAdmin) -> dict[str, JSONValue]:
+    """Public settings by key; every setting with the admin token."""
+    return await services.run(lambda session: list_settings(session, include_private=admin))
+
+
+@router.get(
+    "/settings/{key}",
+    response_model=SettingValue,
+    tags=["settings"],
+    dependencies=[Admin],
+    responses=responses(401, 404, 503),
+)
+async def setting(services: ServicesDep, key: Annotated[str, Path(max_length=100)]) -> SettingValue:
+    def read(session: Session) -> SettingValue:
+        found = list_settings(session, include_private=True)
+        if key not in found:
+            raise NotFound(f"no setting {key!r}")
+        return SettingValue(value=found[key])
+
+    return await services.run(read)
+
+
+@router.put(
+    "/settings/{key}",
+    response_model=SettingValue,
+    tags=["settings"],
+    dependencies=[Admin],
+    responses=responses(400, 401, 422, 503),
+)
+async def put_setting(
+    services: ServicesDep, key: Annotated[str, Path(max_length=100)], body: SettingValue
+) -> SettingValue:
+    """Set a setting; the settings FileWallBall reads are checked against their rules."""
+
+    def write(session: Session) -> SettingValue:
+        set_setting(session, key, body.value)
+        return SettingValue(value=list_settings(session, include_private=True)[key])
+
+    return await services.run(write)

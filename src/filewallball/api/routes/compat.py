@@ -1,0 +1,209 @@
+"""The routes of the earlier FileWallBall API, with its shapes, over the same operations
+and the same access rules as ``/api/v1``. Nothing here is new behaviour: a thin
+adapter, so that its clients and scripts keep working."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+
+from filewallball.api.access import Admin, IsAdmin
+from filewallball.api.errors import responses
+from filewallball.api.routes.content import download as native_download
+from filewallball.api.routes.content import view as native_view
+from filewallball.api.routes.uploads import receive_form_upload
+from filewallball.api.services import Services, services_of
+from filewallball.api.visibility import visible_file
+from filewallball.models import FileInfo
+from filewallball.operations.activity import file_activity
+from filewallball.operations.files import soft_delete_file
+from filewallball.operations.search import MAX_PAGE_SIZE, FileQuery, numbered_page
+
+router = APIRouter(tags=["earlier API"])
+ServicesDep = Annotated[Services, Depends(services_of)]
+FileId = Annotated[str, Path(description="The file's UUID", max_length=64)]
+SORTS = {"uploaded_at": "created_at", "filename": "original_filename", "size": "file_size"}
+
+
+def _urls(file_id: str) -> dict[str, str]:
+    return {"download_url": f"/download/{file_id}", "view_url": f"/view/{file_id}"}
+
+
+class Uploaded(BaseModel):
+    file_id: str
+    filename: str
+    file_size: int
+    upload_time: datetime
+    download_url: str
+    view_url: str
+    message: str
+
+
+class FileInfoOut(BaseModel):
+    file_id: str
+    filename: str
+    file_size: int
+    mime_type: str
+    upload_time: datetime
+    file_hash: str
+    download_count: int
+    download_url: str
+    view_url: str
+
+
+class ListedFile(BaseModel):
+    file_id: str
+    filename: str
+    file_size: int
+    mime_type: str
+    upload_time: datetime
+    download_url: str
+    view_url: str
+
+    @classmethod
+    def of(cls, file: FileInfo) -> ListedFile:
+        return cls(
+            file_id=file.file_uuid,
+            filename=file.original_filename,
+            file_size=file.file_size,
+            mime_type=file.mime_type,
+            upload_time=file.created_at,
+            **_urls(file.file_uuid),
+        )
+
+
+class Pagination(BaseModel):
+    total: int
+    page: int
+    limit: int
+    total_pages: int
+    has_next: bool
+    has_prev: bool
+
+
+class FileList(BaseModel):
+    files: list[ListedFile]
+    pagination: Pagination
+
+
+class Deleted(BaseModel):
+    message: str
+    file_id: str
+
+
+@router.post(
+    "/upload",
+    response_model=Uploaded,
+    dependencies=[Admin],
+    responses=responses(400, 401, 404, 413, 415, 422, 503, 507),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["file"],
+                        "properties": {"file": {"type": "string", "format": "binary"}},
+                    }
+                }
+            },
+        }
+    },
+)
+async def upload(services: ServicesDep, request: Request) -> Uploaded:
+    """Upload one file (multipart ``file``); answers 200, as the earlier API did."""
+    stored = await receive_form_upload(services, request)
+    return Uploaded(
+        file_id=stored.file_uuid,
+        filename=stored.original_filename,
+        file_size=stored.file_size,
+        upload_time=stored.created_at,
+        message="File uploaded successfully",
+        **_urls(stored.file_uuid),
+    )
+
+
+@router.get("/files", response_model=FileList, responses=responses(400, 422, 503))
+async def list_files(
+    *,
+    services: ServicesDep,
+    admin: IsAdmin,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20,
+    sort_by: Literal["uploaded_at", "filename", "size"] = "uploaded_at",
+    order: Literal["asc", "desc"] = "desc",
+) -> FileList:
+    query = FileQuery(
+        sort=SORTS[sort_by],
+        order=order,
+        limit=limit,
+        is_public=None if admin else True,
+    )
+
+    def listed(session: Session) -> FileList:
+        items, total = numbered_page(session, query, page)
+        pages = (total + limit - 1) // limit
+        return FileList(
+            files=[ListedFile.of(file) for file in items],
+            pagination=Pagination(
+                total=total,
+                page=page,
+                limit=limit,
+                total_pages=pages,
+                has_next=page < pages,
+                has_prev=page > 1,
+            ),
+        )
+
+    return await services.run(listed)
+
+
+@router.get("/files/{file_id}", response_model=FileInfoOut, responses=responses(400, 404, 503))
+async def file_info(services: ServicesDep, admin: IsAdmin, file_id: FileId) -> FileInfoOut:
+    def described(session: Session) -> FileInfoOut:
+        file = visible_file(session, file_id, admin, options=())
+        return FileInfoOut(
+            file_id=file.file_uuid,
+            filename=file.original_filename,
+            file_size=file.file_size,
+            mime_type=file.mime_type,
+            upload_time=file.created_at,
+            file_hash=file.file_hash,
+            download_count=file_activity(session, file).downloads,
+            **_urls(file.file_uuid),
+        )
+
+    return await services.run(described)
+
+
+@router.delete(
+    "/files/{file_id}",
+    response_model=Deleted,
+    dependencies=[Admin],
+    responses=responses(400, 401, 404, 503),
+)
+async def delete(services: ServicesDep, file_id: FileId) -> Deleted:
+    deleted = await services.run(lambda session: soft_delete_file(session, file_id).file_uuid)
+    return Deleted(message="File deleted successfully", file_id=deleted)
+
+
+@router.get(
+    "/download/{file_id}",
+    responses={200: {"content": {"application/octet-stream": {}}}, **responses(400, 404, 410)},
+)
+async def download(
+    services: ServicesDep, request: Request, admin: IsAdmin, file_id: FileId
+) -> Response:
+    return await native_download(services, request, admin, file_id)
+
+
+@router.get("/view/{file_id}", responses=responses(400, 404, 410))
+async def view(
+    services: ServicesDep, request: Request, admin: IsAdmin, file_id: FileId
+) -> Response:
+    return await native_view(services, request, admin, file_id)

@@ -1,0 +1,221 @@
+"""Serving content: downloads (Range, ETag, 304) and inline views of safe types.
+
+Starlette's FileResponse does the sending (sendfile-style, single and multiple ranges,
+If-Range, 416). Around it: the file's identity instead of the disk's (the ETag is the
+content hash, Last-Modified the upload time, so every copy of a blob answers the
+same), conditional requests, a Content-Disposition that survives any name, and one
+download or view event once the bytes have gone out.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import datetime
+from email.utils import format_datetime, parsedate_to_datetime
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Path, Request, Response
+from sqlalchemy.orm import Session
+from starlette.background import BackgroundTask
+from starlette.responses import FileResponse
+from starlette.types import Message, Receive, Scope, Send
+
+from filewallball.api.access import IsAdmin, client_of
+from filewallball.api.errors import responses
+from filewallball.api.services import Services, services_of
+from filewallball.api.visibility import visible_file
+from filewallball.errors import Gone
+from filewallball.operations.activity import record_download, record_view
+from filewallball.operations.files import get_file
+
+router = APIRouter(prefix="/files", tags=["content"])
+ServicesDep = Annotated[Services, Depends(services_of)]
+FileUUID = Annotated[str, Path(description="The file's UUID", max_length=64)]
+
+# Rendered inline by /view; everything else is a download there too.
+INLINE_TYPES = frozenset(
+    {
+        "text/plain",
+        "text/markdown",
+        "text/csv",
+        "image/png",
+        "image/jpeg",
+        "image/gif",
+        "image/webp",
+        "image/avif",
+        "application/pdf",
+    }
+)
+VIEW_POLICY = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
+PDF_VIEW_POLICY = "default-src 'none'; img-src 'self'; object-src 'self'; frame-ancestors 'self'"
+
+
+@dataclass(frozen=True)
+class Served:
+    """What the response needs of the file, read in the request's transaction."""
+
+    file_id: int
+    file_uuid: str
+    name: str
+    mime_type: str
+    content_hash: str
+    size: int
+    created_at: datetime
+
+    @property
+    def etag(self) -> str:
+        return f'"{self.content_hash}"'
+
+
+def _served(session: Session, file_uuid: str, admin: bool) -> Served:
+    file = visible_file(session, file_uuid, admin, options=())
+    return Served(
+        file.id,
+        file.file_uuid,
+        file.original_filename,
+        file.mime_type,
+        file.file_hash,
+        file.file_size,
+        file.created_at,
+    )
+
+
+def content_disposition(kind: str, name: str) -> str:
+    """RFC 6266: an ASCII fallback every client reads, and the real name in ``filename*``.
+    The fallback drops what could end the header or the quoted string."""
+    fallback = "".join(
+        c if c.isascii() and c.isprintable() and c not in '"\\;' else "_" for c in name
+    )
+    return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
+
+
+def _not_modified(request: Request, served: Served) -> bool:
+    if (tags := request.headers.get("if-none-match")) is not None:
+        wanted = {tag.strip().removeprefix("W/") for tag in tags.split(",")}
+        return "*" in wanted or served.etag in wanted
+    if (since := request.headers.get("if-modified-since")) is not None:
+        try:
+            return served.created_at.replace(microsecond=0) <= parsedate_to_datetime(since)
+        except (TypeError, ValueError):
+            return False
+    return False
+
+
+class _CountingFileResponse(FileResponse):
+    """A FileResponse that knows how many body bytes it sent (ranges, HEAD, a client
+    that went away midway), for the download event."""
+
+    sent = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def counting(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                self.sent += len(message.get("body", b""))
+            await send(message)
+
+        await super().__call__(scope, receive, counting)
+
+
+async def _serve(
+    services: Services, request: Request, file_uuid: str, admin: bool, *, view: bool
+) -> Response:
+    served = await services.run(_served, file_uuid, admin)
+    headers = {
+        "ETag": served.etag,
+        "Last-Modified": format_datetime(served.created_at, usegmt=True),
+        "Cache-Control": "private, no-cache" if not view else "private, max-age=0",
+        "X-Content-Type-Options": "nosniff",
+    }
+    if _not_modified(request, served):
+        return Response(status_code=304, headers=headers)
+    path = services.store.path(served.content_hash)
+    try:
+        stat = await services.in_thread(os.stat, path)
+    except FileNotFoundError:
+        raise Gone(f"the content of file {served.file_uuid} is missing from storage") from None
+    if stat.st_size != served.size:
+        raise Gone(f"the content of file {served.file_uuid} is damaged in storage")
+    inline = view and served.mime_type in INLINE_TYPES
+    media_type = served.mime_type if inline or not view else "application/octet-stream"
+    if media_type.startswith("text/"):
+        media_type += "; charset=utf-8"
+    headers["Content-Disposition"] = content_disposition(
+        "inline" if inline else "attachment", served.name
+    )
+    if view:
+        headers["Content-Security-Policy"] = (
+            PDF_VIEW_POLICY if served.mime_type == "application/pdf" else VIEW_POLICY
+        )
+    response = _CountingFileResponse(path, media_type=media_type, headers=headers, stat_result=stat)
+    if request.method == "GET":
+        client = client_of(request)
+
+        async def record() -> None:
+            if response.status_code >= 300:
+                return
+            if view:
+                await services.run(
+                    lambda session: record_view(
+                        session,
+                        get_file(session, served.file_uuid, include_deleted=True, options=()),
+                        client_ip=client.ip,
+                        user_agent=client.user_agent,
+                    )
+                )
+                return
+            services.metrics.downloads.inc()
+            services.metrics.download_bytes.inc(response.sent)
+            await services.run(
+                lambda session: record_download(
+                    session,
+                    get_file(session, served.file_uuid, include_deleted=True, options=()),
+                    bytes_served=response.sent,
+                    client_ip=client.ip,
+                    user_agent=client.user_agent,
+                )
+            )
+
+        response.background = BackgroundTask(record)
+    return response
+
+
+@router.get(
+    "/{file_uuid}/content",
+    response_class=FileResponse,
+    responses={
+        200: {"content": {"application/octet-stream": {}}, "description": "The content"},
+        206: {"description": "Part of the content (Range)"},
+        304: {"description": "Not modified (If-None-Match / If-Modified-Since)"},
+        **responses(400, 404, 410, 416, 503),
+    },
+)
+async def download(
+    services: ServicesDep, request: Request, admin: IsAdmin, file_uuid: FileUUID
+) -> Response:
+    """The file's bytes, as an attachment; Range, If-Range and conditional requests."""
+    return await _serve(services, request, file_uuid, admin, view=False)
+
+
+@router.head("/{file_uuid}/content", include_in_schema=False)
+async def download_head(
+    services: ServicesDep, request: Request, admin: IsAdmin, file_uuid: FileUUID
+) -> Response:
+    return await _serve(services, request, file_uuid, admin, view=False)
+
+
+@router.get(
+    "/{file_uuid}/view",
+    response_class=FileResponse,
+    responses={
+        200: {"description": "Inline for plain text, raster images and PDF; else an attachment"},
+        304: {"description": "Not modified"},
+        **responses(400, 404, 410, 503),
+    },
+)
+async def view(
+    services: ServicesDep, request: Request, admin: IsAdmin, file_uuid: FileUUID
+) -> Response:
+    """Show the file in the browser when that is safe; HTML, SVG and scripts never are."""
+    return await _serve(services, request, file_uuid, admin, view=True)

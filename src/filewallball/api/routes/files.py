@@ -1,0 +1,165 @@
+"""Files: list and search, metadata, changes, soft delete and restore, tags."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
+
+from filewallball.api.access import Admin, IsAdmin
+from filewallball.api.errors import ApiError, responses
+from filewallball.api.schemas import ActivityOut, FileDetail, FileOut, FilePage
+from filewallball.api.services import Services, services_of
+from filewallball.api.visibility import visible_file
+from filewallball.models.files import CATEGORY_NAME_LENGTH
+from filewallball.operations.activity import file_activity
+from filewallball.operations.files import (
+    IN_LISTINGS,
+    UNCHANGED,
+    get_file,
+    restore_file,
+    soft_delete_file,
+    update_file,
+)
+from filewallball.operations.search import FileQuery, search_files
+from filewallball.operations.tags import MAX_TAG_LENGTH, add_tags, normalise_tags, remove_tags
+
+router = APIRouter(prefix="/files", tags=["files"])
+ServicesDep = Annotated[Services, Depends(services_of)]
+FileUUID = Annotated[str, Path(description="The file's UUID", max_length=64)]
+TagName = Annotated[str, Path(max_length=4 * MAX_TAG_LENGTH)]
+
+
+@router.get("", response_model=FilePage, responses=responses(400, 401, 422, 503))
+async def list_files(
+    services: ServicesDep, admin: IsAdmin, query: Annotated[FileQuery, Query()]
+) -> FilePage:
+    """Search with every filter combined; pages continue with ``cursor``."""
+    if not admin:
+        if query.include_deleted or query.is_public is False:
+            raise ApiError(401, "unauthorized", "private and deleted files need the admin token")
+        query = query.model_copy(update={"is_public": True})
+
+    def page(session: Session) -> FilePage:
+        found = search_files(session, query)
+        return FilePage(
+            items=[FileOut.of(file) for file in found.items],
+            next_cursor=found.next_cursor,
+            total=found.total,
+        )
+
+    return await services.run(page)
+
+
+@router.get("/{file_uuid}", response_model=FileDetail, responses=responses(400, 404, 503))
+async def file_metadata(services: ServicesDep, admin: IsAdmin, file_uuid: FileUUID) -> FileDetail:
+    """Metadata with tags, category and activity counts."""
+
+    def detail(session: Session) -> FileDetail:
+        file = visible_file(session, file_uuid, admin)
+        return FileDetail.with_activity(file, file_activity(session, file))
+
+    return await services.run(detail)
+
+
+@router.get("/{file_uuid}/activity", response_model=ActivityOut, responses=responses(400, 404, 503))
+async def activity(services: ServicesDep, admin: IsAdmin, file_uuid: FileUUID) -> ActivityOut:
+    """Views, downloads, bytes served and the last access."""
+
+    def counted(session: Session) -> ActivityOut:
+        return ActivityOut.of(file_activity(session, visible_file(session, file_uuid, admin)))
+
+    return await services.run(counted)
+
+
+class FileChanges(BaseModel):
+    """Only the fields given change; ``"category": null`` removes the category."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    original_filename: str | None = Field(None, min_length=1, max_length=255)
+    category: str | None = Field(None, max_length=CATEGORY_NAME_LENGTH)
+    is_public: bool | None = None
+    tags: list[Annotated[str, Field(max_length=4 * MAX_TAG_LENGTH)]] | None = Field(
+        None, max_length=100, description="The file's complete set of tags"
+    )
+
+
+@router.patch(
+    "/{file_uuid}",
+    response_model=FileOut,
+    dependencies=[Admin],
+    responses=responses(400, 401, 404, 422, 503),
+)
+async def change_file(services: ServicesDep, file_uuid: FileUUID, changes: FileChanges) -> FileOut:
+    """Rename (the extension stays), (un)categorise, publish or hide, retag."""
+    given = changes.model_fields_set
+    for field in ("original_filename", "is_public", "tags"):
+        if field in given and getattr(changes, field) is None:
+            raise ApiError(422, "validation_error", f"{field} cannot be null")
+
+    def change(session: Session) -> FileOut:
+        values: dict[str, Any] = {
+            field: getattr(changes, field) if field in given else UNCHANGED
+            for field in ("original_filename", "category", "is_public")
+        }
+        file = update_file(session, file_uuid, **values)
+        if changes.tags is not None:
+            wanted = set(normalise_tags(changes.tags))
+            current = {tag.tag_name for tag in file.tags}
+            remove_tags(session, file, current - wanted)
+            add_tags(session, file, sorted(wanted - current))
+        return FileOut.of(get_file(session, file_uuid, options=IN_LISTINGS))
+
+    return await services.run(change)
+
+
+@router.delete(
+    "/{file_uuid}",
+    response_model=FileOut,
+    dependencies=[Admin],
+    responses=responses(400, 401, 404, 503),
+)
+async def delete_file(services: ServicesDep, file_uuid: FileUUID) -> FileOut:
+    """Soft delete: hidden everywhere until restored, removed for good by ``purge``."""
+    return await services.run(lambda session: FileOut.of(soft_delete_file(session, file_uuid)))
+
+
+@router.post(
+    "/{file_uuid}/restore",
+    response_model=FileOut,
+    dependencies=[Admin],
+    responses=responses(400, 401, 404, 503),
+)
+async def restore(services: ServicesDep, file_uuid: FileUUID) -> FileOut:
+    return await services.run(lambda session: FileOut.of(restore_file(session, file_uuid)))
+
+
+@router.put(
+    "/{file_uuid}/tags/{tag}",
+    response_model=FileOut,
+    dependencies=[Admin],
+    responses=responses(400, 401, 404, 503),
+)
+async def tag_file(services: ServicesDep, file_uuid: FileUUID, tag: TagName) -> FileOut:
+    def tagged(session: Session) -> FileOut:
+        add_tags(session, get_file(session, file_uuid, options=IN_LISTINGS), [tag])
+        return FileOut.of(get_file(session, file_uuid, options=IN_LISTINGS))
+
+    return await services.run(tagged)
+
+
+@router.delete(
+    "/{file_uuid}/tags/{tag}",
+    response_model=FileOut,
+    dependencies=[Admin],
+    responses=responses(400, 401, 404, 503),
+)
+async def untag_file(services: ServicesDep, file_uuid: FileUUID, tag: TagName) -> FileOut:
+    def untagged(session: Session) -> FileOut:
+        remove_tags(session, get_file(session, file_uuid, options=IN_LISTINGS), [tag])
+        return FileOut.of(get_file(session, file_uuid, options=IN_LISTINGS))
+
+    return await services.run(untagged)

@@ -1,0 +1,74 @@
+"""The service's own state: ``/health`` and ``/metrics``."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import asdict
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel
+
+from filewallball import __version__
+from filewallball.api.services import Services, services_of
+from filewallball.storage import LocalBlobStore
+
+router = APIRouter(tags=["service"])
+ServicesDep = Annotated[Services, Depends(services_of)]
+LOW_SPACE_BYTES = 256 * 1024 * 1024
+
+
+class Health(BaseModel):
+    status: str
+    version: str
+    database: dict[str, Any]
+    storage: dict[str, Any]
+
+
+def _storage_health(store: LocalBlobStore) -> dict[str, Any]:
+    try:
+        with store.stage() as probe:
+            probe.write(b"health")
+            probe.finish()
+        writable, error = True, None
+    except OSError as failure:
+        writable, error = False, failure.strerror or type(failure).__name__
+    usage = shutil.disk_usage(store.root)
+    return {
+        "writable": writable,
+        "free_bytes": usage.free,
+        "total_bytes": usage.total,
+        "low_space": usage.free < LOW_SPACE_BYTES,
+        "error": error,
+    }
+
+
+@router.get(
+    "/health",
+    response_model=Health,
+    responses={503: {"model": Health, "description": "Degraded: database or storage failing"}},
+)
+async def health(services: ServicesDep) -> JSONResponse:
+    """Database reachable (round trip, pool), storage writable, free space. 503 when
+    degraded, so that load balancers and orchestrators notice."""
+    database = await services.database.health()
+    storage = await services.in_thread(_storage_health, services.store)
+    healthy = database.reachable and storage["writable"]
+    body = Health(
+        status="healthy" if healthy else "degraded",
+        version=__version__,
+        database=asdict(database),
+        storage=storage,
+    )
+    return JSONResponse(body.model_dump(mode="json"), status_code=200 if healthy else 503)
+
+
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}},
+)
+async def metrics(services: ServicesDep) -> Response:
+    return Response(generate_latest(services.metrics.registry), media_type=CONTENT_TYPE_LATEST)

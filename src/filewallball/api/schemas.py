@@ -1,0 +1,187 @@
+"""The JSON the API answers with; field names are fixed by SPEC section 7."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from filewallball.models import FileCategory, FileExtension, FileInfo, FileTag
+from filewallball.operations.activity import Activity
+from filewallball.operations.statistics import Totals, TrendPoint
+
+__all__ = [
+    "ActivityOut",
+    "CategoryOut",
+    "ExtensionOut",
+    "FileDetail",
+    "FileOut",
+    "FilePage",
+    "StatsOut",
+    "TagCount",
+]
+
+API = "/api/v1"
+
+
+class FileOut(BaseModel):
+    file_uuid: str
+    original_filename: str
+    file_extension: str
+    mime_type: str
+    file_size: int
+    file_hash: str
+    is_public: bool
+    is_deleted: bool
+    created_at: datetime
+    updated_at: datetime
+    category: str | None
+    tags: list[str]
+    content_url: str
+    view_url: str
+
+    @classmethod
+    def of(cls, file: FileInfo) -> FileOut:
+        return cls(**file_fields(file))
+
+
+def file_fields(file: FileInfo) -> dict[str, Any]:
+    return {
+        "file_uuid": file.file_uuid,
+        "original_filename": file.original_filename,
+        "file_extension": file.file_extension,
+        "mime_type": file.mime_type,
+        "file_size": file.file_size,
+        "file_hash": file.file_hash,
+        "is_public": file.is_public,
+        "is_deleted": file.is_deleted,
+        "created_at": file.created_at,
+        "updated_at": file.updated_at,
+        "category": file.category.name if file.category else None,
+        "tags": sorted(tag.tag_name for tag in file.tags),
+        "content_url": f"{API}/files/{file.file_uuid}/content",
+        "view_url": f"{API}/files/{file.file_uuid}/view",
+    }
+
+
+class ActivityOut(BaseModel):
+    views: int
+    downloads: int
+    bytes_served: int
+    last_access: datetime | None
+
+    @classmethod
+    def of(cls, activity: Activity) -> ActivityOut:
+        return cls(
+            views=activity.views,
+            downloads=activity.downloads,
+            bytes_served=activity.bytes_served,
+            last_access=activity.last_access,
+        )
+
+
+class FileDetail(FileOut):
+    activity: ActivityOut
+
+    @classmethod
+    def with_activity(cls, file: FileInfo, activity: Activity) -> FileDetail:
+        return cls(**file_fields(file), activity=ActivityOut.of(activity))
+
+
+class FilePage(BaseModel):
+    items: list[FileOut]
+    next_cursor: str | None
+    total: int | None
+
+
+class TagCount(BaseModel):
+    tag_name: str
+    tag_color: str
+    files: int
+
+    @classmethod
+    def of(cls, tag: FileTag, files: int) -> TagCount:
+        return cls(tag_name=tag.tag_name, tag_color=tag.tag_color, files=files)
+
+
+class CategoryOut(BaseModel):
+    name: str
+    description: str | None
+    is_active: bool
+    created_at: datetime
+
+    @classmethod
+    def of(cls, category: FileCategory) -> CategoryOut:
+        return cls(
+            name=category.name,
+            description=category.description,
+            is_active=category.is_active,
+            created_at=category.created_at,
+        )
+
+
+class ExtensionOut(BaseModel):
+    extension: str
+    mime_type: str
+    is_allowed: bool
+    max_file_size: int
+    description: str | None
+
+    @classmethod
+    def of(cls, policy: FileExtension) -> ExtensionOut:
+        return cls(
+            extension=policy.extension,
+            mime_type=policy.mime_type,
+            is_allowed=policy.is_allowed,
+            max_file_size=policy.max_file_size,
+            description=policy.description,
+        )
+
+
+class CategoryStats(BaseModel):
+    category_id: int | None
+    category_name: str | None
+    file_count: int
+    total_size: int
+    avg_file_size: float | None
+    last_upload: datetime | None
+
+
+class TrendOut(BaseModel):
+    start: date
+    files: int
+    bytes: int
+
+    @classmethod
+    def of(cls, point: TrendPoint) -> TrendOut:
+        return cls(start=point.start, files=point.files, bytes=point.bytes)
+
+
+class TotalsOut(BaseModel):
+    files: int
+    bytes: int
+    distinct_contents: int
+    deleted_files: int
+    deleted_bytes: int
+
+    @classmethod
+    def of(cls, totals: Totals) -> TotalsOut:
+        return cls(
+            files=totals.files,
+            bytes=totals.bytes,
+            distinct_contents=totals.distinct_contents,
+            deleted_files=totals.deleted_files,
+            deleted_bytes=totals.deleted_bytes,
+        )
+
+
+class StatsOut(BaseModel):
+    categories: list[CategoryStats]
+    period: str
+    trends: list[TrendOut]
+    totals: TotalsOut
+
+
+class SettingValue(BaseModel):
+    value: Any = Field(description="string, integer, boolean or any JSON value")

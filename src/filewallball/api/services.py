@@ -1,0 +1,49 @@
+"""What a request works with: the database, the blob store, the settings, the metrics,
+and the one way a request runs operations."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Concatenate, ParamSpec, TypeVar
+
+import anyio.to_thread
+from fastapi import Request
+from sqlalchemy.orm import Session
+
+from filewallball.api.metrics import Metrics
+from filewallball.database import AsyncDatabase
+from filewallball.settings import Settings
+from filewallball.storage import LocalBlobStore
+
+__all__ = ["Services", "services_of"]
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    database: AsyncDatabase
+    store: LocalBlobStore
+    metrics: Metrics
+
+    async def run(
+        self, work: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """Run ``work`` (operations, and turning their rows into answers) in one
+        transaction, committed before the response is built: a failed commit is the
+        request's error, not a surprise after a 200. ``work`` gets a plain Session and
+        runs in a greenlet, so the operations are the same ones the CLI calls."""
+        async with self.database.transaction() as session:
+            return await session.run_sync(work, *args, **kwargs)
+
+    async def in_thread(self, work: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Blocking file-system work, off the event loop."""
+        return await anyio.to_thread.run_sync(lambda: work(*args, **kwargs))
+
+
+def services_of(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services

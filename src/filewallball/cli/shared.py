@@ -1,0 +1,140 @@
+"""What the file commands share: the installation they work on, argument types, how an
+error ends a command, and the JSON of a file."""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from functools import cached_property
+from typing import Any, ParamSpec, TypeVar
+
+import click
+from sqlalchemy.exc import DBAPIError
+
+from filewallball.database import Database
+from filewallball.errors import FileWallBallError, InvalidInput
+from filewallball.models import FileInfo
+from filewallball.operations.files import parse_file_uuid
+from filewallball.operations.tags import normalise_tags
+from filewallball.settings import Settings, get_settings
+from filewallball.storage import LocalBlobStore
+
+__all__ = [
+    "FILE_UUID",
+    "MOMENT",
+    "Installation",
+    "echo_json",
+    "file_json",
+    "moment_text",
+    "open_installation",
+    "reports_errors",
+    "tag_names",
+]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class Installation:
+    """The configured database and blob store, as one command sees them."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.database = Database.from_settings(settings)
+
+    @cached_property
+    def store(self) -> LocalBlobStore:
+        # Made on first use: commands that only read metadata create no directories.
+        return LocalBlobStore(self.settings.data_dir / "blobs")
+
+
+def open_installation() -> Installation:
+    """The installation of the running command; its connections close when the command ends."""
+    installation = Installation(get_settings())
+    click.get_current_context().call_on_close(installation.database.dispose)
+    return installation
+
+
+def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
+    """End the command with a one-line message and exit code 1, not a traceback, when an
+    operation refuses (FileWallBallError) or the database cannot answer."""
+
+    @functools.wraps(command)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except FileWallBallError as error:
+            raise click.ClickException(str(error)) from error
+        except DBAPIError as error:
+            first_line = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
+            raise click.ClickException(f"database error: {first_line}") from error
+
+    return run
+
+
+class FileUUID(click.ParamType):
+    name = "uuid"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        try:
+            return parse_file_uuid(value)
+        except InvalidInput as error:
+            self.fail(str(error), param, ctx)
+
+
+class Moment(click.ParamType):
+    """An ISO 8601 date or date and time; without a time zone it is UTC."""
+
+    name = "datetime"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> datetime:
+        if isinstance(value, datetime):
+            return value
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            self.fail(f"{value!r} is not an ISO 8601 date or date and time", param, ctx)
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+FILE_UUID = FileUUID()
+MOMENT = Moment()
+
+
+def tag_names(_ctx: click.Context, param: click.Parameter, values: Sequence[str]) -> list[str]:
+    """Option callback: the stored forms of the tags given (commas separate tags too)."""
+    try:
+        return normalise_tags(name for value in values for name in value.split(","))
+    except InvalidInput as error:
+        raise click.BadParameter(str(error), param=param) from None
+
+
+def file_json(file: FileInfo) -> dict[str, Any]:
+    """A file as the native API shows it (SPEC section 7), without the HTTP links."""
+    return {
+        "file_uuid": file.file_uuid,
+        "original_filename": file.original_filename,
+        "file_extension": file.file_extension,
+        "mime_type": file.mime_type,
+        "file_size": file.file_size,
+        "file_hash": file.file_hash,
+        "is_public": file.is_public,
+        "is_deleted": file.is_deleted,
+        "created_at": file.created_at.isoformat(),
+        "updated_at": file.updated_at.isoformat(),
+        "category": file.category.name if file.category else None,
+        "tags": sorted(tag.tag_name for tag in file.tags),
+    }
+
+
+def echo_json(document: Any) -> None:
+    click.echo(json.dumps(document, indent=2))
+
+
+def moment_text(moment: datetime | None) -> str:
+    """A time for people: to the second, in UTC."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if moment else "-"

@@ -1,0 +1,70 @@
+"""Blob rows: taking the lock of a content, and letting go of content no file uses.
+
+Every change that makes a file row refer to a content, or that removes a content, first
+locks that content's ``blobs`` row (creating it when missing). Holding that lock, an
+upload makes sure the blob is in the store; holding it, a release checks that no row
+refers to the blob before removing it. So, across threads and processes, a blob is
+never removed while a row that needs it is being written.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from filewallball.models import Blob, FileInfo
+from filewallball.storage import BlobStore
+
+__all__ = ["is_referenced", "lock_blob", "release_blob"]
+
+
+def lock_blob(session: Session, content_hash: str, size: int) -> Blob:
+    """The content's row, locked until the transaction ends; inserted when missing.
+
+    Missing rows are never locked by a read (MariaDB's gap locks would make two new
+    uploads of the same content deadlock): the INSERT itself waits for a concurrent
+    insert of the same hash, and fails only once that one committed."""
+    locking = (
+        sa.select(Blob)
+        .where(Blob.content_hash == content_hash)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    while True:
+        exists = session.scalar(sa.select(Blob.id).where(Blob.content_hash == content_hash))
+        if exists is not None and (blob := session.scalars(locking).one_or_none()):
+            return blob  # (None: released between the two reads; start again)
+        if exists is None:
+            session.flush()
+            try:
+                with session.begin_nested():
+                    blob = Blob(content_hash=content_hash, size=size)
+                    session.add(blob)
+                return blob
+            except IntegrityError:
+                if blob := session.scalars(locking).one_or_none():
+                    return blob  # created by another transaction meanwhile
+                raise  # not a duplicate: something else is wrong
+
+
+def is_referenced(session: Session, content_hash: str) -> bool:
+    """Whether any file row, live or soft-deleted, names this content."""
+    return session.scalar(sa.select(sa.exists().where(FileInfo.file_hash == content_hash))) is True
+
+
+def release_blob(session: Session, store: BlobStore, content_hash: str) -> bool:
+    """Remove a content that no file row refers to any more, from the store and the
+    database. Returns whether it went. Call it in its own transaction, after the rows
+    that referred to the content were deleted and committed."""
+    blob = lock_blob(session, content_hash, 0)
+    if is_referenced(session, content_hash):
+        return False
+    # Under the lock: an upload of the same content waits, then finds no blob and
+    # places its own copy. Removing the file before the row is committed is safe for
+    # that reason; a crash in between leaves a row without a blob, which an upload
+    # repairs the same way and fsck reports.
+    store.delete(content_hash)
+    session.delete(blob)
+    session.flush()
+    return True

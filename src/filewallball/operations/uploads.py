@@ -1,0 +1,173 @@
+"""Uploads: what may be uploaded, and turning received bytes into a file.
+
+An upload is three short transactions around the transfer, so that no transaction is
+held open while bytes arrive over a slow network:
+
+1. ``check_upload`` and ``begin_upload``: the policy is known and the attempt is
+   recorded (``file_uploads``, status "started") before any byte is stored;
+2. the bytes stream into a ``StagedBlob`` (the edge's work), hashed and size-checked
+   on the way;
+3. ``complete_upload``: under the lock of the content's blob row, the blob is placed
+   in the store and the file row written; or ``fail_upload`` records the failure.
+
+Blob first, then the row: a committed row always has its blob. When the last step
+fails after placing a new blob, the edge calls ``blobs.release_blob`` to remove it
+unless another row refers to it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from filewallball.errors import NotFound, UnsupportedType
+from filewallball.filenames import check_filename, extension_of
+from filewallball.models import FileCategory, FileInfo, FileUpload, utcnow
+from filewallball.operations.blobs import lock_blob, release_blob
+from filewallball.operations.extensions import get_policy
+from filewallball.operations.files import FileSpec, create_file
+from filewallball.operations.system_settings import get_setting
+from filewallball.operations.tags import add_tags, normalise_tags
+from filewallball.sniffing import check_content
+from filewallball.storage import BlobStore, StagedBlob
+
+__all__ = [
+    "Client",
+    "UploadPlan",
+    "begin_upload",
+    "check_upload",
+    "complete_upload",
+    "fail_upload",
+]
+
+DEFAULT_MAX_UPLOAD_BYTES = 8 * 1024**3
+
+
+@dataclass(frozen=True)
+class Client:
+    """Who is uploading, for the ``file_uploads`` record."""
+
+    ip: str | None = None
+    user_agent: str | None = None
+    session_id: str | None = None
+
+
+@dataclass(frozen=True)
+class UploadPlan:
+    """An upload that passed every check that needs no content: store it under these
+    rules."""
+
+    filename: str
+    extension: str
+    mime_type: str
+    limit: int
+    tags: tuple[str, ...] = ()
+    category: str | None = None
+    is_public: bool = True
+
+    def check_content(self, head: bytes) -> None:
+        check_content(self.filename, self.extension, head)
+
+
+def check_upload(
+    session: Session,
+    filename: str,
+    *,
+    tags: Sequence[str] = (),
+    category: str | None = None,
+    is_public: bool = True,
+) -> UploadPlan:
+    """Everything about an upload that can be refused before its bytes arrive: the name,
+    the extension's policy (UnsupportedType), the tags, the category; and its size
+    limit, the smaller of the extension's and the global ``max_upload_bytes``."""
+    name = check_filename(filename)
+    extension = extension_of(name)
+    if not extension:
+        raise UnsupportedType(f"{name!r} has no extension, so its type is unknown")
+    policy = get_policy(session, extension)
+    if policy is None:
+        raise UnsupportedType(f".{extension} files are not accepted (no upload policy)")
+    if not policy.is_allowed:
+        raise UnsupportedType(f".{extension} files are not allowed")
+    if category is not None and not _active_category(session, category):
+        raise NotFound(f"no active category named {category!r}")
+    overall = get_setting(session, "max_upload_bytes", DEFAULT_MAX_UPLOAD_BYTES)
+    assert isinstance(overall, int)  # the setting's declared type, checked on read
+    return UploadPlan(
+        filename=name,
+        extension=extension,
+        mime_type=policy.mime_type,
+        limit=min(policy.max_file_size, overall),
+        tags=tuple(normalise_tags(tags)),
+        category=category,
+        is_public=is_public,
+    )
+
+
+def _active_category(session: Session, name: str) -> bool:
+    found = session.scalar(
+        sa.select(FileCategory.id).where(FileCategory.name == name, FileCategory.is_active)
+    )
+    return found is not None
+
+
+def begin_upload(session: Session, client: Client) -> int:
+    """Record the attempt as started; returns its id for the later steps."""
+    upload = FileUpload(
+        upload_session_id=client.session_id,
+        client_ip=client.ip,
+        user_agent=client.user_agent,
+        upload_status="started",
+    )
+    session.add(upload)
+    session.flush()
+    return upload.id
+
+
+def complete_upload(
+    session: Session, store: BlobStore, plan: UploadPlan, staged: StagedBlob, upload_id: int
+) -> FileInfo:
+    """The file row for finished, staged content, its blob placed in the store."""
+    if staged.content_hash is None:
+        raise RuntimeError("finish() the staged blob first")
+    lock_blob(session, staged.content_hash, staged.size)
+    store.place(staged)
+    file = create_file(
+        session,
+        FileSpec(
+            original_filename=plan.filename,
+            file_size=staged.size,
+            file_hash=staged.content_hash,
+            storage_path=store.key(staged.content_hash),
+            mime_type=plan.mime_type,
+            category=plan.category,
+            is_public=plan.is_public,
+        ),
+    )
+    if plan.tags:
+        add_tags(session, file, plan.tags)
+    upload = session.get_one(FileUpload, upload_id)
+    upload.file_id = file.id
+    upload.upload_status = "completed"
+    upload.upload_completed_at = utcnow()
+    session.flush()
+    return file
+
+
+def fail_upload(
+    session: Session, store: BlobStore, upload_id: int, staged: StagedBlob | None = None
+) -> None:
+    """Record that an upload failed, and take back what it left: its staged file, and
+    the blob it placed unless another file row refers to that content."""
+    if staged is not None:
+        staged.discard()
+        if staged.content_hash is not None:
+            release_blob(session, store, staged.content_hash)
+    upload = session.get(FileUpload, upload_id)
+    if upload is not None:
+        upload.upload_status = "failed"
+        upload.upload_completed_at = utcnow()
+        session.flush()

@@ -1,0 +1,105 @@
+"""The blob store on the local filesystem: ``<root>/ab/cd/abcd…`` for each SHA-256."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import re
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import BinaryIO
+
+from filewallball.errors import InvalidInput
+from filewallball.storage.base import BlobInfo, StagedBlob
+
+__all__ = ["LocalBlobStore"]
+
+_HASH = re.compile(r"[0-9a-f]{64}")
+TEMPORARY_DIR = ".staging"  # inside the root: same filesystem, so renames are atomic
+
+
+class LocalBlobStore:
+    """Writes are atomic and durable: an upload streams into a temporary file under the
+    root, which is fsynced, renamed to its hash's path, and the directory fsynced, so a
+    reader sees a whole blob or none, and a blob the database names survives a crash."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.temporary = root / TEMPORARY_DIR
+        self.temporary.mkdir(parents=True, exist_ok=True)
+
+    def stage(self, *, limit: int | None = None) -> StagedBlob:
+        return StagedBlob(self.temporary / f"{uuid.uuid4().hex}.part", limit=limit)
+
+    def key(self, content_hash: str) -> str:
+        if not _HASH.fullmatch(content_hash):
+            raise InvalidInput(f"{content_hash!r} is not a SHA-256 hex digest")
+        return f"{content_hash[:2]}/{content_hash[2:4]}/{content_hash}"
+
+    def path(self, content_hash: str) -> Path:
+        return self.root / self.key(content_hash)
+
+    def place(self, staged: StagedBlob) -> bool:
+        if staged.content_hash is None:
+            raise RuntimeError("finish() the staged blob before placing it")
+        target = self.path(staged.content_hash)
+        existing = self.stat(staged.content_hash)
+        if existing is not None and existing.size == staged.size:
+            staged.discard()
+            return False
+        # Missing, or damaged (wrong size): the staged copy has the verified bytes.
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(staged.path, target)
+        _fsync_directory(target.parent)
+        return True
+
+    def open(self, content_hash: str) -> BinaryIO:
+        return self.path(content_hash).open("rb")
+
+    def stat(self, content_hash: str) -> BlobInfo | None:
+        try:
+            result = self.path(content_hash).stat()
+        except FileNotFoundError:
+            return None
+        return BlobInfo(content_hash, result.st_size, datetime.fromtimestamp(result.st_mtime, UTC))
+
+    def delete(self, content_hash: str) -> bool:
+        path = self.path(content_hash)
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            return False
+        _fsync_directory(path.parent)
+        return True
+
+    def __iter__(self) -> Iterator[str]:
+        for first in sorted(self.root.glob("[0-9a-f][0-9a-f]")):
+            for path in sorted(first.glob("[0-9a-f][0-9a-f]/*")):
+                if _HASH.fullmatch(path.name) and path.name[:4] == first.name + path.parent.name:
+                    yield path.name
+
+    def remove_temporary(self, older_than: datetime | None = None) -> int:
+        removed = 0
+        for path in self.temporary.iterdir():
+            try:
+                with path.open("rb") as file:
+                    fcntl.flock(file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    modified = datetime.fromtimestamp(os.fstat(file.fileno()).st_mtime, UTC)
+                    if older_than is None or modified < older_than:
+                        path.unlink()
+                        removed += 1
+            except BlockingIOError:
+                continue  # an upload in progress, in this process or another
+            except FileNotFoundError:
+                continue  # finished meanwhile
+        return removed
+
+
+def _fsync_directory(path: Path) -> None:
+    descriptor = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
