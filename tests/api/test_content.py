@@ -1,0 +1,164 @@
+"""Downloads and views: Range, If-Range, ETag, 304, 416, HEAD, names, events."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from email.utils import format_datetime, parsedate_to_datetime
+from typing import Any
+from urllib.parse import unquote
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+from sqlalchemy.engine import Engine
+
+CONTENT = os.urandom(10_000)
+
+
+@pytest.fixture
+def stored(admin: TestClient) -> dict[str, Any]:
+    created = admin.put("/api/v1/files/range test.txt", content=CONTENT)
+    assert created.status_code == 201
+    body: dict[str, Any] = created.json()
+    return body
+
+
+def _downloads(engine: Engine, file_uuid: str) -> list[int]:
+    with engine.connect() as connection:
+        return list(
+            connection.scalars(
+                sa.text(
+                    "SELECT d.bytes_served FROM file_downloads d JOIN files f ON f.id = d.file_id "
+                    "WHERE f.file_uuid = :u ORDER BY d.id"
+                ),
+                {"u": file_uuid},
+            )
+        )
+
+
+@pytest.mark.parametrize(
+    ("header", "start", "end"),
+    [("bytes=0-99", 0, 99), ("bytes=9000-", 9000, 9999), ("bytes=-500", 9500, 9999)],
+    ids=["single", "open-ended", "suffix"],
+)
+def test_ranges(
+    admin: TestClient,
+    stored: dict[str, Any],
+    service_engine: Engine,
+    header: str,
+    start: int,
+    end: int,
+) -> None:
+    partial = admin.get(stored["content_url"], headers={"Range": header})
+    assert partial.status_code == 206
+    assert partial.content == CONTENT[start : end + 1]
+    assert partial.headers["content-range"] == f"bytes {start}-{end}/10000"
+    assert partial.headers["content-length"] == str(end - start + 1)
+    assert _downloads(service_engine, stored["file_uuid"]) == [end - start + 1]
+
+
+def test_unsatisfiable_range_is_416(admin: TestClient, stored: dict[str, Any]) -> None:
+    refused = admin.get(stored["content_url"], headers={"Range": "bytes=20000-"})
+    assert refused.status_code == 416
+    assert refused.headers["content-range"] == "bytes */10000"
+
+
+def test_if_range_with_a_stale_etag_sends_everything(
+    admin: TestClient, stored: dict[str, Any]
+) -> None:
+    etag = f'"{stored["file_hash"]}"'
+    fresh = admin.get(stored["content_url"], headers={"Range": "bytes=0-9", "If-Range": etag})
+    assert fresh.status_code == 206
+    stale = admin.get(stored["content_url"], headers={"Range": "bytes=0-9", "If-Range": '"x"'})
+    assert stale.status_code == 200
+    assert stale.content == CONTENT
+
+
+def test_conditional_requests_answer_304(
+    admin: TestClient, stored: dict[str, Any], service_engine: Engine
+) -> None:
+    first = admin.get(stored["content_url"])
+    etag, modified = first.headers["etag"], first.headers["last-modified"]
+    assert etag == f'"{stored["file_hash"]}"'
+    assert parsedate_to_datetime(modified) == datetime.fromisoformat(
+        stored["created_at"]
+    ).replace(microsecond=0)
+    for headers in (
+        {"If-None-Match": etag},
+        {"If-None-Match": f'W/"other", {etag}'},
+        {"If-None-Match": "*"},
+        {"If-Modified-Since": modified},
+    ):
+        cached = admin.get(stored["content_url"], headers=headers)
+        assert cached.status_code == 304, headers
+        assert cached.content == b""
+        assert cached.headers["etag"] == etag
+    changed = admin.get(stored["content_url"], headers={"If-None-Match": '"other"'})
+    assert changed.status_code == 200
+    old = format_datetime(parsedate_to_datetime(modified).replace(year=2000), usegmt=True)
+    assert admin.get(stored["content_url"], headers={"If-Modified-Since": old}).status_code == 200
+    # Only the bodies that went out count as downloads.
+    assert _downloads(service_engine, stored["file_uuid"]) == [10_000, 10_000, 10_000]
+
+
+def test_head_sends_the_headers_only(
+    admin: TestClient, stored: dict[str, Any], service_engine: Engine
+) -> None:
+    head = admin.head(stored["content_url"])
+    assert head.status_code == 200
+    assert head.content == b""
+    assert head.headers["content-length"] == "10000"
+    assert head.headers["etag"] == f'"{stored["file_hash"]}"'
+    assert _downloads(service_engine, stored["file_uuid"]) == []
+
+
+def test_non_ascii_names_survive_content_disposition(admin: TestClient) -> None:
+    name = 'Résumé "final"; 東京.txt'
+    stored = admin.put(f"/api/v1/files/{name}", content=b"hi").json()
+    disposition = admin.get(stored["content_url"]).headers["content-disposition"]
+    assert disposition.startswith('attachment; filename="R_sum_ _final__ __.txt"')
+    encoded = disposition.split("filename*=UTF-8''")[1]
+    assert unquote(encoded) == name
+    assert all(32 <= ord(c) < 127 for c in disposition)
+
+
+def test_view_is_inline_for_text_and_counts_a_view(
+    admin: TestClient, stored: dict[str, Any], service_engine: Engine
+) -> None:
+    viewed = admin.get(stored["view_url"])
+    assert viewed.status_code == 200
+    assert viewed.content == CONTENT
+    assert viewed.headers["content-disposition"].startswith("inline;")
+    assert viewed.headers["content-type"] == "text/plain; charset=utf-8"
+    assert "default-src 'none'" in viewed.headers["content-security-policy"]
+    assert viewed.headers["x-content-type-options"] == "nosniff"
+    activity = admin.get(f"/api/v1/files/{stored['file_uuid']}/activity").json()
+    assert activity["views"] == 1
+    assert activity["downloads"] == 0
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("page.html", b"<html><script>alert(1)</script></html>"),
+        ("logo.svg", b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'),
+    ],
+)
+def test_active_content_is_never_inline(admin: TestClient, name: str, content: bytes) -> None:
+    stored = admin.put(f"/api/v1/files/{name}", content=content).json()
+    for url in (stored["view_url"], stored["content_url"]):
+        served = admin.get(url)
+        assert served.status_code == 200
+        assert served.headers["content-disposition"].startswith("attachment;")
+        assert served.headers["x-content-type-options"] == "nosniff"
+    assert admin.get(stored["view_url"]).headers["content-type"] == "application/octet-stream"
+
+
+def test_missing_content_is_410(admin: TestClient, stored: dict[str, Any], data_dir: Any) -> None:
+    h = stored["file_hash"]
+    (data_dir / "blobs" / h[:2] / h[2:4] / h).unlink()
+    gone = admin.get(stored["content_url"])
+    assert gone.status_code == 410
+    assert gone.json()["error"]["code"] == "gone"
+    assert str(data_dir) not in gone.text
