@@ -2,21 +2,35 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import click
 from alembic import command
 from alembic.runtime.migration import MigrationContext
 
 from filewallball.database import Database
 from filewallball.migrations import alembic_config
-from filewallball.settings import get_settings
+from filewallball.settings import Settings, get_settings
 
-__all__ = ["init"]
+__all__ = ["Installation", "init", "prepare"]
 
 
-@click.command()
-def init() -> None:
-    """Create the data directory, bring the schema up to date, and report."""
-    settings = get_settings()
+@dataclass(frozen=True)
+class Installation:
+    settings: Settings
+    revision: str | None
+    round_trip_ms: float | None
+
+    def report(self) -> None:
+        url = self.settings.sqlalchemy_url.render_as_string(hide_password=True)
+        click.echo(f"data directory   {self.settings.data_dir.resolve()}")
+        click.echo(f"database         {url}")
+        click.echo(f"schema revision  {self.revision}")
+        click.echo(f"round trip       {self.round_trip_ms} ms")
+
+
+def prepare(settings: Settings) -> Installation:
+    """The data directory exists and the schema is at the newest revision."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     database = Database.from_settings(settings)
     try:
@@ -26,8 +40,10 @@ def init() -> None:
         health = database.health()
     finally:
         database.dispose()
-    url = settings.sqlalchemy_url.render_as_string(hide_password=True)
-    click.echo(f"data directory   {settings.data_dir.resolve()}")
-    click.echo(f"database         {url}")
-    click.echo(f"schema revision  {revision}")
-    click.echo(f"round trip       {health.round_trip_ms} ms")
+    return Installation(settings, revision, health.round_trip_ms)
+
+
+@click.command()
+def init() -> None:
+    """Create the data directory, bring the schema up to date, and report."""
+    prepare(get_settings()).report()
