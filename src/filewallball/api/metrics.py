@@ -110,5 +110,5 @@ class MetricsMiddleware:
         path: str = scope["path"]
         for prefix in self.prefixes:
             if path.startswith(prefix + "/"):
-                return prefix + route.path
+                return prefix + str(route.path)
         return str(route.path)

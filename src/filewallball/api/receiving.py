@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from filewallball.api.schemas import FileOut
 from filewallball.api.services import Services
 from filewallball.errors import FileWallBallError, InvalidInput, TooLarge
-from filewallball.operations.files import IN_LISTINGS, get_file
+from filewallball.operations.files import ONE_FILE, get_file
 from filewallball.operations.uploads import (
     Client,
     UploadPlan,
@@ -137,7 +137,7 @@ class Upload:
                     is_public=plan.is_public if is_public is None else is_public,
                 )
             file = complete_upload(session, store, final, staged, upload_id)
-            return FileOut.of(get_file(session, file.file_uuid, options=IN_LISTINGS))
+            return FileOut.of(get_file(session, file.file_uuid, options=ONE_FILE))
 
         result = await self.services.run(complete)
         self._finished = True

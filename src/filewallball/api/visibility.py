@@ -13,7 +13,7 @@ from sqlalchemy.orm.interfaces import LoaderOption
 
 from filewallball.errors import NotFound
 from filewallball.models import FileInfo
-from filewallball.operations.files import IN_LISTINGS, get_file
+from filewallball.operations.files import ONE_FILE, get_file
 
 __all__ = ["visible_file"]
 
@@ -23,7 +23,7 @@ def visible_file(
     file_uuid: str,
     admin: bool,
     *,
-    options: Sequence[LoaderOption] = IN_LISTINGS,
+    options: Sequence[LoaderOption] = ONE_FILE,
 ) -> FileInfo:
     file = get_file(session, file_uuid, include_deleted=admin, options=options)
     if not admin and not file.is_public:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -61,17 +62,19 @@ def record_download(
 
 
 def file_activity(session: Session, file: FileInfo) -> Activity:
-    views, last_view = session.execute(
-        sa.select(sa.func.count(FileView.id), sa.func.max(FileView.created_at)).where(
-            FileView.file_id == file.id
-        )
-    ).one()
-    downloads, served, last_download = session.execute(
+    """One statement (one round trip), each figure read from the events' file_id index."""
+
+    def of(model: type[FileView] | type[FileDownload], value: Any) -> Any:
+        return sa.select(value).where(model.file_id == file.id).scalar_subquery()
+
+    views, last_view, downloads, served, last_download = session.execute(
         sa.select(
-            sa.func.count(FileDownload.id),
-            sa.func.coalesce(sa.func.sum(FileDownload.bytes_served), 0),
-            sa.func.max(FileDownload.created_at),
-        ).where(FileDownload.file_id == file.id)
+            of(FileView, sa.func.count(FileView.id)),
+            of(FileView, sa.func.max(FileView.created_at)),
+            of(FileDownload, sa.func.count(FileDownload.id)),
+            of(FileDownload, sa.func.coalesce(sa.func.sum(FileDownload.bytes_served), 0)),
+            of(FileDownload, sa.func.max(FileDownload.created_at)),
+        )
     ).one()
     seen = [moment for moment in (last_view, last_download) if moment is not None]
     return Activity(int(views), int(downloads), int(served), max(seen, default=None))

@@ -16,7 +16,7 @@ from filewallball.api.visibility import visible_file
 from filewallball.models.files import CATEGORY_NAME_LENGTH
 from filewallball.operations.activity import file_activity
 from filewallball.operations.files import (
-    IN_LISTINGS,
+    ONE_FILE,
     UNCHANGED,
     get_file,
     restore_file,
@@ -111,7 +111,7 @@ async def change_file(services: ServicesDep, file_uuid: FileUUID, changes: FileC
             current = {tag.tag_name for tag in file.tags}
             remove_tags(session, file, current - wanted)
             add_tags(session, file, sorted(wanted - current))
-        return FileOut.of(get_file(session, file_uuid, options=IN_LISTINGS))
+        return FileOut.of(get_file(session, file_uuid, options=ONE_FILE))
 
     return await services.run(change)
 
@@ -145,8 +145,8 @@ async def restore(services: ServicesDep, file_uuid: FileUUID) -> FileOut:
 )
 async def tag_file(services: ServicesDep, file_uuid: FileUUID, tag: TagName) -> FileOut:
     def tagged(session: Session) -> FileOut:
-        add_tags(session, get_file(session, file_uuid, options=IN_LISTINGS), [tag])
-        return FileOut.of(get_file(session, file_uuid, options=IN_LISTINGS))
+        add_tags(session, get_file(session, file_uuid, options=ONE_FILE), [tag])
+        return FileOut.of(get_file(session, file_uuid, options=ONE_FILE))
 
     return await services.run(tagged)
 
@@ -159,7 +159,7 @@ async def tag_file(services: ServicesDep, file_uuid: FileUUID, tag: TagName) -> 
 )
 async def untag_file(services: ServicesDep, file_uuid: FileUUID, tag: TagName) -> FileOut:
     def untagged(session: Session) -> FileOut:
-        remove_tags(session, get_file(session, file_uuid, options=IN_LISTINGS), [tag])
-        return FileOut.of(get_file(session, file_uuid, options=IN_LISTINGS))
+        remove_tags(session, get_file(session, file_uuid, options=ONE_FILE), [tag])
+        return FileOut.of(get_file(session, file_uuid, options=ONE_FILE))
 
     return await services.run(untagged)
