@@ -5,9 +5,15 @@ directory and its own names), and clients in-process or against a real server.
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
@@ -21,6 +27,7 @@ from tests.servers import Server, settings_for
 
 TOKEN = "test-admin-token"
 ADMIN = {"Authorization": f"Bearer {TOKEN}"}
+FILEWALLBALL = str(Path(sys.executable).with_name("filewallball"))
 
 
 @pytest.fixture(scope="session")
@@ -72,6 +79,69 @@ def admin(client: TestClient) -> TestClient:
     """The same app, every request with the admin token."""
     client.headers.update(ADMIN)
     return client
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+class Running:
+    def __init__(self, process: subprocess.Popen[bytes], url: str, data_dir: Path) -> None:
+        self.process, self.url, self.data_dir = process, url, data_dir
+
+    def rss_bytes(self) -> int:
+        status = Path(f"/proc/{self.process.pid}/status").read_text()
+        [line] = [line for line in status.splitlines() if line.startswith("VmRSS:")]
+        return int(line.split()[1]) * 1024
+
+
+def environment(service_url: URL, data_dir: Path, **extra: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "FILEWALLBALL_DATABASE_URL": service_url.render_as_string(hide_password=False),
+        "FILEWALLBALL_DATA_DIR": str(data_dir),
+        "FILEWALLBALL_POOL_SIZE": "5",
+        **extra,
+    }
+
+
+@pytest.fixture(scope="module")
+def running(service_url: URL, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
+    """One server per database for the module (starting one takes seconds)."""
+    tmp_path = tmp_path_factory.mktemp("serve")
+    data_dir = tmp_path / "data"
+    port = free_port()
+    log = tmp_path / "serve.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [FILEWALLBALL, "serve", "--port", str(port)],
+            env=environment(service_url, data_dir, FILEWALLBALL_ADMIN_TOKEN=TOKEN),
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(f"{url}/health").status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            process.wait()
+            raise AssertionError(log.read_text()[-3000:])
+        time.sleep(0.1)
+    yield Running(process, url, data_dir)
+    process.terminate()
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def staged_files(data_dir: Path) -> list[Path]:

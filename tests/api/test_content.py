@@ -81,9 +81,9 @@ def test_conditional_requests_answer_304(
     first = admin.get(stored["content_url"])
     etag, modified = first.headers["etag"], first.headers["last-modified"]
     assert etag == f'"{stored["file_hash"]}"'
-    assert parsedate_to_datetime(modified) == datetime.fromisoformat(
-        stored["created_at"]
-    ).replace(microsecond=0)
+    assert parsedate_to_datetime(modified) == datetime.fromisoformat(stored["created_at"]).replace(
+        microsecond=0
+    )
     for headers in (
         {"If-None-Match": etag},
         {"If-None-Match": f'W/"other", {etag}'},

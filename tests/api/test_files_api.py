@@ -231,9 +231,10 @@ def test_metrics_count_requests_uploads_and_downloads(admin: TestClient) -> None
     assert 'filewallball_http_errors_total{status="400"} 1.0' in text
     assert "filewallball_uploads_in_progress 0.0" in text
     assert "filewallball_http_request_duration_seconds_bucket" in text
-    assert "filewallball_db_pool_size" in text or admin.get("/health").json()["database"][
-        "dialect"
-    ] == "sqlite"
+    assert (
+        "filewallball_db_pool_size" in text
+        or admin.get("/health").json()["database"]["dialect"] == "sqlite"
+    )
 
 
 def test_health(client: TestClient, data_dir: Any) -> None:
@@ -245,3 +246,19 @@ def test_health(client: TestClient, data_dir: Any) -> None:
     assert body["storage"]["writable"] is True
     assert body["storage"]["free_bytes"] > 0
     assert str(data_dir) not in health.text
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/files?q=a%00b",
+        "/api/v1/files?tag=a%00b",
+        "/api/v1/files?category=a%00b",
+        "/api/v1/categories/a%00b",
+    ],
+)
+def test_nul_characters_are_refused_not_crashing(admin: TestClient, url: str) -> None:
+    method = admin.patch if "categories" in url else admin.get
+    refused = method(url, json={"is_active": True}) if method is admin.patch else method(url)
+    assert refused.status_code in (400, 404, 422), refused.text
+    assert set(refused.json()) == {"error"}

@@ -80,9 +80,9 @@ def test_multipart_upload_with_fields_before_and_after_the_file(
     # Fields after the file part (hand-built body) are applied too.
     boundary = "fwbBoundary"
     raw = (
-        f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.txt\"\r\n"
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\n'
         f"Content-Type: text/plain\r\n\r\nlate fields\r\n"
-        f"--{boundary}\r\nContent-Disposition: form-data; name=\"tags\"\r\n\r\nlate\r\n"
+        f'--{boundary}\r\nContent-Disposition: form-data; name="tags"\r\n\r\nlate\r\n'
         f"--{boundary}--\r\n"
     ).encode()
     late = admin.post(
@@ -107,7 +107,9 @@ def test_identical_content_is_stored_once(
     blobs = [p for p in blob_files(data_dir) if p.name == first["file_hash"]]
     assert len(blobs) == 1
     assert blobs[0].read_bytes() == content
-    [blob_row] = _rows(service_engine, "SELECT size FROM blobs WHERE content_hash = :h", h=first["file_hash"])
+    [blob_row] = _rows(
+        service_engine, "SELECT size FROM blobs WHERE content_hash = :h", h=first["file_hash"]
+    )
     assert blob_row[0] == 5000
 
 
@@ -165,9 +167,9 @@ def test_hostile_names_are_refused(
 ) -> None:
     boundary = "b0undary"
     raw = (
-        f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"".encode()
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="'.encode()
         + name.encode()
-        + f"\"\r\n\r\nbody\r\n--{boundary}--\r\n".encode()
+        + f'"\r\n\r\nbody\r\n--{boundary}--\r\n'.encode()
     )
     refused = admin.post(
         "/api/v1/files",
@@ -208,8 +210,7 @@ def test_a_limit_crossed_midstream_is_413_and_nothing_stays(
     _assert_nothing_stored(service_engine, data_dir, content, [])
     statuses = _rows(
         service_engine,
-        "SELECT upload_status FROM file_uploads WHERE file_id IS NULL "
-        "ORDER BY id DESC",
+        "SELECT upload_status FROM file_uploads WHERE file_id IS NULL ORDER BY id DESC",
     )
     assert statuses[0][0] == "failed"
 
@@ -235,19 +236,19 @@ def test_the_global_limit_applies_to_every_extension(admin: TestClient, data_dir
     [
         (b"no boundary", {"Content-Type": "multipart/form-data"}, "boundary"),
         (
-            b"--XX\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.txt\"\r\n\r\ncut",
+            b'--XX\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\n\r\ncut',
             {"Content-Type": "multipart/form-data; boundary=XX"},
             "truncated",
         ),
         (
-            b"--XX\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.txt\"\r\n\r\none"
-            b"\r\n--XX\r\nContent-Disposition: form-data; name=\"file\"; filename=\"b.txt\"\r\n\r\n"
+            b'--XX\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\n\r\none'
+            b'\r\n--XX\r\nContent-Disposition: form-data; name="file"; filename="b.txt"\r\n\r\n'
             b"two\r\n--XX--\r\n",
             {"Content-Type": "multipart/form-data; boundary=XX"},
             "second file part",
         ),
         (
-            b"--XX\r\nContent-Disposition: form-data; name=\"tags\"\r\n\r\nx\r\n--XX--\r\n",
+            b'--XX\r\nContent-Disposition: form-data; name="tags"\r\n\r\nx\r\n--XX--\r\n',
             {"Content-Type": "multipart/form-data; boundary=XX"},
             "no 'file' part",
         ),

@@ -18,13 +18,18 @@ from filewallball.api.errors import ApiError
 from filewallball.api.services import services_of
 from filewallball.operations.uploads import Client
 
-__all__ = ["Admin", "IsAdmin", "client_of", "require_admin"]
+__all__ = ["Admin", "IsAdmin", "client_of", "require_admin", "unauthorized"]
 
 _bearer = HTTPBearer(auto_error=False, description="FILEWALLBALL_ADMIN_TOKEN")
 _CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
 
-def is_admin(
+def unauthorized(message: str) -> ApiError:
+    """A 401 with the Bearer challenge (RFC 9110 requires one on every 401)."""
+    return ApiError(401, "unauthorized", message, _CHALLENGE)
+
+
+async def is_admin(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> bool:
@@ -37,18 +42,16 @@ def is_admin(
         return False
     expected = token.get_secret_value().encode()
     if not secrets.compare_digest(credentials.credentials.encode(), expected):
-        raise ApiError(401, "unauthorized", "the admin token is wrong", _CHALLENGE)
+        raise unauthorized("the admin token is wrong")
     return True
 
 
 IsAdmin = Annotated[bool, Depends(is_admin)]
 
 
-def require_admin(admin: IsAdmin) -> None:
+async def require_admin(admin: IsAdmin) -> None:
     if not admin:
-        raise ApiError(
-            401, "unauthorized", "this needs the admin token (Authorization: Bearer …)", _CHALLENGE
-        )
+        raise unauthorized("this needs the admin token (Authorization: Bearer …)")
 
 
 Admin = Depends(require_admin)

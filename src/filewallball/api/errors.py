@@ -11,7 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -109,6 +109,16 @@ def install_error_handlers(app: FastAPI) -> None:
         code = _HTTP_CODES.get(error.status_code, f"http_{error.status_code}")
         headers = dict(error.headers) if error.headers else None
         return error_response(error.status_code, code, str(error.detail), headers)
+
+    @app.exception_handler(DataError)
+    async def _refused_value(_request: Request, error: DataError) -> JSONResponse:
+        # A value the database cannot hold (NUL in text, a number out of range) that no
+        # check caught first: the caller's input, so 400, and logged so the check gets
+        # written.
+        log.warning("database refused a value: %s", str(error.orig).splitlines()[0])
+        return error_response(
+            400, "invalid_input", "a value in the request cannot be stored or searched"
+        )
 
     @app.exception_handler(OperationalError)
     @app.exception_handler(PoolTimeout)

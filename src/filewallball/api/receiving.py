@@ -100,8 +100,7 @@ class Upload:
         assert self.staged is not None
         assert self.plan is not None
         if self._batch:
-            data = bytes(self._batch)
-            self._batch.clear()
+            data, self._batch = self._batch, bytearray()  # handed over, not copied
             await self.services.in_thread(self.staged.write, data)
         if not self._checked and len(self.staged.head) >= SNIFF_BYTES:
             self.plan.check_content(self.staged.head)
@@ -136,7 +135,7 @@ class Upload:
                     category=plan.category if category is None else category,
                     is_public=plan.is_public if is_public is None else is_public,
                 )
-            file = complete_upload(session, store, final, staged, upload_id)
+            file = complete_upload(session, store, final, staged, upload_id).file
             return FileOut.of(get_file(session, file.file_uuid, options=ONE_FILE))
 
         result = await self.services.run(complete)

@@ -16,7 +16,7 @@ from filewallball.database import AsyncDatabase
 from filewallball.settings import Settings
 from filewallball.storage import LocalBlobStore
 
-__all__ = ["Services", "services_of"]
+__all__ = ["Services", "get_services", "services_of"]
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -47,3 +47,9 @@ class Services:
 def services_of(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
+
+
+async def get_services(request: Request) -> Services:
+    """The dependency form; ``async`` so that FastAPI calls it on the event loop instead
+    of sending it to a worker thread."""
+    return services_of(request)

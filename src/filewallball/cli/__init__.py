@@ -6,7 +6,13 @@ import click
 
 from filewallball import __version__
 from filewallball.cli.db import db
+from filewallball.cli.files import info, restore, rm, search, tag, untag
+from filewallball.cli.get import get
 from filewallball.cli.init import init
+from filewallball.cli.purge import purge
+from filewallball.cli.serve import serve
+from filewallball.cli.stats import stats
+from filewallball.cli.upload import upload
 
 __all__ = ["main"]
 
@@ -22,3 +28,7 @@ def main() -> None:
 
 main.add_command(db)
 main.add_command(init)
+main.add_command(serve)
+for command in (upload, search, info, get, rm, restore, tag, untag, stats, purge):
+    main.add_command(command)
+main.add_command(search, name="ls")

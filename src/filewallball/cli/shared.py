@@ -7,10 +7,10 @@ import functools
 import json
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from functools import cached_property
 from typing import Any, ParamSpec, TypeVar
 
 import click
+from rich.console import Console
 from sqlalchemy.exc import DBAPIError
 
 from filewallball.database import Database
@@ -27,9 +27,12 @@ __all__ = [
     "Installation",
     "echo_json",
     "file_json",
+    "json_time",
     "moment_text",
     "open_installation",
+    "plural",
     "reports_errors",
+    "stdout_console",
     "tag_names",
 ]
 
@@ -44,7 +47,7 @@ class Installation:
         self.settings = settings
         self.database = Database.from_settings(settings)
 
-    @cached_property
+    @functools.cached_property
     def store(self) -> LocalBlobStore:
         # Made on first use: commands that only read metadata create no directories.
         return LocalBlobStore(self.settings.data_dir / "blobs")
@@ -74,7 +77,7 @@ def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
     return run
 
 
-class FileUUID(click.ParamType):
+class FileUUID(click.ParamType[str]):
     name = "uuid"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
@@ -84,7 +87,7 @@ class FileUUID(click.ParamType):
             self.fail(str(error), param, ctx)
 
 
-class Moment(click.ParamType):
+class Moment(click.ParamType[datetime]):
     """An ISO 8601 date or date and time; without a time zone it is UTC."""
 
     name = "datetime"
@@ -124,11 +127,16 @@ def file_json(file: FileInfo) -> dict[str, Any]:
         "file_hash": file.file_hash,
         "is_public": file.is_public,
         "is_deleted": file.is_deleted,
-        "created_at": file.created_at.isoformat(),
-        "updated_at": file.updated_at.isoformat(),
+        "created_at": json_time(file.created_at),
+        "updated_at": json_time(file.updated_at),
         "category": file.category.name if file.category else None,
         "tags": sorted(tag.tag_name for tag in file.tags),
     }
+
+
+def json_time(moment: datetime | None) -> str | None:
+    """ISO 8601 in UTC with a ``Z``, as the HTTP API writes times."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z") if moment else None
 
 
 def echo_json(document: Any) -> None:
@@ -138,3 +146,17 @@ def echo_json(document: Any) -> None:
 def moment_text(moment: datetime | None) -> str:
     """A time for people: to the second, in UTC."""
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if moment else "-"
+
+
+def plural(number: int, noun: str) -> str:
+    """``plural(1, "file")`` -> ``"1 file"``; ``plural(2, "file")`` -> ``"2 files"``."""
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
+def stdout_console() -> Console:
+    """Rich output on standard output. When piped it has no width to fit, so a table keeps
+    one line per row (Rich would assume 80 columns and wrap)."""
+    console = Console(highlight=False)
+    if not console.is_terminal:
+        console.width = 10_000
+    return console

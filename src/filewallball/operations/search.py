@@ -75,6 +75,15 @@ class FileQuery(BaseModel):
     cursor: str | None = Field(None, max_length=1000)
     with_total: bool = False
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        """No database stores NUL in text (PostgreSQL refuses the query outright)."""
+        values = value if isinstance(value, list) else [value]
+        if any(isinstance(item, str) and "\x00" in item for item in values):
+            raise ValueError("contains a NUL character")
+        return value
+
     @field_validator("created_after", "created_before")
     @classmethod
     def _in_utc(cls, moment: datetime | None) -> datetime | None:

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from filewallball.errors import NotFound, UnsupportedType
 from filewallball.filenames import check_filename, extension_of
 from filewallball.models import FileCategory, FileInfo, FileUpload, utcnow
-from filewallball.operations.blobs import lock_blob, release_blob
+from filewallball.operations.blobs import is_referenced, lock_blob, release_blob
 from filewallball.operations.extensions import get_policy
 from filewallball.operations.files import FileSpec, create_file
 from filewallball.operations.system_settings import get_setting
@@ -36,6 +36,7 @@ from filewallball.storage import BlobStore, StagedBlob
 
 __all__ = [
     "Client",
+    "Completed",
     "UploadPlan",
     "begin_upload",
     "check_upload",
@@ -127,13 +128,20 @@ def begin_upload(session: Session, client: Client) -> int:
     return upload.id
 
 
+@dataclass(frozen=True)
+class Completed:
+    file: FileInfo
+    duplicate: bool  # another file row (live or deleted) already had this content
+
+
 def complete_upload(
     session: Session, store: BlobStore, plan: UploadPlan, staged: StagedBlob, upload_id: int
-) -> FileInfo:
+) -> Completed:
     """The file row for finished, staged content, its blob placed in the store."""
     if staged.content_hash is None:
         raise RuntimeError("finish() the staged blob first")
     lock_blob(session, staged.content_hash, staged.size)
+    duplicate = is_referenced(session, staged.content_hash)  # exact: we hold the lock
     store.place(staged)
     file = create_file(
         session,
@@ -154,7 +162,7 @@ def complete_upload(
     upload.upload_status = "completed"
     upload.upload_completed_at = utcnow()
     session.flush()
-    return file
+    return Completed(file, duplicate)
 
 
 def fail_upload(

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from filewallball.api.access import Admin, IsAdmin
 from filewallball.api.errors import responses
 from filewallball.api.schemas import CategoryOut, ExtensionOut, SettingValue, TagCount
-from filewallball.api.services import Services, services_of
+from filewallball.api.services import Services, get_services
 from filewallball.errors import NotFound
 from filewallball.models.files import CATEGORY_NAME_LENGTH, DESCRIPTION_LENGTH
 from filewallball.operations.categories import create_category, list_categories, update_category
@@ -21,7 +21,7 @@ from filewallball.operations.system_settings import JSONValue, list_settings, se
 from filewallball.operations.tags import popular_tags
 
 router = APIRouter()
-ServicesDep = Annotated[Services, Depends(services_of)]
+ServicesDep = Annotated[Services, Depends(get_services)]
 CategoryName = Annotated[str, Path(max_length=CATEGORY_NAME_LENGTH)]
 
 

@@ -16,7 +16,7 @@ from filewallball.api.errors import responses
 from filewallball.api.routes.content import download as native_download
 from filewallball.api.routes.content import view as native_view
 from filewallball.api.routes.uploads import receive_form_upload
-from filewallball.api.services import Services, services_of
+from filewallball.api.services import Services, get_services
 from filewallball.api.visibility import visible_file
 from filewallball.models import FileInfo
 from filewallball.operations.activity import file_activity
@@ -24,7 +24,7 @@ from filewallball.operations.files import soft_delete_file
 from filewallball.operations.search import MAX_PAGE_SIZE, FileQuery, numbered_page
 
 router = APIRouter(tags=["earlier API"])
-ServicesDep = Annotated[Services, Depends(services_of)]
+ServicesDep = Annotated[Services, Depends(get_services)]
 FileId = Annotated[str, Path(description="The file's UUID", max_length=64)]
 SORTS = {"uploaded_at": "created_at", "filename": "original_filename", "size": "file_size"}
 

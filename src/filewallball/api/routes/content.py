@@ -10,6 +10,7 @@ download or view event once the bytes have gone out.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import format_datetime, parsedate_to_datetime
@@ -23,15 +24,15 @@ from starlette.responses import FileResponse
 from starlette.types import Message, Receive, Scope, Send
 
 from filewallball.api.access import IsAdmin, client_of
-from filewallball.api.errors import responses
-from filewallball.api.services import Services, services_of
+from filewallball.api.errors import ApiError, responses
+from filewallball.api.services import Services, get_services
 from filewallball.api.visibility import visible_file
 from filewallball.errors import Gone
 from filewallball.operations.activity import record_download, record_view
 from filewallball.operations.files import get_file
 
 router = APIRouter(prefix="/files", tags=["content"])
-ServicesDep = Annotated[Services, Depends(services_of)]
+ServicesDep = Annotated[Services, Depends(get_services)]
 FileUUID = Annotated[str, Path(description="The file's UUID", max_length=64)]
 
 # Rendered inline by /view; everything else is a download there too.
@@ -103,11 +104,41 @@ def _not_modified(request: Request, served: Served) -> bool:
     return False
 
 
+_RANGE = re.compile(r"\s*(\d*)\s*-\s*(\d*)\s*")
+
+
+def usable_range(header: str | None, size: int) -> bool:
+    """Whether to honour a Range header (RFC 9110 section 14.2). One that is not in
+    bytes or is malformed is ignored: the whole content is sent. One whose every range
+    starts past the end is refused (416, raised here)."""
+    if header is None or not header.strip().lower().startswith("bytes="):
+        return False
+    satisfiable = False
+    for part in header.split("=", 1)[1].split(","):
+        match = _RANGE.fullmatch(part)
+        if match is None or match.groups() == ("", ""):
+            return False
+        first, last = match.groups()
+        if first and last and int(last) < int(first):
+            return False
+        satisfiable |= int(first) < size if first else int(last) > 0 and size > 0
+    if not satisfiable:
+        raise ApiError(
+            416,
+            "range_not_satisfiable",
+            f"the range {header[:100]!r} is outside the content's {size} bytes",
+            {"Content-Range": f"bytes */{size}"},
+        )
+    return True
+
+
 class _CountingFileResponse(FileResponse):
     """A FileResponse that knows how many body bytes it sent (ranges, HEAD, a client
-    that went away midway), for the download event."""
+    that went away midway), for the download event; and that does not see a Range
+    header we decided to ignore."""
 
     sent = 0
+    ignore_range = False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         async def counting(message: Message) -> None:
@@ -115,6 +146,9 @@ class _CountingFileResponse(FileResponse):
                 self.sent += len(message.get("body", b""))
             await send(message)
 
+        if self.ignore_range:
+            headers = [(k, v) for k, v in scope["headers"] if k not in (b"range", b"if-range")]
+            scope = {**scope, "headers": headers}
         await super().__call__(scope, receive, counting)
 
 
@@ -148,7 +182,9 @@ async def _serve(
         headers["Content-Security-Policy"] = (
             PDF_VIEW_POLICY if served.mime_type == "application/pdf" else VIEW_POLICY
         )
+    honour_range = usable_range(request.headers.get("range"), stat.st_size)
     response = _CountingFileResponse(path, media_type=media_type, headers=headers, stat_result=stat)
+    response.ignore_range = not honour_range
     if request.method == "GET":
         client = client_of(request)
 

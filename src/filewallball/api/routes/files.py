@@ -8,10 +8,10 @@ from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
-from filewallball.api.access import Admin, IsAdmin
+from filewallball.api.access import Admin, IsAdmin, unauthorized
 from filewallball.api.errors import ApiError, responses
 from filewallball.api.schemas import ActivityOut, FileDetail, FileOut, FilePage
-from filewallball.api.services import Services, services_of
+from filewallball.api.services import Services, get_services
 from filewallball.api.visibility import visible_file
 from filewallball.models.files import CATEGORY_NAME_LENGTH
 from filewallball.operations.activity import file_activity
@@ -27,7 +27,7 @@ from filewallball.operations.search import FileQuery, search_files
 from filewallball.operations.tags import MAX_TAG_LENGTH, add_tags, normalise_tags, remove_tags
 
 router = APIRouter(prefix="/files", tags=["files"])
-ServicesDep = Annotated[Services, Depends(services_of)]
+ServicesDep = Annotated[Services, Depends(get_services)]
 FileUUID = Annotated[str, Path(description="The file's UUID", max_length=64)]
 TagName = Annotated[str, Path(max_length=4 * MAX_TAG_LENGTH)]
 
@@ -39,7 +39,7 @@ async def list_files(
     """Search with every filter combined; pages continue with ``cursor``."""
     if not admin:
         if query.include_deleted or query.is_public is False:
-            raise ApiError(401, "unauthorized", "private and deleted files need the admin token")
+            raise unauthorized("private and deleted files need the admin token")
         query = query.model_copy(update={"is_public": True})
 
     def page(session: Session) -> FilePage:

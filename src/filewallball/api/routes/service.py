@@ -12,11 +12,11 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 
 from filewallball import __version__
-from filewallball.api.services import Services, services_of
+from filewallball.api.services import Services, get_services
 from filewallball.storage import LocalBlobStore
 
 router = APIRouter(tags=["service"])
-ServicesDep = Annotated[Services, Depends(services_of)]
+ServicesDep = Annotated[Services, Depends(get_services)]
 LOW_SPACE_BYTES = 256 * 1024 * 1024
 
 

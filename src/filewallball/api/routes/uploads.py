@@ -12,11 +12,11 @@ from filewallball.api.errors import responses
 from filewallball.api.multipart import receive_multipart
 from filewallball.api.receiving import Upload, parse_declared_size, split_tags
 from filewallball.api.schemas import FileOut
-from filewallball.api.services import Services, services_of
+from filewallball.api.services import Services, get_services
 from filewallball.errors import InvalidInput
 
 router = APIRouter(prefix="/files", tags=["uploads"])
-ServicesDep = Annotated[Services, Depends(services_of)]
+ServicesDep = Annotated[Services, Depends(get_services)]
 UPLOAD_ERRORS = responses(400, 401, 404, 413, 415, 422, 503, 507)
 
 _MULTIPART_BODY: dict[str, Any] = {
@@ -88,7 +88,7 @@ async def receive_form_upload(services: Services, request: Request) -> FileOut:
     openapi_extra=_MULTIPART_BODY,
 )
 async def upload_form(
-    services: Annotated[Services, Depends(services_of)], request: Request
+    services: Annotated[Services, Depends(get_services)], request: Request
 ) -> FileOut:
     """Upload one file as ``multipart/form-data``: the ``file`` part, and optionally
     ``tags`` (comma-separated), ``category`` and ``is_public``."""

@@ -1,0 +1,36 @@
+"""The bare apps ``bench/http.py`` measures FileWallBall against, each run in its own
+uvicorn process (``uvicorn --factory bench.http_apps:json_app``): what FastAPI and
+Starlette cost on this machine with no database, no checks and no middleware."""
+
+from __future__ import annotations
+
+import os
+
+from fastapi import FastAPI
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import FileResponse
+from starlette.routing import Route
+
+FILE_VARIABLE = "FWB_BENCH_FILE"  # the file file_app serves
+
+
+def json_app() -> FastAPI:
+    """A JSON answer on the same path as FileWallBall's metadata."""
+    app = FastAPI()
+
+    @app.get("/api/v1/files/{file_uuid}")
+    async def metadata(file_uuid: str) -> dict[str, str]:
+        return {"file_uuid": file_uuid, "hello": "world"}
+
+    return app
+
+
+def file_app() -> Starlette:
+    """The file named by $FWB_BENCH_FILE at ``/file``, by Starlette's FileResponse."""
+    path = os.environ[FILE_VARIABLE]
+
+    async def serve(_request: Request) -> FileResponse:
+        return FileResponse(path, media_type="application/octet-stream")
+
+    return Starlette(routes=[Route("/file", serve)])

@@ -1,0 +1,49 @@
+"""Generated requests from the OpenAPI document against a real server: whatever a client
+sends, the service answers without a 5xx, with a documented status and shape."""
+
+from __future__ import annotations
+
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from schemathesis import Case
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from tests.api.conftest import ADMIN, Running
+
+EXAMPLES_PER_OPERATION = 40
+
+
+def test_generated_requests_never_fail_the_server(running: Running) -> None:
+    schema = schemathesis.openapi.from_url(f"{running.url}/openapi.json")
+    cases: list[str] = []
+    for result in schema.get_all_operations():
+        operation = result.ok()
+
+        @given(case=operation.as_strategy())
+        @settings(
+            max_examples=EXAMPLES_PER_OPERATION,
+            deadline=None,
+            database=None,
+            derandomize=True,
+            suppress_health_check=list(HealthCheck),
+        )
+        def call(case: Case) -> None:
+            cases.append(case.operation.label)
+            case.call_and_validate(
+                headers=ADMIN,
+                checks=[
+                    not_a_server_error,
+                    status_code_conformance,
+                    content_type_conformance,
+                    response_schema_conformance,
+                ],
+            )
+
+        call()
+    assert len(set(cases)) >= 25  # every operation was exercised
+    assert len(cases) >= 1000

@@ -1,0 +1,145 @@
+"""The service as users run it: ``filewallball serve`` in its own process, over TCP."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy.engine import URL
+
+from tests.api.conftest import (
+    ADMIN,
+    FILEWALLBALL,
+    Running,
+    blob_files,
+    environment,
+    free_port,
+    staged_files,
+)
+
+MiB = 1024 * 1024
+
+
+def _chunks(seed: bytes, size: int, chunk: int = 256 * 1024) -> Iterator[bytes]:
+    """Deterministic content of any size without holding it in memory."""
+    block = hashlib.sha256(seed).digest() * (chunk // 32)
+    sent = 0
+    while sent < size:
+        piece = block[: min(chunk, size - sent)]
+        sent += len(piece)
+        yield piece
+
+
+def _sha256(pieces: Iterator[bytes]) -> str:
+    digest = hashlib.sha256()
+    for piece in pieces:
+        digest.update(piece)
+    return digest.hexdigest()
+
+
+@pytest.mark.parametrize(
+    ("name", "size"),
+    [
+        ("zero.txt", 0),
+        ("one.txt", 1),
+        ("mib.txt", MiB),
+        ("fifty.txt", 50 * MiB),
+        ("東京 ü.txt", 10),
+    ],
+)
+def test_round_trip_over_tcp(running: Running, name: str, size: int) -> None:
+    seed = os.urandom(8)
+    with httpx.Client(base_url=running.url, headers=ADMIN, timeout=60) as http:
+        created = http.put(f"/api/v1/files/{name}", content=_chunks(seed, size))
+        assert created.status_code == 201, created.text
+        body = created.json()
+        assert body["file_hash"] == _sha256(_chunks(seed, size))
+        digest, received = hashlib.sha256(), 0
+        with http.stream("GET", body["content_url"]) as download:
+            assert download.status_code == 200
+            for piece in download.iter_bytes():
+                digest.update(piece)
+                received += len(piece)
+        assert received == size
+        assert digest.hexdigest() == body["file_hash"]
+        multipart = http.post(
+            "/api/v1/files", files={"file": (name, b"".join(_chunks(seed, min(size, MiB))))}
+        )
+        assert multipart.status_code == 201
+    assert staged_files(running.data_dir) == []
+
+
+def test_a_large_upload_does_not_grow_the_server(running: Running) -> None:
+    size = 200 * MiB
+    before = running.rss_bytes()
+    peak = before
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, running.rss_bytes())
+            time.sleep(0.01)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    try:
+        with httpx.Client(base_url=running.url, headers=ADMIN, timeout=120) as http:
+            created = http.put("/api/v1/files/big.tar", content=_chunks(b"big", size))
+    finally:
+        done.set()
+        sampler.join()
+    assert created.status_code == 201, created.text
+    assert created.json()["file_size"] == size
+    growth = peak - before
+    assert growth < 50 * MiB, f"the server grew by {growth / MiB:.1f} MiB"
+    [blob] = [p for p in blob_files(running.data_dir) if p.name == created.json()["file_hash"]]
+    assert blob.stat().st_size == size
+
+
+def test_serve_refuses_other_addresses_without_a_token(service_url: URL, data_dir: Path) -> None:
+    result = subprocess.run(
+        [FILEWALLBALL, "serve", "--host", "0.0.0.0", "--port", str(free_port())],
+        env=environment(service_url, data_dir),
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "FILEWALLBALL_ADMIN_TOKEN is not set" in result.stderr
+    assert not (data_dir / "blobs").exists()
+
+
+def test_leftover_partial_uploads_are_removed_at_start(service_url: URL, data_dir: Path) -> None:
+    staging = data_dir / "blobs" / ".staging"
+    staging.mkdir(parents=True)
+    (staging / "crashed.part").write_bytes(b"half an upload")
+    port = free_port()
+    process = subprocess.Popen(
+        [FILEWALLBALL, "serve", "--port", str(port)],
+        env=environment(service_url, data_dir),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/health").status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        assert staged_files(data_dir) == []
+    finally:
+        process.terminate()
+        process.wait(10)
+    assert shutil.which(FILEWALLBALL) is not None

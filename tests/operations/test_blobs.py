@@ -1,0 +1,92 @@
+"""Blob rows: the lock that orders uploads and releases of one content."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from filewallball.models import Blob, FileInfo
+from filewallball.operations import blobs, files
+from filewallball.operations.uploads import Client, begin_upload, check_upload, complete_upload
+from filewallball.storage import LocalBlobStore
+
+
+def _at_once(count: int, work: object) -> list[BaseException]:
+    start = threading.Barrier(count)
+    errors: list[BaseException] = []
+
+    def run(index: int) -> None:
+        try:
+            start.wait()
+            work(index)  # type: ignore[operator]
+        except BaseException as error:  # reported to the main thread
+            errors.append(error)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return errors
+
+
+def test_many_uploads_of_one_new_content_at_once(migrated: Engine, tmp_path: Path) -> None:
+    """Eight transactions create the same new blob row at the same moment: all succeed
+    (on MariaDB, insert-then-lock deadlocked from three on), one row, one blob."""
+    sessions = sessionmaker(migrated)
+    store = LocalBlobStore(tmp_path / "blobs")
+    for _ in range(3):
+        content = os.urandom(1000)
+        content_hash = hashlib.sha256(content).hexdigest()
+
+        def upload(index: int, content: bytes = content) -> None:
+            with sessions.begin() as session:
+                plan = check_upload(session, f"same-{index}.txt")
+                upload_id = begin_upload(session, Client())
+            with store.stage(limit=plan.limit) as staged:
+                staged.write(content)
+                staged.finish()
+                with sessions.begin() as session:
+                    complete_upload(session, store, plan, staged, upload_id)
+
+        assert _at_once(8, upload) == []
+        with sessions() as session:
+            assert (
+                session.scalar(sa.select(sa.func.count()).where(FileInfo.file_hash == content_hash))
+                == 8
+            )
+            [blob] = session.scalars(sa.select(Blob).where(Blob.content_hash == content_hash))
+            assert blob.size == 1000
+        assert store.path(content_hash).read_bytes() == content
+    assert list((tmp_path / "blobs" / ".staging").iterdir()) == []
+
+
+def test_release_keeps_referenced_content(session: Session, tmp_path: Path) -> None:
+    store = LocalBlobStore(tmp_path / "blobs")
+    with store.stage() as staged:
+        staged.write(b"shared")
+        content_hash = staged.finish()
+        blobs.lock_blob(session, content_hash, 6)
+        store.place(staged)
+    spec = files.FileSpec(
+        original_filename="a.txt", file_size=6, file_hash=content_hash, storage_path="x"
+    )
+    first, second = files.create_file(session, spec), files.create_file(session, spec)
+
+    files.delete_for_good(session, [first])
+    assert blobs.release_blob(session, store, content_hash) is False
+    assert store.path(content_hash).exists()
+
+    files.soft_delete_file(session, second.file_uuid)  # soft-deleted rows still need it
+    assert blobs.release_blob(session, store, content_hash) is False
+
+    files.delete_for_good(session, [second])
+    assert blobs.release_blob(session, store, content_hash) is True
+    assert not store.path(content_hash).exists()
+    assert session.scalars(sa.select(Blob).where(Blob.content_hash == content_hash)).all() == []
