@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
+from functools import lru_cache
 from typing import Any, Final
 
 import sqlalchemy as sa
@@ -171,17 +172,24 @@ def _find(
     include_deleted: bool = False,
     options: Sequence[LoaderOption] = (),
 ) -> FileInfo:
-    statement = (
-        sa.select(FileInfo)
-        .where(FileInfo.file_uuid == parse_file_uuid(file_uuid))
-        .options(*options)
-    )
-    if not include_deleted:
-        statement = statement.where(FileInfo.is_deleted == sa.false())
-    file = session.scalars(statement).unique().one_or_none()
+    statement = _lookup(include_deleted, tuple(options))
+    parameters = {"file_uuid": parse_file_uuid(file_uuid)}
+    file = session.scalars(statement, parameters).unique().one_or_none()
     if file is None:
         raise NotFound(f"no file {file_uuid}")
     return file
+
+
+@lru_cache(maxsize=32)
+def _lookup(include_deleted: bool, options: tuple[LoaderOption, ...]) -> sa.Select[FileInfo]:
+    """The lookup by UUID, built once per variant: building a statement and its cache
+    key costs more than the query itself on the hottest path (a file's metadata)."""
+    statement = (
+        sa.select(FileInfo).where(FileInfo.file_uuid == sa.bindparam("file_uuid")).options(*options)
+    )
+    if not include_deleted:
+        statement = statement.where(FileInfo.is_deleted == sa.false())
+    return statement
 
 
 def find_by_hash(session: Session, file_hash: str) -> Sequence[FileInfo]:
