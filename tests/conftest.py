@@ -23,6 +23,8 @@ from filewallball.migrations import alembic_config
 from filewallball.settings import get_settings
 from tests.servers import DIALECTS, Server, require_server, settings_for
 
+pytest_plugins = ["tests.cli_installation"]
+
 DIALECT_PARAMS = [pytest.param(d, marks=getattr(pytest.mark, d), id=d) for d in DIALECTS]
 
 

@@ -7,36 +7,30 @@ module) that is emptied after each test, and each test has its own data director
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from click.testing import CliRunner, Result
-from sqlalchemy.engine import URL, Engine
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm import Session
 
-from filewallball.cli import main
-from filewallball.database import create_database_engine
-from filewallball.hashing import sha256_of_file
 from filewallball.models import (
-    Blob,
-    FileDownload,
     FileInfo,
-    FileTag,
-    FileTagRelation,
     FileUpload,
-    FileView,
 )
 from filewallball.operations.activity import record_download
 from filewallball.operations.system_settings import set_setting
-from tests.conftest import upgrade
-from tests.servers import Server, settings_for
+from tests.cli_installation import (
+    Installation,
+    listing,
+    run,
+    sha256,
+    upload,
+    uuids_by_name,
+    write,
+)
 
 FILE_FIELDS = {
     "file_uuid",
@@ -51,70 +45,10 @@ FILE_FIELDS = {
     "updated_at",
     "category",
     "tags",
+    "content_status",
 }
 ELF_HEADER = b"\x7fELF\x02\x01\x01"
 MISSING = "12345678-1234-4234-8234-123456789012"
-
-
-@pytest.fixture(scope="module")
-def cli_engine(server: Server) -> Iterator[Engine]:
-    """A database at head for this module's tests, which commit."""
-    url = server.create_database()
-    engine = upgrade(create_database_engine(settings_for(url, pool_size=2)))
-    yield engine
-    engine.dispose()
-    server.drop_database(url)
-
-
-@dataclass(frozen=True)
-class Installation:
-    engine: Engine
-    data: Path
-
-    @property
-    def blobs(self) -> Path:
-        return self.data / "blobs"
-
-    def blob_path(self, content_hash: str) -> Path:
-        return self.blobs / content_hash[:2] / content_hash[2:4] / content_hash
-
-    def scalars(self, statement: Any) -> list[Any]:
-        with Session(self.engine) as session:
-            return list(session.scalars(statement).unique())
-
-    def files(self) -> list[FileInfo]:
-        return self.scalars(
-            sa.select(FileInfo)
-            .options(selectinload(FileInfo.tags), joinedload(FileInfo.category))
-            .order_by(FileInfo.original_filename)
-        )
-
-    def blob_hashes(self) -> set[str]:
-        return set(self.scalars(sa.select(Blob.content_hash)))
-
-    def stored_blobs(self) -> set[str]:
-        """The blob files on disk, each checked to hold the content its name promises."""
-        found = set()
-        for path in self.blobs.glob("??/??/*"):
-            assert sha256_of_file(path)[0] == path.name
-            found.add(path.name)
-        return found
-
-    def staging(self) -> list[Path]:
-        return list((self.blobs / ".staging").iterdir())
-
-
-@pytest.fixture
-def installation(
-    cli_engine: Engine, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> Iterator[Installation]:
-    url: URL = cli_engine.url
-    monkeypatch.setenv("FILEWALLBALL_DATABASE_URL", url.render_as_string(hide_password=False))
-    monkeypatch.setenv("FILEWALLBALL_DATA_DIR", str(tmp_path / "data"))
-    yield Installation(cli_engine, tmp_path / "data")
-    with cli_engine.begin() as connection:
-        for model in (FileDownload, FileView, FileTagRelation, FileTag, FileUpload, FileInfo, Blob):
-            connection.execute(sa.delete(model))
 
 
 @pytest.fixture
@@ -126,37 +60,6 @@ def upload_limit(installation: Installation) -> Iterator[int]:
     yield limit
     with Session(installation.engine) as session, session.begin():
         set_setting(session, "max_upload_bytes", 8 * 1024**3)
-
-
-def run(*args: str) -> Result:
-    return CliRunner().invoke(main, list(args), catch_exceptions=False)
-
-
-def upload(*args: str | Path) -> dict[str, Any]:
-    result = run("upload", "--json", *map(str, args))
-    assert result.exit_code == 0, result.output
-    document: dict[str, Any] = json.loads(result.stdout)
-    return document
-
-
-def uuids_by_name(document: dict[str, Any]) -> dict[str, str]:
-    return {item["original_filename"]: item["file_uuid"] for item in document["uploaded"]}
-
-
-def listing(*args: str) -> list[str]:
-    result = run("ls", "--json", *args)
-    assert result.exit_code == 0, result.output
-    return [item["original_filename"] for item in json.loads(result.stdout)["items"]]
-
-
-def write(path: Path, content: bytes) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(content)
-    return path
-
-
-def sha256(content: bytes) -> str:
-    return hashlib.sha256(content).hexdigest()
 
 
 def test_upload_stores_a_tree_with_each_content_once(

@@ -12,6 +12,10 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from filewallball.models import utcnow
+from filewallball.operations.integrity import Finding, Report, mark_lost, record_report
 
 CONTENT = os.urandom(10_000)
 
@@ -162,3 +166,23 @@ def test_missing_content_is_410(admin: TestClient, stored: dict[str, Any], data_
     assert gone.status_code == 410
     assert gone.json()["error"]["code"] == "gone"
     assert str(data_dir) not in gone.text
+
+
+def test_content_marked_lost_by_fsck_answers_410_until_uploaded_again(
+    admin: TestClient, service_engine: Engine
+) -> None:
+    content = os.urandom(2000)
+    stored = admin.put("/api/v1/files/marked.txt", content=content).json()
+    with Session(service_engine) as session, session.begin():
+        mark_lost(session, Finding("corrupt", stored["file_hash"], "test"))
+        record_report(session, Report(started_at=utcnow(), deep=True))
+    gone = admin.get(stored["content_url"])
+    assert gone.status_code == 410
+    assert "corrupt (found by fsck)" in gone.json()["error"]["message"]
+    assert admin.get(f"/api/v1/files/{stored['file_uuid']}").json()["content_status"] == "corrupt"
+    assert admin.get("/health").json()["fsck"]["deep"] is True
+
+    again = admin.put("/api/v1/files/marked-again.txt", content=content)
+    assert again.status_code == 201
+    assert again.json()["content_status"] == "ok"
+    assert admin.get(stored["content_url"]).content == content

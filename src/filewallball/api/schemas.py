@@ -38,6 +38,9 @@ class FileOut(BaseModel):
     updated_at: datetime
     category: str | None
     tags: list[str]
+    content_status: str = Field(
+        description="ok; missing or corrupt when fsck found the stored content lost"
+    )
     content_url: str
     view_url: str
 
@@ -60,6 +63,7 @@ def file_fields(file: FileInfo) -> dict[str, Any]:
         "updated_at": file.updated_at,
         "category": file.category.name if file.category else None,
         "tags": sorted(tag.tag_name for tag in file.tags),
+        "content_status": file.blob.status if file.blob else "ok",
         "content_url": f"{API}/files/{file.file_uuid}/content",
         "view_url": f"{API}/files/{file.file_uuid}/view",
     }

@@ -7,6 +7,7 @@ import click
 from filewallball import __version__
 from filewallball.cli.db import db
 from filewallball.cli.files import info, restore, rm, search, tag, untag
+from filewallball.cli.fsck import fsck
 from filewallball.cli.get import get
 from filewallball.cli.init import init
 from filewallball.cli.purge import purge
@@ -29,6 +30,6 @@ def main() -> None:
 main.add_command(db)
 main.add_command(init)
 main.add_command(serve)
-for command in (upload, search, info, get, rm, restore, tag, untag, stats, purge):
+for command in (upload, search, info, get, rm, restore, tag, untag, stats, purge, fsck):
     main.add_command(command)
 main.add_command(search, name="ls")

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import BigInteger, CheckConstraint, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from filewallball.models.base import Base, CreatedAt
+from filewallball.models.base import Base, CreatedAt, one_of
 from filewallball.models.types import IntPK
 
-__all__ = ["Blob"]
+__all__ = ["BLOB_STATUSES", "Blob"]
+
+# "missing" and "corrupt" are set by fsck (never by a guess), and back to "ok" when the
+# content is stored again: an upload of the same bytes, or fsck finding it restored.
+BLOB_STATUSES = ("ok", "missing", "corrupt")
 
 
 class Blob(CreatedAt, Base):
@@ -25,8 +31,13 @@ class Blob(CreatedAt, Base):
     id: Mapped[IntPK]
     content_hash: Mapped[str] = mapped_column(String(64), unique=True)
     size: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(10), default="ok", server_default="ok")
+    checked_at: Mapped[datetime | None]
 
-    __table_args__ = (CheckConstraint("size >= 0", name="size_non_negative"),)
+    __table_args__ = (
+        CheckConstraint("size >= 0", name="size_non_negative"),
+        one_of("status", BLOB_STATUSES),
+    )
 
     def __repr__(self) -> str:
         return f"<Blob {self.content_hash} {self.size} B>"

@@ -23,6 +23,7 @@ from filewallball.models.types import Identifier, IntPK, generate_file_uuid, utc
 
 if TYPE_CHECKING:
     from filewallball.models.activity import FileDownload, FileView
+    from filewallball.models.blobs import Blob
     from filewallball.models.tags import FileTag, FileTagRelation
 
 __all__ = [
@@ -107,6 +108,11 @@ class FileInfo(Timestamps, Base):
     )
     downloads: Mapped[list[FileDownload]] = relationship(
         back_populates="file", cascade="all, delete-orphan", passive_deletes=True
+    )
+    # The stored content, shared with every row of the same hash (no foreign key: rows
+    # are written after their blob, and bulk imports may name contents stored elsewhere).
+    blob: Mapped[Blob | None] = relationship(
+        primaryjoin="foreign(FileInfo.file_hash) == Blob.content_hash", viewonly=True
     )
 
     # Listings sort by (created_at, id): the indexes hold both, so a page comes straight off

@@ -50,6 +50,7 @@ DEFAULT_MIME_TYPE = "application/octet-stream"
 # one more for the upload records of a file's detail.
 IN_LISTINGS: Final[tuple[LoaderOption, ...]] = (
     joinedload(FileInfo.category),
+    joinedload(FileInfo.blob),
     selectinload(FileInfo.tags),
 )
 WITH_RELATIONS: Final[tuple[LoaderOption, ...]] = (*IN_LISTINGS, selectinload(FileInfo.uploads))
@@ -57,6 +58,7 @@ WITH_RELATIONS: Final[tuple[LoaderOption, ...]] = (*IN_LISTINGS, selectinload(Fi
 # cost less than a second round trip).
 ONE_FILE: Final[tuple[LoaderOption, ...]] = (
     joinedload(FileInfo.category),
+    joinedload(FileInfo.blob),
     joinedload(FileInfo.tags),
 )
 

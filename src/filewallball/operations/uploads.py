@@ -140,9 +140,12 @@ def complete_upload(
     """The file row for finished, staged content, its blob placed in the store."""
     if staged.content_hash is None:
         raise RuntimeError("finish() the staged blob first")
-    lock_blob(session, staged.content_hash, staged.size)
+    blob = lock_blob(session, staged.content_hash, staged.size)
     duplicate = is_referenced(session, staged.content_hash)  # exact: we hold the lock
-    store.place(staged)
+    # A content fsck found lost is stored again from these verified bytes.
+    store.place(staged, replace=blob.status != "ok")
+    if blob.status != "ok":
+        blob.status, blob.checked_at = "ok", utcnow()
     file = create_file(
         session,
         FileSpec(

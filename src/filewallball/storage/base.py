@@ -87,9 +87,10 @@ class BlobStore(Protocol):
     def stage(self, *, limit: int | None = None) -> StagedBlob:
         """A new temporary blob to write an upload into."""
 
-    def place(self, staged: StagedBlob) -> bool:
+    def place(self, staged: StagedBlob, *, replace: bool = False) -> bool:
         """Make a finished staged blob readable under its hash. Returns False when an
-        intact blob was already there (the staged copy is then dropped)."""
+        intact blob was already there (the staged copy is then dropped); ``replace``
+        puts the staged copy in place regardless (the one there is known damaged)."""
 
     def key(self, content_hash: str) -> str:
         """The blob's name inside the store (``files.storage_path``)."""

@@ -41,12 +41,12 @@ class LocalBlobStore:
     def path(self, content_hash: str) -> Path:
         return self.root / self.key(content_hash)
 
-    def place(self, staged: StagedBlob) -> bool:
+    def place(self, staged: StagedBlob, *, replace: bool = False) -> bool:
         if staged.content_hash is None:
             raise RuntimeError("finish() the staged blob before placing it")
         target = self.path(staged.content_hash)
         existing = self.stat(staged.content_hash)
-        if existing is not None and existing.size == staged.size:
+        if existing is not None and existing.size == staged.size and not replace:
             staged.discard()
             return False
         # Missing, or damaged (wrong size): the staged copy has the verified bytes.
@@ -80,21 +80,29 @@ class LocalBlobStore:
                 if _HASH.fullmatch(path.name) and path.name[:4] == first.name + path.parent.name:
                     yield path.name
 
+    def dead_temporary(self, older_than: datetime | None = None) -> list[str]:
+        """The staged files no upload is writing (their writer's lock is gone)."""
+        return [path.name for path in self._dead_temporary(older_than, remove=False)]
+
     def remove_temporary(self, older_than: datetime | None = None) -> int:
-        removed = 0
-        for path in self.temporary.iterdir():
+        return len(self._dead_temporary(older_than, remove=True))
+
+    def _dead_temporary(self, older_than: datetime | None, *, remove: bool) -> list[Path]:
+        dead = []
+        for path in sorted(self.temporary.iterdir()):
             try:
                 with path.open("rb") as file:
                     fcntl.flock(file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
                     modified = datetime.fromtimestamp(os.fstat(file.fileno()).st_mtime, UTC)
                     if older_than is None or modified < older_than:
-                        path.unlink()
-                        removed += 1
+                        if remove:
+                            path.unlink()
+                        dead.append(path)
             except BlockingIOError:
                 continue  # an upload in progress, in this process or another
             except FileNotFoundError:
                 continue  # finished meanwhile
-        return removed
+        return dead
 
 
 def _fsync_directory(path: Path) -> None:

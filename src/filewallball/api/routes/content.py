@@ -18,7 +18,7 @@ from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Path, Request, Response
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 from starlette.background import BackgroundTask
 from starlette.responses import FileResponse
 from starlette.types import Message, Receive, Scope, Send
@@ -28,6 +28,7 @@ from filewallball.api.errors import ApiError, responses
 from filewallball.api.services import Services, get_services
 from filewallball.api.visibility import visible_file
 from filewallball.errors import Gone
+from filewallball.models import FileInfo
 from filewallball.operations.activity import record_download, record_view
 from filewallball.operations.files import get_file
 
@@ -64,6 +65,7 @@ class Served:
     content_hash: str
     size: int
     created_at: datetime
+    content_status: str
 
     @property
     def etag(self) -> str:
@@ -71,7 +73,7 @@ class Served:
 
 
 def _served(session: Session, file_uuid: str, admin: bool) -> Served:
-    file = visible_file(session, file_uuid, admin, options=())
+    file = visible_file(session, file_uuid, admin, options=(joinedload(FileInfo.blob),))
     return Served(
         file.id,
         file.file_uuid,
@@ -80,6 +82,7 @@ def _served(session: Session, file_uuid: str, admin: bool) -> Served:
         file.file_hash,
         file.file_size,
         file.created_at,
+        file.blob.status if file.blob else "ok",
     )
 
 
@@ -156,6 +159,11 @@ async def _serve(
     services: Services, request: Request, file_uuid: str, admin: bool, *, view: bool
 ) -> Response:
     served = await services.run(_served, file_uuid, admin)
+    if served.content_status != "ok":
+        raise Gone(
+            f"the content of file {served.file_uuid} is {served.content_status} "
+            "(found by fsck); uploading the same bytes again restores it"
+        )
     headers = {
         "ETag": served.etag,
         "Last-Modified": format_datetime(served.created_at, usegmt=True),

@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 from filewallball import __version__
 from filewallball.api.services import Services, get_services
+from filewallball.operations.integrity import last_report
 from filewallball.storage import LocalBlobStore
 
 router = APIRouter(tags=["service"])
@@ -25,6 +26,7 @@ class Health(BaseModel):
     version: str
     database: dict[str, Any]
     storage: dict[str, Any]
+    fsck: dict[str, Any] | None = None  # the last `filewallball fsck` run's summary
 
 
 def _storage_health(store: LocalBlobStore) -> dict[str, Any]:
@@ -56,11 +58,18 @@ async def health(services: ServicesDep) -> JSONResponse:
     database = await services.database.health()
     storage = await services.in_thread(_storage_health, services.store)
     healthy = database.reachable and storage["writable"]
+    fsck = None
+    if database.reachable:
+        try:
+            fsck = await services.run(last_report)
+        except Exception:  # health must answer even when this one read fails
+            fsck = None
     body = Health(
         status="healthy" if healthy else "degraded",
         version=__version__,
         database=asdict(database),
         storage=storage,
+        fsck=fsck,
     )
     return JSONResponse(body.model_dump(mode="json"), status_code=200 if healthy else 503)
 

@@ -1,0 +1,178 @@
+"""fsck: do the database and the blob store agree, in both directions?
+
+Four kinds of problem: a content the database names but the store lacks (missing); a
+blob whose size, or with ``deep`` its SHA-256, is not what its name says (corrupt); a
+blob no row names (unreferenced); a staged file no upload is writing any more
+(temporary). Anything younger than the cutoff is left out: an upload in flight has a
+placed blob and no row yet, and must never look like litter.
+
+Repairs only ever remove what nothing needs (unreferenced blobs, dead temporary files,
+both older than the cutoff, each re-checked under the content's lock) and mark the
+contents that are lost. They never delete a row and never rewrite content.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from filewallball.hashing import sha256_of_file
+from filewallball.models import Blob, FileInfo, utcnow
+from filewallball.operations.blobs import lock_blob
+from filewallball.operations.system_settings import get_setting, set_setting
+from filewallball.storage import LocalBlobStore
+
+__all__ = [
+    "DEFAULT_CUTOFF",
+    "Finding",
+    "Report",
+    "last_report",
+    "mark_lost",
+    "record_report",
+    "scan",
+]
+
+DEFAULT_CUTOFF = timedelta(hours=1)
+LAST_REPORT_KEY = "last_fsck"
+Kind = Literal["missing", "corrupt", "unreferenced", "temporary", "restored"]
+
+
+@dataclass(frozen=True)
+class Finding:
+    kind: Kind
+    content_hash: str | None
+    detail: str
+    files: int = 0  # rows (live or deleted) that name this content
+
+
+@dataclass
+class Report:
+    started_at: datetime
+    deep: bool
+    contents_checked: int = 0
+    blobs_seen: int = 0
+    findings: list[Finding] = field(default_factory=list)
+    repaired: dict[str, int] = field(default_factory=dict)
+
+    def count(self, kind: Kind) -> int:
+        return sum(1 for finding in self.findings if finding.kind == kind)
+
+    @property
+    def clean(self) -> bool:
+        return not any(f.kind != "restored" for f in self.findings)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "started_at": self.started_at.isoformat(),
+            "deep": self.deep,
+            "clean": self.clean,
+            "contents_checked": self.contents_checked,
+            "blobs_seen": self.blobs_seen,
+            "counts": {
+                kind: self.count(kind)
+                for kind in ("missing", "corrupt", "unreferenced", "temporary", "restored")
+            },
+            "repaired": self.repaired,
+            "findings": [asdict(finding) for finding in self.findings],
+        }
+
+
+def _contents(session: Session) -> Iterator[tuple[str, int, int]]:
+    """(hash, size, rows) of every content a file row names, in hash order."""
+    statement = (
+        sa.select(FileInfo.file_hash, sa.func.max(FileInfo.file_size), sa.func.count())
+        .group_by(FileInfo.file_hash)
+        .order_by(FileInfo.file_hash)
+    )
+    for content_hash, size, rows in session.execute(statement):
+        yield content_hash, int(size), int(rows)
+
+
+def scan(
+    session: Session,
+    store: LocalBlobStore,
+    *,
+    deep: bool = False,
+    cutoff: timedelta = DEFAULT_CUTOFF,
+    now: datetime | None = None,
+    progress: Callable[[int], None] = lambda _bytes: None,
+) -> Report:
+    """Compare the database and the store; changes nothing. ``progress`` is told how
+    many bytes were re-hashed (``deep``) or 0 per content."""
+    now = now or utcnow()
+    report = Report(started_at=now, deep=deep)
+    statuses = dict(session.execute(sa.select(Blob.content_hash, Blob.status)).all())
+    named: set[str] = set()
+    for content_hash, size, rows in _contents(session):
+        named.add(content_hash)
+        report.contents_checked += 1
+        problem = _check_blob(store, content_hash, size, deep=deep, progress=progress)
+        if problem is not None:
+            kind, detail = problem
+            report.findings.append(Finding(kind, content_hash, detail, rows))
+        elif statuses.get(content_hash, "ok") != "ok":
+            report.findings.append(
+                Finding("restored", content_hash, "intact again in the store", rows)
+            )
+    old = now - cutoff
+    for content_hash in store:
+        report.blobs_seen += 1
+        if content_hash in named:
+            continue
+        info = store.stat(content_hash)
+        if info is not None and info.modified_at < old:
+            report.findings.append(
+                Finding("unreferenced", content_hash, f"{info.size} bytes, no file names it")
+            )
+    for name in store.dead_temporary(older_than=old):
+        report.findings.append(Finding("temporary", None, name))
+    return report
+
+
+def _check_blob(
+    store: LocalBlobStore,
+    content_hash: str,
+    size: int,
+    *,
+    deep: bool,
+    progress: Callable[[int], None],
+) -> tuple[Kind, str] | None:
+    info = store.stat(content_hash)
+    if info is None:
+        return "missing", "not in the store"
+    if info.size != size:
+        return "corrupt", f"{info.size} bytes in the store, {size} expected"
+    if deep:
+        actual, _ = sha256_of_file(store.path(content_hash))
+        progress(size)
+        if actual != content_hash:
+            return "corrupt", f"its content hashes to {actual}"
+    else:
+        progress(0)
+    return None
+
+
+def mark_lost(session: Session, finding: Finding) -> None:
+    """Record that a content is missing or corrupt (or intact again, "restored"); the
+    files naming it answer 410 until it is stored again."""
+    if finding.content_hash is None:
+        return
+    blob = lock_blob(session, finding.content_hash, 0)
+    blob.status = "ok" if finding.kind == "restored" else finding.kind
+    blob.checked_at = utcnow()
+    session.flush()
+
+
+def record_report(session: Session, report: Report) -> None:
+    summary = {key: value for key, value in report.as_json().items() if key != "findings"}
+    set_setting(session, LAST_REPORT_KEY, summary, setting_type="json", is_public=False)
+
+
+def last_report(session: Session) -> dict[str, Any] | None:
+    value = get_setting(session, LAST_REPORT_KEY)
+    return value if isinstance(value, dict) else None

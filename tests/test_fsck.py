@@ -1,0 +1,138 @@
+"""``filewallball fsck``: both directions, the cutoff, repairs that lose nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from filewallball.models import Blob, FileInfo
+from filewallball.operations.integrity import last_report
+from filewallball.storage import LocalBlobStore
+from tests.cli_installation import Installation, run, sha256, upload, write
+
+HOURS_AGO = time.time() - 2 * 3600
+
+
+def fsck(*args: str) -> tuple[int, dict[str, Any]]:
+    result = run("fsck", "--json", *args)
+    return result.exit_code, json.loads(result.stdout)
+
+
+def _age(path: Path) -> None:
+    os.utime(path, (HOURS_AGO, HOURS_AGO))
+
+
+def _rows(installation: Installation) -> int:
+    return len(installation.scalars(sa.select(FileInfo.id)))
+
+
+def _status(installation: Installation, content_hash: str) -> str:
+    [status] = installation.scalars(sa.select(Blob.status).where(Blob.content_hash == content_hash))
+    return str(status)
+
+
+def test_a_consistent_installation_is_clean(installation: Installation, tmp_path: Path) -> None:
+    upload(write(tmp_path / "a.txt", b"alpha"), write(tmp_path / "b.txt", b"beta"))
+    code, report = fsck("--deep")
+    assert code == 0
+    assert report["clean"] is True
+    assert report["contents_checked"] == 2
+    assert report["blobs_seen"] == 2
+    with Session(installation.engine) as session:
+        stored = last_report(session)
+    assert stored is not None
+    assert stored["clean"] is True
+    assert stored["deep"] is True
+
+
+def test_missing_and_corrupt_contents_are_found_marked_and_healed(
+    installation: Installation, tmp_path: Path
+) -> None:
+    lost, damaged, subtle = b"lost content", b"damaged content", b"subtle content"
+    upload(
+        write(tmp_path / "lost.txt", lost),
+        write(tmp_path / "lost-copy.txt", lost),
+        write(tmp_path / "damaged.txt", damaged),
+        write(tmp_path / "subtle.txt", subtle),
+    )
+    installation.blob_path(sha256(lost)).unlink()
+    installation.blob_path(sha256(damaged)).write_bytes(b"short")
+    installation.blob_path(sha256(subtle)).write_bytes(b"SUBTLE content")  # same size
+    rows = _rows(installation)
+
+    code, report = fsck()
+    assert code == 1
+    kinds = {f["content_hash"]: (f["kind"], f["files"]) for f in report["findings"]}
+    assert kinds[sha256(lost)] == ("missing", 2)
+    assert kinds[sha256(damaged)] == ("corrupt", 1)
+    assert sha256(subtle) not in kinds  # only re-hashing sees it
+    assert _status(installation, sha256(lost)) == "ok"  # a dry run changes nothing
+
+    code, report = fsck("--deep", "--repair")
+    assert code == 1  # lost content stays lost, and says so
+    assert report["counts"]["corrupt"] == 2
+    assert report["repaired"]["contents_marked"] == 3
+    assert _rows(installation) == rows  # never a row deleted
+    assert _status(installation, sha256(lost)) == "missing"
+    assert _status(installation, sha256(subtle)) == "corrupt"
+    assert installation.blob_path(sha256(subtle)).read_bytes() == b"SUBTLE content"  # untouched
+
+    info = json.loads(run("info", "--json", _uuid(installation, "subtle.txt")).stdout)
+    assert info["content_status"] == "corrupt"
+
+    # Uploading the same bytes again stores them and clears the mark.
+    again = tmp_path / "again"
+    upload(write(again / "subtle.txt", subtle), write(again / "lost.txt", lost))
+    assert installation.blob_path(sha256(subtle)).read_bytes() == subtle
+    assert _status(installation, sha256(subtle)) == "ok"
+    assert installation.blob_path(sha256(damaged)).read_bytes() == b"short"
+    code, report = fsck("--deep")
+    assert {f["kind"] for f in report["findings"]} == {"corrupt"}
+    assert report["counts"]["corrupt"] == 1
+
+
+def _uuid(installation: Installation, name: str) -> str:
+    [file_uuid] = installation.scalars(
+        sa.select(FileInfo.file_uuid).where(FileInfo.original_filename == name)
+    )
+    return str(file_uuid)
+
+
+def test_unreferenced_blobs_and_dead_temporary_files_past_the_cutoff_are_removed(
+    installation: Installation, tmp_path: Path
+) -> None:
+    upload(write(tmp_path / "kept.txt", b"kept"))
+    store = LocalBlobStore(installation.blobs)
+    old_orphan, young_orphan = b"old orphan", b"young orphan"
+    for content in (old_orphan, young_orphan):
+        write(installation.blob_path(sha256(content)), content)
+    _age(installation.blob_path(sha256(old_orphan)))
+    dead = write(installation.blobs / ".staging" / "crashed.part", b"half")
+    _age(dead)
+    with store.stage() as live:  # an upload in progress: locked, and old
+        live.write(b"in flight")
+        _age(live.path)
+
+        code, report = fsck()
+        assert code == 1
+        found = {(f["kind"], f["content_hash"] or f["detail"]) for f in report["findings"]}
+        assert found == {("unreferenced", sha256(old_orphan)), ("temporary", "crashed.part")}
+
+        code, report = fsck("--repair")
+        assert code == 0
+        assert report["repaired"]["blobs_removed"] == 1
+        assert report["repaired"]["temporary_removed"] == 1
+        assert not installation.blob_path(sha256(old_orphan)).exists()
+        assert installation.blob_path(sha256(young_orphan)).exists()  # younger than the cutoff
+        assert not dead.exists()
+        assert live.path.exists()
+    assert installation.blob_path(sha256(b"kept")).read_bytes() == b"kept"
+    code, report = fsck("--cutoff-minutes", "0", "--repair")
+    assert report["repaired"]["blobs_removed"] == 1  # the young one, with no cutoff
+    assert fsck()[0] == 0
