@@ -108,16 +108,15 @@ def environment(service_url: URL, data_dir: Path, **extra: str) -> dict[str, str
     }
 
 
-@pytest.fixture(scope="module")
-def running(service_url: URL, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
-    """One server per database for the module (starting one takes seconds)."""
-    tmp_path = tmp_path_factory.mktemp("serve")
-    data_dir = tmp_path / "data"
+def start_server(service_url: URL, data_dir: Path, log: Path, *, migrate: bool = True) -> Running:
+    """``filewallball serve`` on a free port, once /health answers."""
     port = free_port()
-    log = tmp_path / "serve.log"
-    with log.open("wb") as output:
+    command = [FILEWALLBALL, "serve", "--port", str(port)]
+    if not migrate:
+        command.append("--no-migrate")
+    with log.open("ab") as output:
         process = subprocess.Popen(
-            [FILEWALLBALL, "serve", "--port", str(port)],
+            command,
             env=environment(service_url, data_dir, FILEWALLBALL_ADMIN_TOKEN=TOKEN),
             stdout=output,
             stderr=subprocess.STDOUT,
@@ -127,7 +126,7 @@ def running(service_url: URL, tmp_path_factory: pytest.TempPathFactory) -> Itera
     while True:
         try:
             if httpx.get(f"{url}/health").status_code == 200:
-                break
+                return Running(process, url, data_dir)
         except httpx.TransportError:
             pass
         if process.poll() is not None or time.monotonic() > deadline:
@@ -135,13 +134,24 @@ def running(service_url: URL, tmp_path_factory: pytest.TempPathFactory) -> Itera
             process.wait()
             raise AssertionError(log.read_text()[-3000:])
         time.sleep(0.1)
-    yield Running(process, url, data_dir)
-    process.terminate()
+
+
+def stop_server(running: Running) -> None:
+    running.process.terminate()
     try:
-        process.wait(10)
+        running.process.wait(10)
     except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+        running.process.kill()
+        running.process.wait()
+
+
+@pytest.fixture(scope="module")
+def running(service_url: URL, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
+    """One server per database for the module (starting one takes seconds)."""
+    tmp_path = tmp_path_factory.mktemp("serve")
+    server = start_server(service_url, tmp_path / "data", tmp_path / "serve.log")
+    yield server
+    stop_server(server)
 
 
 def staged_files(data_dir: Path) -> list[Path]:

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import hashlib
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO, Protocol, Self
 
-from filewallball.errors import TooLarge
+from filewallball.errors import StorageFull, TooLarge
 
 __all__ = ["SNIFF_BYTES", "BlobInfo", "BlobStore", "StagedBlob"]
 
@@ -53,15 +55,17 @@ class StagedBlob:
         if len(self.head) < SNIFF_BYTES:
             self.head += bytes(data[: SNIFF_BYTES - len(self.head)])
         self._digest.update(data)
-        self._file.write(data)
+        with _full_disk_is_storage_full():
+            self._file.write(data)
         self.size += len(data)
 
     def finish(self) -> str:
         """Flush the bytes to the disk and return their SHA-256."""
         if self._file is None:
             raise RuntimeError("the staged blob is closed")
-        self._file.flush()
-        os.fsync(self._file.fileno())
+        with _full_disk_is_storage_full():
+            self._file.flush()
+            os.fsync(self._file.fileno())
         self._file.close()
         self._file = None
         self.content_hash = self._digest.hexdigest()
@@ -69,7 +73,8 @@ class StagedBlob:
 
     def discard(self) -> None:
         if self._file is not None:
-            self._file.close()
+            with suppress(OSError):  # closing flushes, which fails again on a full disk
+                self._file.close()
             self._file = None
         self.path.unlink(missing_ok=True)
 
@@ -78,6 +83,16 @@ class StagedBlob:
 
     def __exit__(self, *_exc: object) -> None:
         self.discard()
+
+
+@contextmanager
+def _full_disk_is_storage_full() -> Iterator[None]:
+    try:
+        yield
+    except OSError as error:
+        if error.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise StorageFull("no space left on the storage device for this upload") from None
+        raise
 
 
 class BlobStore(Protocol):
