@@ -90,3 +90,48 @@ def test_release_keeps_referenced_content(session: Session, tmp_path: Path) -> N
     assert blobs.release_blob(session, store, content_hash) is True
     assert not store.path(content_hash).exists()
     assert session.scalars(sa.select(Blob).where(Blob.content_hash == content_hash)).all() == []
+
+
+def test_a_purge_racing_an_upload_never_removes_the_blob_it_needs(
+    migrated: Engine, tmp_path: Path
+) -> None:
+    sessions = sessionmaker(migrated)
+    store = LocalBlobStore(tmp_path / "blobs")
+
+    def upload(content: bytes, name: str) -> None:
+        with sessions.begin() as session:
+            plan = check_upload(session, name)
+            upload_id = begin_upload(session, Client())
+        with store.stage(limit=plan.limit) as staged:
+            staged.write(content)
+            staged.finish()
+            with sessions.begin() as session:
+                complete_upload(session, store, plan, staged, upload_id)
+
+    for round_number in range(15):
+        content = os.urandom(500)
+        content_hash = hashlib.sha256(content).hexdigest()
+        upload(content, f"old-{round_number}.txt")
+        with sessions.begin() as session:  # the old row is purged: the blob is now litter
+            rows = session.scalars(sa.select(FileInfo).where(FileInfo.file_hash == content_hash))
+            files.delete_for_good(session, rows.all())
+
+        def race(
+            index: int,
+            content: bytes = content,
+            content_hash: str = content_hash,
+            n: int = round_number,
+        ) -> None:
+            if index == 0:
+                with sessions.begin() as session:
+                    blobs.release_blob(session, store, content_hash)
+            else:
+                upload(content, f"new-{n}.txt")
+
+        assert _at_once(2, race) == []
+        with sessions() as session:
+            named = session.scalar(
+                sa.select(sa.func.count()).where(FileInfo.file_hash == content_hash)
+            )
+        assert named == 1
+        assert store.path(content_hash).read_bytes() == content  # the new row's blob is there
