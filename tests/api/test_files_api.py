@@ -262,3 +262,13 @@ def test_nul_characters_are_refused_not_crashing(admin: TestClient, url: str) ->
     refused = method(url, json={"is_active": True}) if method is admin.patch else method(url)
     assert refused.status_code in (400, 404, 422), refused.text
     assert set(refused.json()) == {"error"}
+
+
+def test_bodies_of_non_upload_routes_are_limited(admin: TestClient) -> None:
+    huge = {"value": "x" * (2 * 1024 * 1024)}
+    refused = admin.put("/api/v1/settings/some_note", json=huge)
+    assert refused.status_code == 413
+    assert refused.json()["error"]["code"] == "too_large"
+    assert admin.get("/api/v1/settings/some_note").status_code == 404
+    big_upload = admin.put("/api/v1/files/big.tar", content=os.urandom(3 * 1024 * 1024))
+    assert big_upload.status_code == 201

@@ -8,10 +8,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
+from starlette.middleware.body_limit import RequestBodyLimitMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from filewallball import __version__
-from filewallball.api.errors import install_error_handlers
+from filewallball.api.errors import PlainErrorsAsJson, install_error_handlers
 from filewallball.api.metrics import Metrics, MetricsMiddleware
 from filewallball.api.routes import catalog, compat, content, files, service, stats, uploads
 from filewallball.api.services import Services
@@ -24,6 +25,9 @@ __all__ = ["create_app"]
 log = logging.getLogger("filewallball.api")
 
 API_PREFIX = "/api/v1"
+# Every body but an upload's is a little JSON; the upload routes lift this limit and
+# enforce their own (the extension's policy and max_upload_bytes) as bytes arrive.
+MAX_BODY_BYTES = 1024 * 1024
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"no-referrer"),
@@ -60,7 +64,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api)
     app.include_router(service.router)
     app.include_router(compat.router)
+    # Inside our middleware, so that its 413 gets the JSON shape and the headers.
+    app.add_middleware(RequestBodyLimitMiddleware, max_body_size=MAX_BODY_BYTES)
     app.add_middleware(MetricsMiddleware, metrics=lambda: _metrics_of(app), prefixes=(API_PREFIX,))
+    app.add_middleware(PlainErrorsAsJson)
     app.add_middleware(SecurityHeaders)
     return app
 

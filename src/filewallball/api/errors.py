@@ -13,7 +13,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from filewallball.errors import (
     Conflict,
@@ -27,7 +29,14 @@ from filewallball.errors import (
     UnsupportedType,
 )
 
-__all__ = ["ApiError", "ErrorBody", "error_response", "install_error_handlers", "responses"]
+__all__ = [
+    "ApiError",
+    "ErrorBody",
+    "PlainErrorsAsJson",
+    "error_response",
+    "install_error_handlers",
+    "responses",
+]
 
 log = logging.getLogger("filewallball.api")
 
@@ -145,6 +154,54 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _unexpected(_request: Request, error: Exception) -> JSONResponse:
         log.exception("unexpected error")
         return error_response(500, "internal_error", "internal error")
+
+
+class PlainErrorsAsJson:
+    """Error answers that Starlette's own middleware writes as plain text (the body-size
+    limit's 413, for one) get the API's JSON shape too, so that clients parse one
+    format whatever answered."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        held: Message | None = None
+        body = b""
+
+        async def sending(message: Message) -> None:
+            nonlocal held, body
+            if message["type"] == "http.response.start":
+                headers = Headers(raw=message.get("headers", []))
+                if message["status"] >= 400 and headers.get("content-type", "").startswith(
+                    "text/plain"
+                ):
+                    held = message
+                    return
+            elif held is not None and message["type"] == "http.response.body":
+                body += message.get("body", b"")
+                if message.get("more_body", False):
+                    return
+                await _send_as_json(send, held, body.decode("utf-8", "replace"))
+                return
+            await send(message)
+
+        await self.app(scope, receive, sending)
+
+
+async def _send_as_json(send: Send, start: Message, text: str) -> None:
+    status = start["status"]
+    code = _HTTP_CODES.get(status, f"http_{status}")
+    response = error_response(status, code, text.strip() or code.replace("_", " "))
+    kept = [
+        (name, value)
+        for name, value in start.get("headers", [])
+        if name.lower() not in (b"content-type", b"content-length")
+    ]
+    await send({**start, "headers": [*kept, *response.raw_headers]})
+    await send({"type": "http.response.body", "body": response.body})
 
 
 def _describe(problem: Any) -> str:

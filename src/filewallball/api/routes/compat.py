@@ -15,7 +15,7 @@ from filewallball.api.access import Admin, IsAdmin
 from filewallball.api.errors import responses
 from filewallball.api.routes.content import download as native_download
 from filewallball.api.routes.content import view as native_view
-from filewallball.api.routes.uploads import receive_form_upload
+from filewallball.api.routes.uploads import UNLIMITED, receive_form_upload
 from filewallball.api.services import Services, get_services
 from filewallball.api.visibility import visible_file
 from filewallball.models import FileInfo
@@ -98,6 +98,7 @@ class Deleted(BaseModel):
 @router.post(
     "/upload",
     response_model=Uploaded,
+    max_body_size=UNLIMITED,
     dependencies=[Admin],
     responses=responses(400, 401, 404, 413, 415, 422, 503, 507),
     openapi_extra={

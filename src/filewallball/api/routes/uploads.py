@@ -18,6 +18,7 @@ from filewallball.errors import InvalidInput
 router = APIRouter(prefix="/files", tags=["uploads"])
 ServicesDep = Annotated[Services, Depends(get_services)]
 UPLOAD_ERRORS = responses(400, 401, 404, 413, 415, 422, 503, 507)
+UNLIMITED = 2**63 - 1  # the upload's own limits apply while it streams (receiving.Upload)
 
 _MULTIPART_BODY: dict[str, Any] = {
     "requestBody": {
@@ -86,6 +87,7 @@ async def receive_form_upload(services: Services, request: Request) -> FileOut:
     dependencies=[Admin],
     responses=UPLOAD_ERRORS,
     openapi_extra=_MULTIPART_BODY,
+    max_body_size=UNLIMITED,
 )
 async def upload_form(
     services: Annotated[Services, Depends(get_services)], request: Request
@@ -105,6 +107,7 @@ async def upload_form(
     dependencies=[Admin],
     responses=UPLOAD_ERRORS,
     openapi_extra=_RAW_BODY,
+    max_body_size=UNLIMITED,
 )
 async def upload_raw(
     *,
