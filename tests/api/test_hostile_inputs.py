@@ -1,0 +1,167 @@
+"""The hostile input catalogue: each request is refused with the right status and a
+message naming the problem, and nothing is stored."""
+
+from __future__ import annotations
+
+import socket
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+from sqlalchemy.engine import Engine
+
+from tests.api.conftest import ADMIN, Running, blob_files, staged_files
+
+BOUNDARY = "hostileBoundary"
+
+
+def _multipart(filename_bytes: bytes, body: bytes = b"content") -> dict[str, Any]:
+    raw = (
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="'.encode()
+        + filename_bytes
+        + b'"\r\n\r\n'
+        + body
+        + f"\r\n--{BOUNDARY}--\r\n".encode()
+    )
+    return {
+        "content": raw,
+        "headers": {"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"},
+    }
+
+
+# (what, method, url, request keyword arguments, status, words in the message)
+CASES: list[tuple[str, str, str, dict[str, Any], int, str]] = [
+    ("traversal", "POST", "/api/v1/files", _multipart(b"../../etc/x.txt"), 400, "path separator"),
+    ("backslash", "POST", "/api/v1/files", _multipart(b"..\\x.txt"), 400, "path separator"),
+    ("absolute", "POST", "/api/v1/files", _multipart(b"/etc/x.txt"), 400, "path separator"),
+    ("nul", "PUT", "/api/v1/files/a%00b.txt", {"content": b"x"}, 400, "control characters"),
+    ("control", "PUT", "/api/v1/files/a%07b.txt", {"content": b"x"}, 400, "control characters"),
+    ("crlf", "PUT", "/api/v1/files/a%0D%0Ab.txt", {"content": b"x"}, 400, "control characters"),
+    ("long name", "PUT", f"/api/v1/files/{'n' * 10_000}.txt", {"content": b"x"}, 400, "255"),
+    ("bad utf-8", "POST", "/api/v1/files", _multipart(b"caf\xe9.txt"), 400, "not valid UTF-8"),
+    (
+        "no boundary",
+        "POST",
+        "/api/v1/files",
+        {"content": b"x", "headers": {"Content-Type": "multipart/form-data"}},
+        400,
+        "boundary",
+    ),
+    ("bad uuid", "GET", "/api/v1/files/not-a-uuid", {}, 400, "not a file UUID"),
+    ("uuid-ish sql", "GET", "/api/v1/files/1%27%20OR%20%271%27=%271", {}, 400, "not a file UUID"),
+    ("forged cursor", "GET", "/api/v1/files?cursor=eyJhIjoxfQ", {}, 400, "cursor"),
+    ("negative size", "GET", "/api/v1/files?min_size=-5", {}, 422, "min_size"),
+    ("huge limit", "GET", "/api/v1/files?limit=99999999999", {}, 422, "limit"),
+    ("sql in tag", "PUT", "/api/v1/files/{uuid}/tags/x';DROP TABLE files;--", {}, 400, "tag"),
+    ("wildcard tag", "PUT", "/api/v1/files/{uuid}/tags/%25_", {}, 400, "tag"),
+    (
+        "wrong json type",
+        "PATCH",
+        "/api/v1/files/{uuid}",
+        {"json": {"is_public": "very"}},
+        422,
+        "is_public",
+    ),
+    ("json array", "PATCH", "/api/v1/files/{uuid}", {"json": [1, 2]}, 422, "valid dictionary"),
+    (
+        "oversized json",
+        "PUT",
+        "/api/v1/settings/note",
+        {"json": {"value": "x" * 2_000_000}},
+        413,
+        "Too Large",
+    ),
+    (
+        "negative range",
+        "GET",
+        "/api/v1/files/{uuid}/content",
+        {"headers": {"Range": "bytes=-0"}},
+        416,
+        "outside",
+    ),
+    (
+        "huge range",
+        "GET",
+        "/api/v1/files/{uuid}/content",
+        {"headers": {"Range": "bytes=99999999999999999999-"}},
+        416,
+        "outside",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("what", "method", "url", "kwargs", "status", "words"), CASES, ids=[c[0] for c in CASES]
+)
+def test_hostile_requests_are_refused_and_store_nothing(
+    admin: TestClient,
+    service_engine: Engine,
+    data_dir: Path,
+    what: str,
+    method: str,
+    url: str,
+    kwargs: dict[str, Any],
+    status: int,
+    words: str,
+) -> None:
+    target = admin.put("/api/v1/files/target.txt", content=uuid.uuid4().bytes).json()
+    with service_engine.connect() as connection:
+        rows = connection.execute(sa.text("SELECT count(*) FROM files")).scalar()
+        tags = connection.execute(sa.text("SELECT count(*) FROM file_tags")).scalar()
+    blobs = blob_files(data_dir)
+
+    response = admin.request(method, url.replace("{uuid}", target["file_uuid"]), **kwargs)
+    assert response.status_code == status, (what, response.text)
+    assert words in response.json()["error"]["message"], what
+
+    with service_engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT count(*) FROM files")).scalar() == rows
+        assert connection.execute(sa.text("SELECT count(*) FROM file_tags")).scalar() == tags
+    assert blob_files(data_dir) == blobs
+    assert staged_files(data_dir) == []
+
+
+def test_like_wildcards_in_a_search_are_literal(admin: TestClient) -> None:
+    marker = uuid.uuid4().hex[:8]
+    for name in (f"{marker}-100%.txt", f"{marker}-1000.txt", f"{marker}_a.txt", f"{marker}xa.txt"):
+        assert admin.put(f"/api/v1/files/{name}", content=name.encode()).status_code == 201
+    names = lambda q: sorted(  # noqa: E731
+        item["original_filename"]
+        for item in admin.get("/api/v1/files", params={"q": q}).json()["items"]
+    )
+    assert names(f"{marker}-100%") == [f"{marker}-100%.txt"]
+    assert names(f"{marker}_") == [f"{marker}_a.txt"]
+    assert names(f"{marker}' OR '1'='1") == []
+
+
+def _raw_request(running: Running, request: bytes) -> bytes:
+    host, port = running.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as connection:
+        connection.sendall(request)
+        connection.shutdown(socket.SHUT_WR)
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    return answer
+
+
+def test_a_content_length_that_lies_stores_nothing(running: Running) -> None:
+    blobs = blob_files(running.data_dir)
+    request = (
+        b"PUT /api/v1/files/liar.txt HTTP/1.1\r\nHost: x\r\n"
+        + f"Authorization: {ADMIN['Authorization']}\r\n".encode()
+        + b"Content-Length: 100000\r\n\r\nonly a few bytes"
+    )
+    answer = _raw_request(running, request)
+    assert not answer.startswith(b"HTTP/1.1 201")
+    assert blob_files(running.data_dir) == blobs
+    assert staged_files(running.data_dir) == []
+
+
+def test_huge_headers_are_refused(running: Running) -> None:
+    request = b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 200_000 + b"\r\n\r\n"
+    answer = _raw_request(running, request)
+    assert answer == b"" or answer.split(b" ")[1] in (b"400", b"431")
