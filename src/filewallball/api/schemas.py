@@ -63,7 +63,7 @@ def file_fields(file: FileInfo) -> dict[str, Any]:
         "updated_at": file.updated_at,
         "category": file.category.name if file.category else None,
         "tags": sorted(tag.tag_name for tag in file.tags),
-        "content_status": file.blob.status if file.blob else "ok",
+        "content_status": file.content_status or "ok",
         "content_url": f"{API}/files/{file.file_uuid}/content",
         "view_url": f"{API}/files/{file.file_uuid}/view",
     }

@@ -131,7 +131,7 @@ def file_json(file: FileInfo) -> dict[str, Any]:
         "updated_at": json_time(file.updated_at),
         "category": file.category.name if file.category else None,
         "tags": sorted(tag.tag_name for tag in file.tags),
-        "content_status": file.blob.status if file.blob else "ok",
+        "content_status": file.content_status or "ok",
     }
 
 

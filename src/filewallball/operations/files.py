@@ -12,7 +12,7 @@ from functools import lru_cache
 from typing import Any, Final
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload, undefer
 from sqlalchemy.orm.interfaces import LoaderOption
 
 from filewallball.errors import Conflict, InvalidInput, NotFound
@@ -50,7 +50,7 @@ DEFAULT_MIME_TYPE = "application/octet-stream"
 # one more for the upload records of a file's detail.
 IN_LISTINGS: Final[tuple[LoaderOption, ...]] = (
     joinedload(FileInfo.category),
-    joinedload(FileInfo.blob),
+    undefer(FileInfo.content_status),
     selectinload(FileInfo.tags),
 )
 WITH_RELATIONS: Final[tuple[LoaderOption, ...]] = (*IN_LISTINGS, selectinload(FileInfo.uploads))
@@ -58,7 +58,7 @@ WITH_RELATIONS: Final[tuple[LoaderOption, ...]] = (*IN_LISTINGS, selectinload(Fi
 # cost less than a second round trip).
 ONE_FILE: Final[tuple[LoaderOption, ...]] = (
     joinedload(FileInfo.category),
-    joinedload(FileInfo.blob),
+    undefer(FileInfo.content_status),
     joinedload(FileInfo.tags),
 )
 
