@@ -129,6 +129,13 @@ def install_error_handlers(app: FastAPI) -> None:
             400, "invalid_input", "a value in the request cannot be stored or searched"
         )
 
+    @app.exception_handler(UnicodeEncodeError)
+    async def _not_unicode(_request: Request, _error: UnicodeEncodeError) -> JSONResponse:
+        # JSON allows "\ud800"; no database stores a lone surrogate.
+        return error_response(
+            400, "invalid_input", "the request contains text that is not valid Unicode"
+        )
+
     @app.exception_handler(OperationalError)
     @app.exception_handler(PoolTimeout)
     async def _database(_request: Request, error: Exception) -> JSONResponse:

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from python_multipart.exceptions import MultipartParseError
+from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from filewallball.errors import InvalidInput
@@ -52,10 +52,10 @@ async def receive_multipart(
     if not boundary:
         raise InvalidInput("multipart body without a boundary in its Content-Type")
     events = _Events()
-    parser = MultipartParser(boundary, _callbacks(events), max_header_size=MAX_HEADER_BYTES)
     fields: dict[str, str] = {}
     files = 0
     try:
+        parser = MultipartParser(boundary, _callbacks(events), max_header_size=MAX_HEADER_BYTES)
         async for chunk in stream:
             parser.write(chunk)
             for item in events.items:
@@ -73,7 +73,7 @@ async def receive_multipart(
                     fields[name] = text
             events.items.clear()
         parser.finalize()
-    except MultipartParseError as error:
+    except FormParserError as error:  # malformed body, over-long boundary, ...
         raise InvalidInput(f"malformed multipart body: {error}") from None
     if not events.ended:
         raise InvalidInput("the multipart body ends before its closing boundary (truncated?)")
