@@ -104,6 +104,25 @@ def test_uploads_during_an_outage_get_503_and_the_server_recovers(
             subprocess.run(START, check=True)
             _wait(until=True)
 
+            # The failed upload's clean-up, refused during the outage, runs once the
+            # database is back: its attempt is recorded as failed, not left "started".
+            engine = sa.create_engine(database_url, poolclass=sa.NullPool)
+            deadline = time.monotonic() + 30
+            while True:
+                with engine.connect() as connection:
+                    statuses = (
+                        connection.execute(
+                            sa.text("SELECT upload_status FROM file_uploads WHERE file_id IS NULL")
+                        )
+                        .scalars()
+                        .all()
+                    )
+                if statuses == ["failed"] or time.monotonic() > deadline:
+                    break
+                time.sleep(0.5)
+            engine.dispose()
+            assert statuses == ["failed"]
+
             after = client.put("/api/v1/files/after.txt", content=b"after the outage")
             assert after.status_code == 201, after.text  # same process, no restart
             assert client.get(before.json()["content_url"]).content == b"before the outage"

@@ -45,11 +45,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         store = LocalBlobStore(settings.data_dir / "blobs")
         if removed := store.remove_temporary():
             log.warning("removed %d partial upload(s) left by a crash", removed)
-        app.state.services = Services(settings, database, store, Metrics(database.pool_status))
+        services = Services(settings, database, store, Metrics(database.pool_status))
+        app.state.services = services
         try:
             yield
         finally:
-            await database.dispose()
+            await services.close()
 
     app = FastAPI(
         title="FileWallBall",

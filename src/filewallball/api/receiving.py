@@ -166,10 +166,15 @@ class Upload:
         assert upload_id is not None
         if staged is not None:
             await self.services.in_thread(staged.discard)
+
+        def fail(session: Session) -> None:
+            fail_upload(session, store, upload_id, staged)
+
         try:
-            await self.services.run(lambda session: fail_upload(session, store, upload_id, staged))
-        except Exception:  # the database may be what failed; fsck finds what is left
-            log.warning("could not record the failure of upload %s", upload_id, exc_info=True)
+            await self.services.run(fail)
+        except Exception:  # the database may be what failed: try again once it is back
+            log.warning("could not record the failure of upload %s yet", upload_id)
+            self.services.retry_later(fail, f"the clean-up of upload {upload_id}")
 
     async def _record_refusal(self) -> None:
         store, client = self.services.store, self.client

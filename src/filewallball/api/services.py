@@ -3,12 +3,16 @@ and the one way a request runs operations."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Concatenate, ParamSpec, TypeVar
 
 import anyio.to_thread
 from fastapi import Request
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 
 from filewallball.api.metrics import Metrics
@@ -18,8 +22,12 @@ from filewallball.storage import LocalBlobStore
 
 __all__ = ["Services", "get_services", "services_of"]
 
+log = logging.getLogger("filewallball.api")
 P = ParamSpec("P")
 T = TypeVar("T")
+
+
+RETRY_DELAYS = (1, 2, 5, 10, *([30] * 20))  # seconds: about ten minutes in all
 
 
 @dataclass(frozen=True)
@@ -28,6 +36,32 @@ class Services:
     database: AsyncDatabase
     store: LocalBlobStore
     metrics: Metrics
+    pending: set[asyncio.Task[None]] = field(default_factory=set)
+
+    def retry_later(self, work: Callable[[Session], object], what: str) -> None:
+        """Run ``work`` in its own transaction once the database answers again: the
+        clean-up of an upload that failed because the database was gone. If the process
+        ends first, fsck finds what is left."""
+
+        async def retry() -> None:
+            for delay in RETRY_DELAYS:
+                await asyncio.sleep(delay)
+                try:
+                    await self.run(work)
+                except (DBAPIError, PoolTimeout, OSError):
+                    continue
+                log.info("done after the database came back: %s", what)
+                return
+            log.error("gave up (fsck will find what is left): %s", what)
+
+        task = asyncio.get_running_loop().create_task(retry())
+        self.pending.add(task)
+        task.add_done_callback(self.pending.discard)
+
+    async def close(self) -> None:
+        for task in list(self.pending):
+            task.cancel()
+        await self.database.dispose()
 
     async def run(
         self, work: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs
