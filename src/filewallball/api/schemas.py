@@ -51,19 +51,7 @@ class FileOut(BaseModel):
 
 def file_fields(file: FileInfo) -> dict[str, Any]:
     return {
-        "file_uuid": file.file_uuid,
-        "original_filename": file.original_filename,
-        "file_extension": file.file_extension,
-        "mime_type": file.mime_type,
-        "file_size": file.file_size,
-        "file_hash": file.file_hash,
-        "is_public": file.is_public,
-        "is_deleted": file.is_deleted,
-        "created_at": file.created_at,
-        "updated_at": file.updated_at,
-        "category": file.category.name if file.category else None,
-        "tags": sorted(tag.tag_name for tag in file.tags),
-        "content_status": file.content_status or "ok",
+        **file.public_fields(),
         "content_url": f"{API}/files/{file.file_uuid}/content",
         "view_url": f"{API}/files/{file.file_uuid}/view",
     }

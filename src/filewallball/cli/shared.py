@@ -118,20 +118,11 @@ def tag_names(_ctx: click.Context, param: click.Parameter, values: Sequence[str]
 
 def file_json(file: FileInfo) -> dict[str, Any]:
     """A file as the native API shows it (SPEC section 7), without the HTTP links."""
+    fields = file.public_fields()
     return {
-        "file_uuid": file.file_uuid,
-        "original_filename": file.original_filename,
-        "file_extension": file.file_extension,
-        "mime_type": file.mime_type,
-        "file_size": file.file_size,
-        "file_hash": file.file_hash,
-        "is_public": file.is_public,
-        "is_deleted": file.is_deleted,
+        **fields,
         "created_at": json_time(file.created_at),
         "updated_at": json_time(file.updated_at),
-        "category": file.category.name if file.category else None,
-        "tags": sorted(tag.tag_name for tag in file.tags),
-        "content_status": file.content_status or "ok",
     }
 
 

@@ -156,6 +156,26 @@ class FileInfo(Timestamps, Base):
             raise ValueError(f"the upload time of file {self.file_uuid} cannot change")
         return value
 
+    def public_fields(self) -> dict[str, Any]:
+        """The file as clients see it, under the names SPEC section 7 fixes (the HTTP API
+        adds its links): never ``storage_path`` or any other server detail. Reads the
+        category and tags, so load them with the row."""
+        return {
+            "file_uuid": self.file_uuid,
+            "original_filename": self.original_filename,
+            "file_extension": self.file_extension,
+            "mime_type": self.mime_type,
+            "file_size": self.file_size,
+            "file_hash": self.file_hash,
+            "is_public": self.is_public,
+            "is_deleted": self.is_deleted,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+            "category": self.category.name if self.category else None,
+            "tags": sorted(tag.tag_name for tag in self.tags),
+            "content_status": self.content_status or "ok",
+        }
+
     def __repr__(self) -> str:
         return f"<FileInfo {self.file_uuid} {self.original_filename!r}>"
 

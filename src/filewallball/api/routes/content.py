@@ -30,7 +30,7 @@ from filewallball.api.visibility import visible_file
 from filewallball.errors import Gone
 from filewallball.models import FileInfo
 from filewallball.operations.activity import record_download, record_view
-from filewallball.operations.files import get_file
+from filewallball.operations.uploads import Client
 
 router = APIRouter(prefix="/files", tags=["content"])
 ServicesDep = Annotated[Services, Depends(get_services)]
@@ -199,30 +199,29 @@ async def _serve(
         async def record() -> None:
             if response.status_code >= 300:
                 return
-            if view:
-                await services.run(
-                    lambda session: record_view(
-                        session,
-                        get_file(session, served.file_uuid, include_deleted=True, options=()),
-                        client_ip=client.ip,
-                        user_agent=client.user_agent,
-                    )
-                )
-                return
-            services.metrics.downloads.inc()
-            services.metrics.download_bytes.inc(response.sent)
-            await services.run(
-                lambda session: record_download(
-                    session,
-                    get_file(session, served.file_uuid, include_deleted=True, options=()),
-                    bytes_served=response.sent,
-                    client_ip=client.ip,
-                    user_agent=client.user_agent,
-                )
-            )
+            if not view:
+                services.metrics.downloads.inc()
+                services.metrics.download_bytes.inc(response.sent)
+            await services.run(_record_event, served.file_id, view, response.sent, client)
 
         response.background = BackgroundTask(record)
     return response
+
+
+def _record_event(
+    session: Session, file_id: int, view: bool, bytes_served: int, client: Client
+) -> None:
+    file = session.get_one(FileInfo, file_id)
+    if view:
+        record_view(session, file, client_ip=client.ip, user_agent=client.user_agent)
+    else:
+        record_download(
+            session,
+            file,
+            bytes_served=bytes_served,
+            client_ip=client.ip,
+            user_agent=client.user_agent,
+        )
 
 
 @router.get(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query
@@ -13,6 +14,7 @@ from filewallball.api.errors import ApiError, responses
 from filewallball.api.schemas import ActivityOut, FileDetail, FileOut, FilePage
 from filewallball.api.services import Services, get_services
 from filewallball.api.visibility import visible_file
+from filewallball.models import FileInfo
 from filewallball.models.files import CATEGORY_NAME_LENGTH
 from filewallball.operations.activity import file_activity
 from filewallball.operations.files import (
@@ -144,11 +146,7 @@ async def restore(services: ServicesDep, file_uuid: FileUUID) -> FileOut:
     responses=responses(400, 401, 404, 503),
 )
 async def tag_file(services: ServicesDep, file_uuid: FileUUID, tag: TagName) -> FileOut:
-    def tagged(session: Session) -> FileOut:
-        add_tags(session, get_file(session, file_uuid, options=ONE_FILE), [tag])
-        return FileOut.of(get_file(session, file_uuid, options=ONE_FILE))
-
-    return await services.run(tagged)
+    return await services.run(_retagged, file_uuid, add_tags, tag)
 
 
 @router.delete(
@@ -158,8 +156,15 @@ async def tag_file(services: ServicesDep, file_uuid: FileUUID, tag: TagName) -> 
     responses=responses(400, 401, 404, 503),
 )
 async def untag_file(services: ServicesDep, file_uuid: FileUUID, tag: TagName) -> FileOut:
-    def untagged(session: Session) -> FileOut:
-        remove_tags(session, get_file(session, file_uuid, options=ONE_FILE), [tag])
-        return FileOut.of(get_file(session, file_uuid, options=ONE_FILE))
+    return await services.run(_retagged, file_uuid, remove_tags, tag)
 
-    return await services.run(untagged)
+
+def _retagged(
+    session: Session,
+    file_uuid: str,
+    change: Callable[[Session, FileInfo, list[str]], object],
+    tag: str,
+) -> FileOut:
+    file = get_file(session, file_uuid, options=ONE_FILE)
+    change(session, file, [tag])  # expires file.tags, which FileOut reloads
+    return FileOut.of(file)
