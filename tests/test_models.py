@@ -15,6 +15,7 @@ from filewallball.models import (
     Base,
     Blob,
     FileCategory,
+    FileCount,
     FileDownload,
     FileExtension,
     FileInfo,
@@ -56,6 +57,7 @@ CRUD_CASES: list[tuple[type[Base], Callable[[Session], Any], str, Callable[[Sess
     (FileView, lambda s: factories.view(factories.file()), "user_agent", lambda s: "curl/8.5"),
     (FileDownload, lambda s: factories.download(factories.file()), "bytes_served", lambda s: 2**40),
     (SystemSetting, lambda s: factories.setting(), "setting_value", lambda s: "42"),
+    (FileCount, lambda s: FileCount(category_key=0, live_files=1), "live_bytes", lambda s: 2**40),
 ]
 
 

@@ -79,6 +79,7 @@ def test_public_names() -> None:
         "Base",
         "Blob",
         "FileCategory",
+        "FileCount",
         "FileDownload",
         "FileExtension",
         "FileInfo",

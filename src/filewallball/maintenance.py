@@ -7,8 +7,20 @@ from datetime import datetime, timedelta
 from filewallball.database import Database
 from filewallball.models import utcnow
 from filewallball.operations.activity import delete_events_before
+from filewallball.operations.statistics import CountsMoved, fold_counts
 
-__all__ = ["purge_old_events"]
+__all__ = ["fold_file_counts", "purge_old_events"]
+
+
+def fold_file_counts(database: Database) -> int:
+    """Fold the counts' rows of differences in a transaction of its own (the server does
+    it every half minute; commands that write many rows do it before they end). Losing a
+    race to another fold is fine: that one did the work."""
+    try:
+        with database.transaction() as session:
+            return fold_counts(session)
+    except CountsMoved:
+        return 0
 
 
 def purge_old_events(

@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
+from sqlalchemy.engine import Engine
+
+from filewallball.api import app as app_module
+from filewallball.api import create_app
+from filewallball.models import FileCount
+from filewallball.settings import Settings
+from tests.api.conftest import ADMIN
 
 
 def _upload(admin: TestClient, name: str, size: int = 100, **params: str) -> dict[str, Any]:
@@ -164,6 +173,37 @@ def test_stats(admin: TestClient) -> None:
     weekly = admin.get("/api/v1/stats", params={"period": "week", "days": 28}).json()
     assert weekly["period"] == "week"
     assert admin.get("/api/v1/stats", params={"period": "year"}).status_code == 422
+
+
+def test_the_service_folds_the_counts_while_it_runs(
+    monkeypatch: pytest.MonkeyPatch, settings: Settings, service_engine: Engine
+) -> None:
+    """Each upload appends a row to file_counts; the running service folds them into
+    one row per category, and the statistics read the same before and after."""
+    monkeypatch.setattr(app_module, "FOLD_SECONDS", 3600.0)
+    with TestClient(create_app(settings), headers=ADMIN) as admin:
+        for number in range(5):
+            _upload(admin, f"fold-{number}.txt", 10 + number, category="documents")
+        before = admin.get("/api/v1/stats").json()
+    assert _count_rows(service_engine) > _count_keys(service_engine)
+
+    monkeypatch.setattr(app_module, "FOLD_SECONDS", 0.05)
+    with TestClient(create_app(settings), headers=ADMIN) as admin:
+        deadline = time.monotonic() + 30
+        while _count_rows(service_engine) > _count_keys(service_engine):
+            assert time.monotonic() < deadline, "the service never folded the counts"
+            time.sleep(0.05)
+        assert admin.get("/api/v1/stats").json() == before
+
+
+def _count_rows(engine: Engine) -> int:
+    with engine.connect() as connection:
+        return connection.scalar(sa.select(sa.func.count()).select_from(FileCount)) or 0
+
+
+def _count_keys(engine: Engine) -> int:
+    with engine.connect() as connection:
+        return connection.scalar(sa.select(sa.func.count(sa.distinct(FileCount.category_key)))) or 0
 
 
 def test_errors_have_one_shape(admin: TestClient) -> None:

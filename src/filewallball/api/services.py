@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import anyio.to_thread
 from fastapi import Request
@@ -28,6 +28,7 @@ T = TypeVar("T")
 
 
 RETRY_DELAYS = (1, 2, 5, 10, *([30] * 20))  # seconds: about ten minutes in all
+TRANSIENT: tuple[type[Exception], ...] = (DBAPIError, PoolTimeout, OSError)
 
 
 @dataclass(frozen=True)
@@ -48,19 +49,48 @@ class Services:
                 await asyncio.sleep(delay)
                 try:
                     await self.run(work)
-                except (DBAPIError, PoolTimeout, OSError):
+                except TRANSIENT:
                     continue
                 log.info("done after the database came back: %s", what)
                 return
             log.error("gave up (fsck will find what is left): %s", what)
 
-        task = asyncio.get_running_loop().create_task(retry())
+        self._start(retry())
+
+    def every(
+        self,
+        seconds: float,
+        work: Callable[[Session], object],
+        what: str,
+        *ignored: type[Exception],
+    ) -> None:
+        """Run ``work`` in its own transaction every ``seconds`` until the service stops;
+        a failure (the database away, or one of ``ignored``) waits for the next turn."""
+
+        failures = (*TRANSIENT, *ignored)
+
+        async def repeat() -> None:
+            while True:
+                await asyncio.sleep(seconds)
+                try:
+                    await self.run(work)
+                except failures as error:
+                    log.debug("%s: %s; next time", what, error)
+
+        self._start(repeat())
+
+    def _start(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
         self.pending.add(task)
         task.add_done_callback(self.pending.discard)
 
     async def close(self) -> None:
-        for task in list(self.pending):
+        """Stop the background work, letting a transaction it was in roll back, then
+        close the connections."""
+        tasks = list(self.pending)
+        for task in tasks:
             task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         await self.database.dispose()
 
     async def run(

@@ -17,6 +17,7 @@ from filewallball.cli.shared import (
     plural,
     reports_errors,
 )
+from filewallball.maintenance import fold_file_counts
 from filewallball.models import utcnow
 from filewallball.operations.blobs import release_blob
 from filewallball.operations.files import delete_for_good, purge_candidates
@@ -64,6 +65,7 @@ def purge(days: int | None, dry_run: bool, as_json: bool) -> None:
         _dry_run(installation, older_than, days, as_json=as_json)
         return
     purged = _purge(installation, older_than)
+    fold_file_counts(installation.database)
     if as_json:
         echo_json(
             {

@@ -30,6 +30,7 @@ from filewallball.cli.shared import (
 )
 from filewallball.errors import FileWallBallError
 from filewallball.hashing import CHUNK_SIZE
+from filewallball.maintenance import fold_file_counts
 from filewallball.operations.uploads import (
     Client,
     UploadPlan,
@@ -136,6 +137,8 @@ def upload(
                 failed.append(Failed(path, _describe(error)))
             finished += size
             progress.update(task, completed=finished)
+    if uploaded:
+        fold_file_counts(installation.database)
     if as_json:
         echo_json(
             {

@@ -4,7 +4,12 @@ from filewallball.models.activity import FileDownload, FileView
 from filewallball.models.base import NAMING_CONVENTION, Base
 from filewallball.models.blobs import Blob
 from filewallball.models.files import FileCategory, FileExtension, FileInfo, FileUpload
-from filewallball.models.statistics import FileStatistics, ReadOnlyViewError, views_metadata
+from filewallball.models.statistics import (
+    FileCount,
+    FileStatistics,
+    ReadOnlyViewError,
+    views_metadata,
+)
 from filewallball.models.system_settings import SystemSetting
 from filewallball.models.tags import FileTag, FileTagRelation
 from filewallball.models.types import UTCDateTime, generate_file_uuid, utcnow
@@ -14,6 +19,7 @@ __all__ = [
     "Base",
     "Blob",
     "FileCategory",
+    "FileCount",
     "FileDownload",
     "FileExtension",
     "FileInfo",

@@ -33,6 +33,10 @@ class Blob(CreatedAt, Base):
     size: Mapped[int] = mapped_column(BigInteger)
     status: Mapped[str] = mapped_column(String(10), default="ok", server_default="ok")
     checked_at: Mapped[datetime | None]
+    # Live (not soft-deleted) file rows with this content, kept by the database's
+    # triggers on files (migration 0005): the distinct-contents count moves when it
+    # leaves or reaches zero. Never written by the application.
+    live_files: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
     __table_args__ = (
         CheckConstraint("size >= 0", name="size_non_negative"),

@@ -1,7 +1,8 @@
-"""``file_statistics``: a read-only mapping of the database VIEW the initial migration creates.
+"""What statistics read: ``file_counts``, the counts the database keeps, and
+``file_statistics``, a read-only mapping of the database VIEW over them.
 
-Its table lives in its own ``MetaData``, so ``create_all`` never makes a table of that name
-and ``alembic check`` never reports the view as drift.
+The view's table lives in its own ``MetaData``, so ``create_all`` never makes a table of
+that name and ``alembic check`` never reports the view as drift.
 """
 
 from __future__ import annotations
@@ -10,12 +11,33 @@ from datetime import datetime
 
 from sqlalchemy import BigInteger, Column, Integer, MetaData, Numeric, String, Table, event
 from sqlalchemy.engine import Connection
-from sqlalchemy.orm import Mapped, Mapper
+from sqlalchemy.orm import Mapped, Mapper, mapped_column
 
 from filewallball.models.base import NAMING_CONVENTION, Base
-from filewallball.models.types import Identifier, UTCDateTime
+from filewallball.models.types import Identifier, IntPK, UTCDateTime
 
-__all__ = ["FileStatistics", "ReadOnlyViewError", "views_metadata"]
+__all__ = ["FileCount", "FileStatistics", "ReadOnlyViewError", "views_metadata"]
+
+UNCATEGORISED = 0
+
+
+class FileCount(Base):
+    """A difference to the counts: appended by the database's triggers on ``files``
+    (migration 0005) for every row written, summed by readers, and folded into one row
+    per category by ``operations.statistics.fold_counts``. ``category_key`` is the
+    category's id, 0 for uncategorised files; a key that names no category (one deleted
+    on MariaDB, which fires no trigger for foreign-key actions) counts as uncategorised."""
+
+    __tablename__ = "file_counts"
+
+    id: Mapped[IntPK]
+    category_key: Mapped[int] = mapped_column(Identifier)
+    live_files: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    live_bytes: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    deleted_files: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    deleted_bytes: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    live_contents: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+
 
 views_metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
