@@ -124,8 +124,9 @@ class FileInfo(Timestamps, Base):
 
     # Listings sort by (created_at, id): the indexes hold both, so a page comes straight off
     # an index, without a sort, on MariaDB and PostgreSQL alike. Trailing is_deleted and
-    # file_size make the aggregates (per category, trends, totals) index-only. No index on
-    # is_deleted alone: MariaDB would pick it over the composites (SPEC section 6).
+    # file_size make trends (by created_at) and fsck's walk (by hash) index-only; counts
+    # per category and in total come from file_counts. No index on is_deleted alone:
+    # MariaDB would pick it over the composites (SPEC section 6).
     __table_args__ = (
         Index("ix_files_file_hash", "file_hash", "is_deleted", "file_size"),
         Index("ix_files_created_at", "created_at", "id", "is_deleted", "file_size"),
@@ -133,12 +134,7 @@ class FileInfo(Timestamps, Base):
             "ix_files_extension_live_created", "file_extension", "is_deleted", "created_at", "id"
         ),
         Index(
-            "ix_files_category_live_created",
-            "file_category_id",
-            "is_deleted",
-            "created_at",
-            "id",
-            "file_size",
+            "ix_files_category_live_created", "file_category_id", "is_deleted", "created_at", "id"
         ),
         Index("ix_files_deleted_at", "deleted_at", "id"),
         CheckConstraint("file_size >= 0", name="file_size_non_negative"),

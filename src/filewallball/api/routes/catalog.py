@@ -25,7 +25,9 @@ ServicesDep = Annotated[Services, Depends(get_services)]
 CategoryName = Annotated[str, Path(max_length=CATEGORY_NAME_LENGTH)]
 
 
-@router.get("/tags", response_model=list[TagCount], tags=["tags"], responses=responses(422, 503))
+@router.get(
+    "/tags", response_model=list[TagCount], tags=["tags"], responses=responses(401, 422, 503)
+)
 async def tags(
     services: ServicesDep,
     admin: IsAdmin,
@@ -145,7 +147,9 @@ async def put_extension(
     )
 
 
-@router.get("/settings", response_model=dict[str, Any], tags=["settings"])
+@router.get(
+    "/settings", response_model=dict[str, Any], tags=["settings"], responses=responses(401, 503)
+)
 async def settings(services: ServicesDep, admin: IsAdmin) -> dict[str, JSONValue]:
     """Public settings by key; every setting with the admin token."""
     return await services.run(lambda session: list_settings(session, include_private=admin))

@@ -129,7 +129,7 @@ async def upload(services: ServicesDep, request: Request) -> Uploaded:
     )
 
 
-@router.get("/files", response_model=FileList, responses=responses(400, 422, 503))
+@router.get("/files", response_model=FileList, responses=responses(400, 401, 422, 503))
 async def list_files(
     *,
     services: ServicesDep,
@@ -164,7 +164,7 @@ async def list_files(
     return await services.run(listed)
 
 
-@router.get("/files/{file_id}", response_model=FileInfoOut, responses=responses(400, 404, 503))
+@router.get("/files/{file_id}", response_model=FileInfoOut, responses=responses(400, 401, 404, 503))
 async def file_info(services: ServicesDep, admin: IsAdmin, file_id: FileId) -> FileInfoOut:
     def described(session: Session) -> FileInfoOut:
         file = visible_file(session, file_id, admin, options=())
@@ -195,7 +195,10 @@ async def delete(services: ServicesDep, file_id: FileId) -> Deleted:
 
 @router.get(
     "/download/{file_id}",
-    responses={200: {"content": {"application/octet-stream": {}}}, **responses(400, 404, 410)},
+    responses={
+        200: {"content": {"application/octet-stream": {}}},
+        **responses(400, 401, 404, 410, 416, 503),
+    },
 )
 async def download(
     services: ServicesDep, request: Request, admin: IsAdmin, file_id: FileId
@@ -203,7 +206,7 @@ async def download(
     return await native_download(services, request, admin, file_id)
 
 
-@router.get("/view/{file_id}", responses=responses(400, 404, 410))
+@router.get("/view/{file_id}", responses=responses(400, 401, 404, 410, 503))
 async def view(
     services: ServicesDep, request: Request, admin: IsAdmin, file_id: FileId
 ) -> Response:

@@ -231,7 +231,7 @@ def _record_event(
         200: {"content": {"application/octet-stream": {}}, "description": "The content"},
         206: {"description": "Part of the content (Range)"},
         304: {"description": "Not modified (If-None-Match / If-Modified-Since)"},
-        **responses(400, 404, 410, 416, 503),
+        **responses(400, 401, 404, 410, 416, 503),
     },
 )
 async def download(
@@ -254,7 +254,7 @@ async def download_head(
     responses={
         200: {"description": "Inline for plain text, raster images and PDF; else an attachment"},
         304: {"description": "Not modified"},
-        **responses(400, 404, 410, 503),
+        **responses(400, 401, 404, 410, 503),
     },
 )
 async def view(

@@ -55,7 +55,7 @@ async def list_files(
     return await services.run(page)
 
 
-@router.get("/{file_uuid}", response_model=FileDetail, responses=responses(400, 404, 503))
+@router.get("/{file_uuid}", response_model=FileDetail, responses=responses(400, 401, 404, 503))
 async def file_metadata(services: ServicesDep, admin: IsAdmin, file_uuid: FileUUID) -> FileDetail:
     """Metadata with tags, category and activity counts."""
 
@@ -66,7 +66,11 @@ async def file_metadata(services: ServicesDep, admin: IsAdmin, file_uuid: FileUU
     return await services.run(detail)
 
 
-@router.get("/{file_uuid}/activity", response_model=ActivityOut, responses=responses(400, 404, 503))
+@router.get(
+    "/{file_uuid}/activity",
+    response_model=ActivityOut,
+    responses=responses(400, 401, 404, 503),
+)
 async def activity(services: ServicesDep, admin: IsAdmin, file_uuid: FileUUID) -> ActivityOut:
     """Views, downloads, bytes served and the last access."""
 

@@ -51,6 +51,7 @@ COUNTS = ("live_files", "live_bytes", "deleted_files", "deleted_bytes", "live_co
 # A change to any other column of files moves no count and fires nothing.
 COUNTED_COLUMNS = ("is_deleted", "file_category_id", "file_size", "file_hash")
 EVENTS = ("insert", "update", "delete")
+CATEGORY_INDEX = ("file_category_id", "is_deleted", "created_at", "id", "file_size")
 
 
 def upgrade() -> None:
@@ -72,6 +73,7 @@ def upgrade() -> None:
             op.execute(statement)
     op.execute("DROP VIEW file_statistics")
     op.execute(f"CREATE VIEW file_statistics AS {_render(_file_statistics())}")
+    _index_category(CATEGORY_INDEX[:-1])  # file_size served only the counting view
 
 
 def downgrade() -> None:
@@ -81,10 +83,22 @@ def downgrade() -> None:
             op.execute(statement)
     op.execute("DROP VIEW file_statistics")
     op.execute(f"CREATE VIEW file_statistics AS {_render(_counted_file_statistics())}")
+    _index_category(CATEGORY_INDEX)
     op.drop_table("file_counts")
     after = _blobs(sa.Column("live_files", sa.BigInteger(), server_default="0", nullable=False))
     with op.batch_alter_table("blobs", copy_from=after) as batch:
         batch.drop_column("live_files")
+
+
+def _index_category(columns: Sequence[str]) -> None:
+    """Rebuild the index of live files per category with ``columns``. MariaDB refuses to
+    drop the only index of a foreign key's column, so it swaps both in one ALTER."""
+    name = "ix_files_category_live_created"
+    if _is_mariadb(op.get_context().dialect.name):
+        op.execute(f"ALTER TABLE files DROP INDEX {name}, ADD INDEX {name} ({', '.join(columns)})")
+        return
+    op.drop_index(name, table_name="files")
+    op.create_index(name, "files", list(columns))
 
 
 def _blobs(*extra: sa.Column[Any]) -> sa.Table:
