@@ -22,6 +22,7 @@ from filewallball.database import create_database_engine
 from filewallball.hashing import sha256_of_file
 from filewallball.models import (
     Blob,
+    FileCount,
     FileDownload,
     FileInfo,
     FileTag,
@@ -90,7 +91,16 @@ def installation(
     monkeypatch.setenv("FILEWALLBALL_DATA_DIR", str(tmp_path / "data"))
     yield Installation(cli_engine, tmp_path / "data")
     with cli_engine.begin() as connection:
-        for model in (FileDownload, FileView, FileTagRelation, FileTag, FileUpload, FileInfo, Blob):
+        for model in (
+            FileDownload,
+            FileView,
+            FileTagRelation,
+            FileTag,
+            FileUpload,
+            FileInfo,
+            Blob,
+            FileCount,
+        ):
             connection.execute(sa.delete(model))
 
 

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from filewallball.models import (
+    FileCount,
     FileInfo,
     FileUpload,
 )
@@ -396,6 +397,9 @@ def test_stats_count_what_was_uploaded(installation: Installation, tmp_path: Pat
     )
     upload(write(tmp_path / "c.txt", b"1234567"))
     gone = uuids_by_name(upload(write(tmp_path / "d.txt", b"123"), "--category", "documents"))
+    # upload folds the counts' rows before it ends: one row per category key
+    keys = installation.scalars(sa.select(FileCount.category_key))
+    assert sorted(keys) == sorted(set(keys))
     run("rm", gone["d.txt"])
 
     document = json.loads(run("stats", "--json").stdout)
