@@ -108,8 +108,11 @@ def environment(service_url: URL, data_dir: Path, **extra: str) -> dict[str, str
     }
 
 
-def start_server(service_url: URL, data_dir: Path, log: Path, *, migrate: bool = True) -> Running:
-    """``filewallball serve`` on a free port, once /health answers."""
+def start_server(
+    service_url: URL, data_dir: Path, log: Path, *, migrate: bool = True, **settings: str
+) -> Running:
+    """``filewallball serve`` on a free port, once /health answers; ``settings`` are
+    extra environment variables."""
     port = free_port()
     command = [FILEWALLBALL, "serve", "--port", str(port)]
     if not migrate:
@@ -117,7 +120,7 @@ def start_server(service_url: URL, data_dir: Path, log: Path, *, migrate: bool =
     with log.open("ab") as output:
         process = subprocess.Popen(
             command,
-            env=environment(service_url, data_dir, FILEWALLBALL_ADMIN_TOKEN=TOKEN),
+            env=environment(service_url, data_dir, FILEWALLBALL_ADMIN_TOKEN=TOKEN, **settings),
             stdout=output,
             stderr=subprocess.STDOUT,
         )
