@@ -163,9 +163,12 @@ def fill(engine: Engine, count: int, rng: random.Random) -> Filled:
             )
     _fill_links(sessions, filled, rng)
     _fill_events(sessions, filled.ids, rng)
-    folding = time.perf_counter()
-    with sessions.begin() as session:
-        folded = statistics.fold_counts(session)
+    folding, folded = time.perf_counter(), 0
+    while True:
+        with sessions.begin() as session:
+            if not (batch := statistics.fold_counts(session)):
+                break
+        folded += batch
     print(f"  folded {folded:,} rows of file_counts in {time.perf_counter() - folding:.1f} s")
     if engine.dialect.name != "sqlite":
         with engine.begin() as connection:

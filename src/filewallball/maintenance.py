@@ -13,14 +13,19 @@ __all__ = ["fold_file_counts", "purge_old_events"]
 
 
 def fold_file_counts(database: Database) -> int:
-    """Fold the counts' rows of differences in a transaction of its own (the server does
-    it every half minute; commands that write many rows do it before they end). Losing a
-    race to another fold is fine: that one did the work."""
-    try:
-        with database.transaction() as session:
-            return fold_counts(session)
-    except CountsMoved:
-        return 0
+    """Fold the counts' rows of differences, a bounded transaction at a time (commands
+    that write rows do it before they end); returns how many rows went. Losing a race
+    to another fold ends it: that one is doing the work."""
+    total = 0
+    while True:
+        try:
+            with database.transaction() as session:
+                folded = fold_counts(session)
+        except CountsMoved:
+            return total
+        if not folded:
+            return total
+        total += folded
 
 
 def purge_old_events(

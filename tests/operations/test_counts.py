@@ -198,6 +198,27 @@ def test_folding_keeps_the_sums_in_one_row_per_category(session: Session) -> Non
     assert per_category_before[photos.name] == bytes_before[photos.name] == 0
 
 
+def test_a_backlog_folds_a_bounded_batch_at_a_time(session: Session) -> None:
+    """Each fold reads at most ``limit`` rows (one bounded transaction); repeated until it
+    returns 0, a backlog ends as one row per category with the same sums."""
+    photos = factories.category()
+    session.add(photos)
+    session.flush()
+    for size in range(1, 30):
+        files.create_file(
+            session, factories.spec(file_size=size, category=photos.name if size % 2 else None)
+        )
+    expected = counted(session)
+    rounds = []
+    while folded := statistics.fold_counts(session, limit=4):
+        assert 0 < folded <= 4 - 1  # 4 rows read, at least one row per key written back
+        rounds.append(folded)
+    assert len(rounds) > 5
+    keys = session.scalars(sa.select(FileCount.category_key)).all()
+    assert len(keys) == len(set(keys))
+    assert counted(session) == expected
+
+
 @pytest.fixture(
     params=[pytest.param(d, marks=getattr(pytest.mark, d), id=d) for d in ("mariadb", "postgresql")]
 )

@@ -49,7 +49,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if removed := store.remove_temporary():
             log.warning("removed %d partial upload(s) left by a crash", removed)
         services = Services(settings, database, store, Metrics(database.pool_status))
-        services.every(FOLD_SECONDS, fold_counts, "fold the file counts", CountsMoved)
+
+        async def fold_backlog() -> None:
+            while await services.run(fold_counts):
+                pass
+
+        services.every(FOLD_SECONDS, fold_backlog, "fold the file counts", CountsMoved)
         app.state.services = services
         try:
             yield

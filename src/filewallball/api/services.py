@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
@@ -60,12 +60,12 @@ class Services:
     def every(
         self,
         seconds: float,
-        work: Callable[[Session], object],
+        job: Callable[[], Awaitable[object]],
         what: str,
         *ignored: type[Exception],
     ) -> None:
-        """Run ``work`` in its own transaction every ``seconds`` until the service stops;
-        a failure (the database away, or one of ``ignored``) waits for the next turn."""
+        """Run ``job`` every ``seconds`` until the service stops; a failure (the database
+        away, or one of ``ignored``) waits for the next turn."""
 
         failures = (*TRANSIENT, *ignored)
 
@@ -73,7 +73,7 @@ class Services:
             while True:
                 await asyncio.sleep(seconds)
                 try:
-                    await self.run(work)
+                    await job()
                 except failures as error:
                     log.debug("%s: %s; next time", what, error)
 

@@ -155,37 +155,41 @@ _COUNTED = (
     FileCount.deleted_bytes,
     FileCount.live_contents,
 )
-FOLD_BATCH = 1000
+FOLD_LIMIT = 10_000  # rows of differences read per fold: one bounded transaction
+DELETE_BATCH = 1000  # ids per DELETE
 
 
 class CountsMoved(Exception):
     """Another fold took some of the rows this one summed: roll back, nothing is lost."""
 
 
-def fold_counts(session: Session) -> int:
-    """Sum the differences the triggers appended into one row per category (keys of
-    categories that no longer exist into the uncategorised row); returns how many rows
-    were folded away. Readers get the same sums before and after.
+def fold_counts(session: Session, *, limit: int = FOLD_LIMIT) -> int:
+    """Sum the oldest ``limit`` differences the triggers appended into one row per
+    category (keys of categories that no longer exist into the uncategorised row);
+    returns how many rows went, 0 when there was nothing to fold. Readers get the same
+    sums before and after. Call it again, each time in a transaction of its own, while it
+    returns more than 0: a backlog of a million rows never becomes one huge transaction.
 
-    Run it in a transaction of its own, now and then. Only rows already committed are
-    read, and each is deleted by its id (no range locks that would hold up writers);
-    if another fold deleted one first, this one raises CountsMoved and must roll back.
+    Only rows already committed are read, and each is deleted by its id (no range locks
+    that would hold up writers); if another fold deleted one first, this one raises
+    CountsMoved and must roll back.
     """
-    rows, keys = session.execute(
-        sa.select(sa.func.count(), sa.func.count(sa.distinct(FileCount.category_key)))
-    ).one()
-    if rows <= keys:
-        return 0
+    differences = session.execute(
+        sa.select(FileCount.id, FileCount.category_key, *_COUNTED)
+        .order_by(FileCount.id)
+        .limit(limit)
+    ).all()
+    if len({difference.category_key for difference in differences}) == len(differences):
+        return 0  # one row per key: folded
     categories = set(session.scalars(sa.select(FileCategory.id)))
-    differences = session.execute(sa.select(FileCount.id, FileCount.category_key, *_COUNTED)).all()
     sums: dict[int, list[int]] = {}
     for _id, key, *counts in differences:
         summed = sums.setdefault(key if key in categories else UNCATEGORISED, [0] * len(counts))
         for position, count in enumerate(counts):
             summed[position] += count
-    ids = [difference[0] for difference in differences]
-    for start in range(0, len(ids), FOLD_BATCH):
-        chunk = ids[start : start + FOLD_BATCH]
+    ids = [difference.id for difference in differences]
+    for start in range(0, len(ids), DELETE_BATCH):
+        chunk = ids[start : start + DELETE_BATCH]
         deleted = session.connection().execute(sa.delete(FileCount).where(FileCount.id.in_(chunk)))
         if deleted.rowcount != len(chunk):
             raise CountsMoved("another fold of the counts ran at the same time")
