@@ -118,10 +118,14 @@ def scratch_url(dialect: str) -> URL:
     return make_url(SERVERS[dialect]).set(database="fwb_bench")
 
 
-def specs(rng: random.Random, count: int) -> Iterator[FileSpec]:
+def specs(rng: random.Random, count: int, contents: str = "content") -> Iterator[FileSpec]:
+    """``count`` files of a realistic shape; 15% share their content with another. Specs
+    with another ``contents`` name other contents."""
     extensions = rng.choices(EXTENSIONS, weights=[w for _, _, w in EXTENSIONS], k=count)
     for index, (extension, mime, _) in enumerate(extensions):
-        digest = hashlib.sha256(f"content-{rng.randrange(int(count * 0.85))}".encode()).hexdigest()
+        digest = hashlib.sha256(
+            f"{contents}-{rng.randrange(int(count * 0.85))}".encode()
+        ).hexdigest()
         yield FileSpec(
             original_filename=f"file-{index:07d} {rng.choice(['report', 'photo', 'scan', 'Backup'])}.{extension}",
             file_size=min(int(rng.lognormvariate(11, 2.5)), 8 * 1024**3),
@@ -166,25 +170,20 @@ def fill(engine: Engine, count: int, rng: random.Random) -> Filled:
     folding, folded = time.perf_counter(), 0
     while True:
         with sessions.begin() as session:
-            if not (batch := statistics.fold_counts(session)):
+            if not (went := statistics.fold_counts(session)):
                 break
-        folded += batch
+        folded += went
     print(f"  folded {folded:,} rows of file_counts in {time.perf_counter() - folding:.1f} s")
-    if engine.dialect.name != "sqlite":
-        with engine.begin() as connection:
-            for table in (
-                "files",
-                "file_tag_relations",
-                "file_tags",
-                "file_views",
-                "file_downloads",
-            ):
-                connection.exec_driver_sql(
-                    f"ANALYZE {'TABLE ' if engine.dialect.name in ('mysql', 'mariadb') else ''}{table}"
-                )
-    else:
-        with engine.begin() as connection:
+    tables = ("files", "file_tag_relations", "file_tags", "file_views", "file_downloads")
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        if engine.dialect.name == "sqlite":
             connection.exec_driver_sql("ANALYZE")
+        elif engine.dialect.name == "postgresql":  # what autovacuum would do in a while
+            for table in (*tables, "file_counts", "blobs"):
+                connection.exec_driver_sql(f"VACUUM ANALYZE {table}")
+        else:
+            for table in tables:
+                connection.exec_driver_sql(f"ANALYZE TABLE {table}")
     print(f"  filled {count:,} files with tags and events in {time.perf_counter() - started:.0f} s")
     return filled
 
@@ -340,8 +339,14 @@ def bulk_ratio(
 ) -> tuple[float, float]:
     """Best seconds to insert ``count`` rows: the raw DBAPI executemany of prepared tuples,
     and our bulk_insert_files from FileSpecs (validation included). The two alternate and
-    nothing is deleted in between, so neither pays for the other's clean-up."""
-    batch = [FileSpec(**{**spec.__dict__, "category": None}) for spec in specs(rng, count)]
+    nothing is deleted in between, so neither pays for the other's clean-up. Each insert
+    brings contents of its own, so both pay the same for their new blob rows."""
+
+    def batch_of(contents: str) -> list[FileSpec]:
+        return [
+            FileSpec(**{**spec.__dict__, "category": None}) for spec in specs(rng, count, contents)
+        ]
+
     columns = (
         "file_uuid",
         "original_filename",
@@ -363,7 +368,8 @@ def bulk_ratio(
     )
     sessions = sessionmaker(engine)
     raw_times, our_times = [], []
-    for _ in range(rounds):
+    for round_ in range(rounds):
+        batch = batch_of(f"raw-{round_}")
         rows = [
             (
                 str(uuid.uuid4()),
@@ -376,8 +382,8 @@ def bulk_ratio(
                 spec.storage_path,
                 spec.is_public,
                 False,
-                *[spec.created_at if aware else spec.created_at.replace(tzinfo=None)] * 2,
-            )  # type: ignore[union-attr]
+                *[spec.created_at if aware else spec.created_at.replace(tzinfo=None)] * 2,  # type: ignore[union-attr]
+            )
             for spec in batch
         ]
         raw = engine.raw_connection()
@@ -391,6 +397,7 @@ def bulk_ratio(
             raw_times.append(time.perf_counter() - started)
         finally:
             raw.close()
+        batch = batch_of(f"ours-{round_}")
         started = time.perf_counter()
         with sessions.begin() as session:
             files.bulk_insert_files(session, batch)

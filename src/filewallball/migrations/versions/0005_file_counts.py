@@ -68,6 +68,13 @@ def upgrade() -> None:
     )
     _count_what_exists()
     dialect = op.get_context().dialect.name
+    if dialect == "postgresql":
+        # Every fold leaves dead rows behind; the default (a fifth of the table) would let
+        # a table of a few live rows drag a million dead ones through every sum.
+        op.execute(
+            "ALTER TABLE file_counts SET (autovacuum_vacuum_scale_factor = 0, "
+            "autovacuum_vacuum_threshold = 1000)"
+        )
     for event in EVENTS:
         for statement in _create_trigger(dialect, event):
             op.execute(statement)
