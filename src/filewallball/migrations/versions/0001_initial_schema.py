@@ -189,7 +189,7 @@ def upgrade() -> None:
         op.create_index(f"ix_{events}_file_id_created_at", events, ["file_id", "created_at"])
         op.create_index(f"ix_{events}_created_at", events, ["created_at"])
 
-    op.execute(f"CREATE VIEW file_statistics AS {_render(_file_statistics())}")
+    op.execute(f"CREATE VIEW file_statistics AS {_render(counting_file_statistics())}")
 
 
 def downgrade() -> None:
@@ -208,7 +208,7 @@ def downgrade() -> None:
         op.drop_table(table)
 
 
-def _file_statistics() -> sa.CompoundSelect[Any]:
+def counting_file_statistics() -> sa.CompoundSelect[Any]:
     """Live files per category, every category listed, plus one row for uncategorised files."""
     files = sa.table(
         "files",

@@ -33,7 +33,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from alembic import op
+from alembic import context, op
 
 from filewallball.models.types import Identifier, UTCDateTime
 
@@ -340,31 +340,10 @@ def _file_statistics() -> sa.CompoundSelect[Any]:
 
 def _counted_file_statistics() -> sa.CompoundSelect[Any]:
     """Revision 0001's view, which counts the files each time."""
-    files, categories = _files, _categories
-    live = files.c.is_deleted == sa.false()
-    aggregates = (
-        sa.func.count(files.c.id).label("file_count"),
-        sa.cast(sa.func.coalesce(sa.func.sum(files.c.file_size), 0), sa.BigInteger).label(
-            "total_size"
-        ),
-        sa.func.avg(files.c.file_size).label("avg_file_size"),
-        sa.func.max(files.c.created_at).label("last_upload"),
-    )
-    per_category = (
-        sa.select(
-            categories.c.id.label("category_id"),
-            categories.c.name.label("category_name"),
-            *aggregates,
-        )
-        .select_from(
-            categories.outerjoin(files, sa.and_(files.c.file_category_id == categories.c.id, live))
-        )
-        .group_by(categories.c.id, categories.c.name)
-    )
-    uncategorised = sa.select(
-        sa.null().label("category_id"), sa.null().label("category_name"), *aggregates
-    ).where(files.c.file_category_id.is_(None), live)
-    return sa.union_all(per_category, uncategorised)
+    initial = context.script.get_revision("0001")
+    assert initial is not None
+    view: sa.CompoundSelect[Any] = initial.module.counting_file_statistics()
+    return view
 
 
 def _render(statement: sa.CompoundSelect[Any]) -> str:
