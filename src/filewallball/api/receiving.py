@@ -7,7 +7,7 @@ The two overlap: while the thread hashes and writes one batch, the event loop
 receives the next (done one after the other, they took the time of both). So at
 most two batches per upload are held, and uvicorn stops reading the socket while
 we are busy (its flow control), so a fast client waits instead of filling memory.
-A batch is the chunks as received, not a copy of them.
+The event loop does not copy the chunks into a batch; the thread joins them.
 """
 
 from __future__ import annotations
@@ -226,8 +226,9 @@ def _begin(
 
 
 def _write(staged: StagedBlob, batch: list[bytes]) -> None:
-    for data in batch:
-        staged.write(data)
+    # Joined first: one hash update and one write(), so the thread takes the GIL back
+    # twice per batch rather than twice per chunk, each time from the busy event loop.
+    staged.write(b"".join(batch) if len(batch) > 1 else batch[0])
 
 
 def parse_declared_size(value: str | None) -> int | None:
