@@ -3,7 +3,9 @@ message naming the problem, and nothing is stored."""
 
 from __future__ import annotations
 
+import os
 import socket
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -195,3 +197,36 @@ def test_huge_headers_are_refused(running: Running) -> None:
     request = b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 200_000 + b"\r\n\r\n"
     answer = _raw_request(running, request)
     assert answer == b"" or answer.split(b" ")[1] in (b"400", b"431")
+
+
+def test_a_client_gone_mid_upload_leaves_nothing(running: Running, service_engine: Engine) -> None:
+    """The connection closes while batches are on their way to the disk: the upload's
+    clean-up waits for the worker thread, removes what it wrote and records the failure."""
+    agent = f"gone-{uuid.uuid4()}"
+
+    def status() -> str | None:
+        query = "SELECT upload_status FROM file_uploads WHERE user_agent = :agent"
+        with service_engine.connect() as connection:
+            return connection.execute(sa.text(query), {"agent": agent}).scalar_one_or_none()
+
+    blobs = blob_files(running.data_dir)
+    head = (
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="gone.tar"\r\n\r\n'
+    ).encode()
+    request = (
+        f"POST /api/v1/files HTTP/1.1\r\nHost: x\r\nUser-Agent: {agent}\r\n"
+        f"Authorization: {ADMIN['Authorization']}\r\n"
+        f"Content-Type: multipart/form-data; boundary={BOUNDARY}\r\n"
+        f"Content-Length: {100 * 1024 * 1024}\r\n\r\n"
+    ).encode() + head
+    host, port = running.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as connection:
+        connection.sendall(request)
+        for _ in range(8):
+            connection.sendall(os.urandom(1024 * 1024))
+    deadline = time.monotonic() + 30
+    while status() != "failed" and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert status() == "failed"
+    assert staged_files(running.data_dir) == []
+    assert blob_files(running.data_dir) == blobs

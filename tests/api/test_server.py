@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import platform
 import shutil
 import subprocess
 import threading
@@ -15,6 +16,7 @@ import httpx
 import pytest
 from sqlalchemy.engine import URL
 
+from filewallball.api.app import reuse_freed_buffers
 from tests.api.conftest import (
     ADMIN,
     FILEWALLBALL,
@@ -26,6 +28,7 @@ from tests.api.conftest import (
 )
 
 MiB = 1024 * 1024
+BOUNDARY = "serverBoundary"
 
 
 def _chunks(seed: bytes, size: int, chunk: int = 256 * 1024) -> Iterator[bytes]:
@@ -36,6 +39,16 @@ def _chunks(seed: bytes, size: int, chunk: int = 256 * 1024) -> Iterator[bytes]:
         piece = block[: min(chunk, size - sent)]
         sent += len(piece)
         yield piece
+
+
+def _form(filename: str, pieces: Iterator[bytes]) -> Iterator[bytes]:
+    """A multipart body streamed around ``pieces``."""
+    yield (
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"'
+        "\r\n\r\n"
+    ).encode()
+    yield from pieces
+    yield f"\r\n--{BOUNDARY}--\r\n".encode()
 
 
 def _sha256(pieces: Iterator[bytes]) -> str:
@@ -77,7 +90,8 @@ def test_round_trip_over_tcp(running: Running, name: str, size: int) -> None:
     assert staged_files(running.data_dir) == []
 
 
-def test_a_large_upload_does_not_grow_the_server(running: Running) -> None:
+@pytest.mark.parametrize("multipart", [False, True], ids=["put", "multipart"])
+def test_a_large_upload_does_not_grow_the_server(running: Running, multipart: bool) -> None:
     size = 200 * MiB
     before = running.rss_bytes()
     peak = before
@@ -93,7 +107,14 @@ def test_a_large_upload_does_not_grow_the_server(running: Running) -> None:
     sampler.start()
     try:
         with httpx.Client(base_url=running.url, headers=ADMIN, timeout=120) as http:
-            created = http.put("/api/v1/files/big.tar", content=_chunks(b"big", size))
+            if multipart:
+                created = http.post(
+                    "/api/v1/files",
+                    content=_form("big.tar", _chunks(b"form", size)),
+                    headers={"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"},
+                )
+            else:
+                created = http.put("/api/v1/files/big.tar", content=_chunks(b"big", size))
     finally:
         done.set()
         sampler.join()
@@ -143,3 +164,7 @@ def test_leftover_partial_uploads_are_removed_at_start(service_url: URL, data_di
         process.terminate()
         process.wait(10)
     assert shutil.which(FILEWALLBALL) is not None
+
+
+def test_freed_buffers_are_kept_for_reuse_on_glibc() -> None:
+    assert reuse_freed_buffers() is (platform.libc_ver()[0] == "glibc")

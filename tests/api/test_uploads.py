@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
@@ -12,6 +13,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
+from filewallball.api.receiving import BATCH_BYTES
 from tests.api.conftest import blob_files, staged_files
 
 MiB = 1024 * 1024
@@ -92,6 +94,33 @@ def test_multipart_upload_with_fields_before_and_after_the_file(
     )
     assert late.status_code == 201, late.text
     assert late.json()["tags"] == ["late"]
+    assert staged_files(data_dir) == []
+
+
+@pytest.mark.parametrize("multipart", [False, True], ids=["put", "multipart"])
+def test_a_body_of_several_batches_arrives_whole(
+    admin: TestClient, data_dir: Path, multipart: bool
+) -> None:
+    """The worker thread writes one batch while the next arrives: every byte lands once
+    and in order, whatever the chunks (here they split batches and the boundary)."""
+    content = os.urandom(3 * BATCH_BYTES + 12345)
+    boundary = "splitBoundary"
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="b.tar"\r\n\r\n'
+    ).encode()
+    body = head + content + f"\r\n--{boundary}--\r\n".encode() if multipart else content
+
+    def chunks() -> Iterator[bytes]:
+        yield from (body[i : i + 65537] for i in range(0, len(body), 65537))
+
+    if multipart:
+        headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+        created = admin.post("/api/v1/files", content=chunks(), headers=headers)
+    else:
+        created = admin.put("/api/v1/files/b.tar", content=chunks())
+    assert created.status_code == 201, created.text
+    assert created.json()["file_hash"] == hashlib.sha256(content).hexdigest()
+    assert admin.get(created.json()["content_url"]).content == content
     assert staged_files(data_dir) == []
 
 

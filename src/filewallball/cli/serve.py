@@ -49,6 +49,9 @@ def serve(host: str, port: int, workers: int, migrate: bool) -> None:
         host=host,
         port=port,
         workers=workers,
+        # Not left to "auto", which falls back to h11 without a word when httptools is
+        # missing: receiving a 1 GiB body then costs 2.6-2.9 s of CPU instead of 1.4-1.6.
+        http="httptools",
         proxy_headers=False,  # X-Forwarded-For is read from trusted proxies only (settings)
         server_header=False,
         log_level="info",
