@@ -1,6 +1,7 @@
 """The bare apps ``bench/http.py`` measures FileWallBall against, each run in its own
 uvicorn process (``uvicorn --factory bench.http_apps:json_app``): what FastAPI and
-Starlette cost on this machine with no database, no checks and no middleware."""
+Starlette cost on this machine with no database, no checks and no middleware. They get
+the same malloc tuning as FileWallBall's server, which is the process's, not the app's."""
 
 from __future__ import annotations
 
@@ -12,11 +13,14 @@ from starlette.requests import Request
 from starlette.responses import FileResponse
 from starlette.routing import Route
 
+from filewallball.api.app import reuse_freed_buffers
+
 FILE_VARIABLE = "FWB_BENCH_FILE"  # the file file_app serves
 
 
 def json_app() -> FastAPI:
     """A JSON answer on the same path as FileWallBall's metadata."""
+    reuse_freed_buffers()
     app = FastAPI()
 
     @app.get("/api/v1/files/{file_uuid}")
@@ -29,6 +33,7 @@ def json_app() -> FastAPI:
 def file_app() -> Starlette:
     """The file named by $FWB_BENCH_FILE at ``/file``, by Starlette's FileResponse."""
     path = os.environ[FILE_VARIABLE]
+    reuse_freed_buffers()
 
     async def serve(_request: Request) -> FileResponse:
         return FileResponse(path, media_type="application/octet-stream")
