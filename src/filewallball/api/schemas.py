@@ -7,8 +7,9 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from filewallball.models import FileCategory, FileExtension, FileInfo, FileTag
+from filewallball.models import FileCategory, FileExtension, FileTag
 from filewallball.operations.activity import Activity
+from filewallball.operations.records import FileRecord
 from filewallball.operations.statistics import Totals, TrendPoint
 
 __all__ = [
@@ -45,11 +46,11 @@ class FileOut(BaseModel):
     view_url: str
 
     @classmethod
-    def of(cls, file: FileInfo) -> FileOut:
+    def of(cls, file: FileRecord) -> FileOut:
         return cls(**file_fields(file))
 
 
-def file_fields(file: FileInfo) -> dict[str, Any]:
+def file_fields(file: FileRecord) -> dict[str, Any]:
     return {
         **file.public_fields(),
         "content_url": f"{API}/files/{file.file_uuid}/content",
@@ -77,7 +78,7 @@ class FileDetail(FileOut):
     activity: ActivityOut
 
     @classmethod
-    def with_activity(cls, file: FileInfo, activity: Activity) -> FileDetail:
+    def with_activity(cls, file: FileRecord, activity: Activity) -> FileDetail:
         return cls(**file_fields(file), activity=ActivityOut.of(activity))
 
 

@@ -29,8 +29,8 @@ from sqlalchemy.orm import Session
 
 from filewallball.errors import InvalidInput
 from filewallball.filenames import MAX_EXTENSION_LENGTH
-from filewallball.models import FileCategory, FileInfo, FileTag, FileTagRelation
-from filewallball.operations.files import IN_LISTINGS
+from filewallball.models import FileCategory, FileTag, FileTagRelation
+from filewallball.operations.records import FILES, FileRecord, records, select_records, with_tags
 from filewallball.operations.tags import MAX_TAG_LENGTH, normalise_tags
 
 __all__ = [
@@ -46,6 +46,11 @@ MAX_PAGE_SIZE = 500
 MAX_SIZE = 2**63 - 1  # BIGINT
 MAX_FILTER_VALUES = 20
 SortKey = Literal["created_at", "file_size", "original_filename"]
+# Core columns throughout: an ORM attribute would send the statement through the ORM.
+_FILE = FILES.c
+_CATEGORIES = FileCategory.__table__.c
+_TAGS = FileTag.__table__.c
+_LINKS = FileTagRelation.__table__
 
 
 class FileQuery(BaseModel):
@@ -118,7 +123,7 @@ class FileQuery(BaseModel):
 
 @dataclass(frozen=True)
 class Page:
-    items: Sequence[FileInfo]
+    items: Sequence[FileRecord]
     next_cursor: str | None
     total: int | None
 
@@ -132,15 +137,14 @@ def search_files(session: Session, query: FileQuery) -> Page:
         if tags and query.sort == "created_at" and (query.tag_mode == "all" or len(tags) == 1)
         else None
     )
-    statement = sa.select(FileInfo)
-    column, row_id = getattr(FileInfo, query.sort), FileInfo.id
+    statement = select_records()
+    column, row_id = _FILE[query.sort], _FILE.id
     if leading:
-        tag_id = sa.select(FileTag.id).where(FileTag.tag_name == leading).scalar_subquery()
+        tag_id = sa.select(_TAGS.id).where(_TAGS.tag_name == leading).scalar_subquery()
         statement = statement.join(
-            FileTagRelation,
-            sa.and_(FileTagRelation.file_id == FileInfo.id, FileTagRelation.tag_id == tag_id),
+            _LINKS, sa.and_(_LINKS.c.file_id == _FILE.id, _LINKS.c.tag_id == tag_id)
         )
-        column, row_id = FileTagRelation.file_created_at, FileTagRelation.file_id
+        column, row_id = _LINKS.c.file_created_at, _LINKS.c.file_id
         if query.created_after:  # bound the index walk itself, not only the files it finds
             statement = statement.where(column >= query.created_after)
         if query.created_before:
@@ -155,13 +159,11 @@ def search_files(session: Session, query: FileQuery) -> Page:
         value, last_id = _decode_cursor(query.cursor, query)
         statement = statement.where(_after(column, row_id, value, last_id, descending=descending))
     ordering = (column.desc(), row_id.desc()) if descending else (column.asc(), row_id.asc())
-    rows = session.scalars(
-        statement.order_by(*ordering).limit(query.limit + 1).options(*IN_LISTINGS)
-    ).all()
-    items, more = rows[: query.limit], len(rows) > query.limit
+    rows = session.execute(statement.order_by(*ordering).limit(query.limit + 1)).all()
+    items, more = with_tags(session, rows[: query.limit]), len(rows) > query.limit
     total = None
     if query.with_total:
-        counted = sa.select(sa.func.count(FileInfo.id)).where(*conditions, *tag_conditions)
+        counted = sa.select(sa.func.count(_FILE.id)).where(*conditions, *tag_conditions)
         total = session.scalar(counted) or 0
     cursor = _encode_cursor(query, getattr(items[-1], query.sort), items[-1].id) if more else None
     return Page(items, cursor, total)
@@ -170,7 +172,7 @@ def search_files(session: Session, query: FileQuery) -> Page:
 MAX_PAGE_NUMBER = 100_000
 
 
-def numbered_page(session: Session, query: FileQuery, page: int) -> tuple[Sequence[FileInfo], int]:
+def numbered_page(session: Session, query: FileQuery, page: int) -> tuple[list[FileRecord], int]:
     """Page ``page`` (from 1) of ``query.limit`` files, and the number of all matches:
     OFFSET paging for clients of the earlier API, which numbered its pages. Cursor
     pages (``search_files``) are the fast way; this one slows down as ``page`` grows."""
@@ -179,21 +181,21 @@ def numbered_page(session: Session, query: FileQuery, page: int) -> tuple[Sequen
     if not 1 <= page <= MAX_PAGE_NUMBER:
         raise InvalidInput(f"page must be between 1 and {MAX_PAGE_NUMBER}")
     conditions = _conditions(query)
-    column = getattr(FileInfo, query.sort)
+    column = _FILE[query.sort]
     ordering = (
-        (column.desc(), FileInfo.id.desc())
+        (column.desc(), _FILE.id.desc())
         if query.order == "desc"
-        else (column.asc(), FileInfo.id.asc())
+        else (column.asc(), _FILE.id.asc())
     )
-    items = session.scalars(
-        sa.select(FileInfo)
+    items = records(
+        session,
+        select_records()
         .where(*conditions)
         .order_by(*ordering)
         .offset((page - 1) * query.limit)
-        .limit(query.limit)
-        .options(*IN_LISTINGS)
-    ).all()
-    total = session.scalar(sa.select(sa.func.count(FileInfo.id)).where(*conditions)) or 0
+        .limit(query.limit),
+    )
+    total = session.scalar(sa.select(sa.func.count(_FILE.id)).where(*conditions)) or 0
     return items, total
 
 
@@ -201,35 +203,35 @@ def _conditions(query: FileQuery) -> list[sa.ColumnElement[bool]]:
     """Every filter but the tags."""
     where: list[sa.ColumnElement[bool]] = []
     if not query.include_deleted:
-        where.append(FileInfo.is_deleted == sa.false())
+        where.append(_FILE.is_deleted == sa.false())
     if query.q:
-        where.append(FileInfo.original_filename.icontains(query.q, autoescape=True))
+        where.append(_FILE.original_filename.icontains(query.q, autoescape=True))
     if query.extension:
-        where.append(FileInfo.file_extension.in_({e.lower().lstrip(".") for e in query.extension}))
+        where.append(_FILE.file_extension.in_({e.lower().lstrip(".") for e in query.extension}))
     if query.mime:
-        where.append(FileInfo.mime_type.startswith(query.mime.lower(), autoescape=True))
+        where.append(_FILE.mime_type.startswith(query.mime.lower(), autoescape=True))
     if query.category:
-        category_id = sa.select(FileCategory.id).where(FileCategory.name == query.category)
-        where.append(FileInfo.file_category_id == category_id.scalar_subquery())
+        category_id = sa.select(_CATEGORIES.id).where(_CATEGORIES.name == query.category)
+        where.append(_FILE.file_category_id == category_id.scalar_subquery())
     if query.min_size is not None:
-        where.append(FileInfo.file_size >= query.min_size)
+        where.append(_FILE.file_size >= query.min_size)
     if query.max_size is not None:
-        where.append(FileInfo.file_size <= query.max_size)
+        where.append(_FILE.file_size <= query.max_size)
     if query.created_after:
-        where.append(FileInfo.created_at >= query.created_after)
+        where.append(_FILE.created_at >= query.created_after)
     if query.created_before:
-        where.append(FileInfo.created_at <= query.created_before)
+        where.append(_FILE.created_at <= query.created_before)
     if query.is_public is not None:
-        where.append(FileInfo.is_public == query.is_public)
+        where.append(_FILE.is_public == query.is_public)
     return where
 
 
 def _tagged_with_any(names: list[str]) -> sa.Exists:
     """EXISTS rather than a join: a file with two matching tags is still one result."""
     return (
-        sa.select(FileTagRelation.id)
-        .join(FileTag, FileTag.id == FileTagRelation.tag_id)
-        .where(FileTagRelation.file_id == FileInfo.id, FileTag.tag_name.in_(names))
+        sa.select(_LINKS.c.id)
+        .join_from(_LINKS, FileTag.__table__, _TAGS.id == _LINKS.c.tag_id)
+        .where(_LINKS.c.file_id == _FILE.id, _TAGS.tag_name.in_(names))
         .exists()
     )
 
