@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from filewallball.api.access import Admin, IsAdmin, unauthorized
 from filewallball.api.errors import ApiError, responses
-from filewallball.api.schemas import ActivityOut, FileDetail, FileOut, FilePage
+from filewallball.api.schemas import ActivityOut, FileDetail, FileOut, FilePage, ModelJSON
 from filewallball.api.services import Services, get_services
 from filewallball.api.visibility import visible_detail
 from filewallball.models import FileInfo
@@ -36,32 +36,22 @@ TagName = Annotated[str, Path(max_length=4 * MAX_TAG_LENGTH)]
 @router.get("", response_model=FilePage, responses=responses(400, 401, 422, 503))
 async def list_files(
     services: ServicesDep, admin: IsAdmin, query: Annotated[FileQuery, Query()]
-) -> FilePage:
+) -> ModelJSON:
     """Search with every filter combined; pages continue with ``cursor``."""
     if not admin:
         if query.include_deleted or query.is_public is False:
             raise unauthorized("private and deleted files need the admin token")
         query = query.model_copy(update={"is_public": True})
 
-    def page(session: Session) -> FilePage:
-        found = search_files(session, query)
-        return FilePage(
-            items=[FileOut.of(file) for file in found.items],
-            next_cursor=found.next_cursor,
-            total=found.total,
-        )
-
-    return await services.run(page)
+    found = await services.run(search_files, query)
+    return ModelJSON(FilePage.of(found))
 
 
 @router.get("/{file_uuid}", response_model=FileDetail, responses=responses(400, 404, 503))
-async def file_metadata(services: ServicesDep, admin: IsAdmin, file_uuid: FileUUID) -> FileDetail:
+async def file_metadata(services: ServicesDep, admin: IsAdmin, file_uuid: FileUUID) -> ModelJSON:
     """Metadata with tags, category and activity counts."""
-
-    def detail(session: Session) -> FileDetail:
-        return FileDetail.with_activity(*visible_detail(session, file_uuid, admin))
-
-    return await services.run(detail)
+    file, activity = await services.run(visible_detail, file_uuid, admin)
+    return ModelJSON(FileDetail.with_activity(file, activity))
 
 
 @router.get("/{file_uuid}/activity", response_model=ActivityOut, responses=responses(400, 404, 503))
