@@ -3,11 +3,13 @@
     .venv/bin/python bench/db.py                         # MariaDB, 1,000,000 files
     .venv/bin/python bench/db.py --dialect postgresql --dialect sqlite --files 200000
 
-It creates a scratch database (``fwb_bench`` on the servers, a file under /tmp for SQLite),
-fills it with files of a realistic shape (a long tail of extensions and sizes, two years of
-dates, 0-5 tags each, 10% soft-deleted, view and download events), then prints for each hot
-query the p50 and p95 latency over --runs runs, keyset page 1 against page 1,000, and our
-bulk insert of 100,000 rows as a ratio of the raw driver's executemany in the same run.
+It creates a scratch database (``--database``, default ``fwb_bench`` on the servers,
+/tmp/NAME.db for SQLite), fills it with files of a realistic shape (a long tail of
+extensions and sizes, two years of dates, 0-5 tags each, 10% soft-deleted, view and
+download events), then prints for each hot query the p50 and p95 latency over --runs runs,
+keyset page 1 against page 1,000, and our bulk insert of --bulk rows as a ratio of the raw
+driver's executemany in the same run (``--bulk 0`` leaves it out, as ``--reuse`` runs may
+want: it adds four times as many files).
 Timings depend on what else the machine is doing: compare ratios, not absolute numbers.
 """
 
@@ -18,6 +20,7 @@ import gc
 import hashlib
 import os
 import random
+import re
 import statistics as stats
 import time
 import uuid
@@ -41,7 +44,7 @@ from filewallball.models import (
     FileTagRelation,
     FileView,
 )
-from filewallball.operations import activity, files, statistics
+from filewallball.operations import activity, files, records, statistics
 from filewallball.operations.files import FileSpec
 from filewallball.operations.search import FileQuery, search_files
 from filewallball.settings import Settings
@@ -85,10 +88,10 @@ class Filled:
     created: list[datetime]
 
 
-def bench_url(dialect: str) -> URL:
+def bench_url(dialect: str, name: str) -> URL:
     if dialect == "sqlite":
-        return URL.create("sqlite", database="/tmp/fwb_bench.db")
-    return make_url(SERVERS[dialect]).set(database="fwb_bench")
+        return URL.create("sqlite", database=f"/tmp/{name}.db")
+    return make_url(SERVERS[dialect]).set(database=name)
 
 
 def sample(engine: Engine) -> Filled:
@@ -104,18 +107,18 @@ def sample(engine: Engine) -> Filled:
     )
 
 
-def scratch_url(dialect: str) -> URL:
+def scratch_url(dialect: str, name: str) -> URL:
     if dialect == "sqlite":
-        path = Path(str(bench_url(dialect).database))
+        path = Path(str(bench_url(dialect, name).database))
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
         return URL.create("sqlite", database=str(path))
     admin = sa.create_engine(SERVERS[dialect], poolclass=sa.NullPool, isolation_level="AUTOCOMMIT")
     force = " WITH (FORCE)" if dialect == "postgresql" else ""
     with admin.connect() as connection:
-        connection.exec_driver_sql(f"DROP DATABASE IF EXISTS fwb_bench{force}")
-        connection.exec_driver_sql("CREATE DATABASE fwb_bench")
-    return make_url(SERVERS[dialect]).set(database="fwb_bench")
+        connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}{force}")
+        connection.exec_driver_sql(f"CREATE DATABASE {name}")
+    return make_url(SERVERS[dialect]).set(database=name)
 
 
 def specs(rng: random.Random, count: int, contents: str = "content") -> Iterator[FileSpec]:
@@ -276,8 +279,12 @@ def hot_queries(
         results.append((name, p50, p95))
 
     measure(
-        "file by uuid (with category, tags, uploads)",
-        lambda s, r: files.get_file(s, uuids[r], include_deleted=True),
+        "file record by uuid (category, tags)",
+        lambda s, r: records.file_record(s, uuids[r], include_deleted=True),
+    )
+    measure(
+        "file detail by uuid (record and activity)",
+        lambda s, r: records.file_detail(s, uuids[r], include_deleted=True),
     )
     measure("live files by hash", lambda s, r: files.find_by_hash(s, hashes[r]))
     measure("newest live files (page of 50)", lambda s, r: search_files(s, FileQuery()))
@@ -411,6 +418,12 @@ def bulk_ratio(
     return min(raw_times), min(our_times)
 
 
+def _database_name(name: str) -> str:
+    if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", name):
+        raise argparse.ArgumentTypeError(f"{name!r}: lower-case letters, digits and _ only")
+    return name
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -418,7 +431,18 @@ def main() -> None:
     parser.add_argument("--dialect", action="append", choices=["mariadb", "postgresql", "sqlite"])
     parser.add_argument("--files", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=200)
-    parser.add_argument("--bulk", type=int, default=100_000)
+    parser.add_argument(
+        "--database",
+        default="fwb_bench",
+        type=_database_name,
+        help="scratch database on the servers (for SQLite, /tmp/NAME.db); default fwb_bench",
+    )
+    parser.add_argument(
+        "--bulk",
+        type=int,
+        default=100_000,
+        help="rows of the bulk insert comparison; 0 leaves it out (it adds 4x that many files)",
+    )
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument(
         "--settle",
@@ -429,7 +453,7 @@ def main() -> None:
     parser.add_argument(
         "--reuse",
         action="store_true",
-        help="measure the fwb_bench database of an earlier run instead of filling a new one",
+        help="measure the --database of an earlier run instead of filling a new one",
     )
     parser.add_argument(
         "--innodb-buffer-pool-mb",
@@ -439,7 +463,9 @@ def main() -> None:
     args = parser.parse_args()
     for dialect in args.dialect or ["mariadb"]:
         rng = random.Random(args.seed)
-        url = bench_url(dialect) if args.reuse else scratch_url(dialect)
+        url = (
+            bench_url(dialect, args.database) if args.reuse else scratch_url(dialect, args.database)
+        )
         engine = create_database_engine(
             Settings(database_url=url.render_as_string(hide_password=False))
         )
@@ -476,6 +502,9 @@ def main() -> None:
             f"  keyset page 1 p95 {first:.2f} ms, page 1,000 p95 {thousandth:.2f} ms: "
             f"ratio {thousandth / first:.2f} (target <= 1.5)"
         )
+        if not args.bulk:
+            engine.dispose()
+            continue
         raw_seconds, our_seconds = bulk_ratio(engine, args.bulk, rng)
         print(
             f"  bulk insert {args.bulk:,} rows: raw driver {raw_seconds:.2f} s, ours {our_seconds:.2f} s: "

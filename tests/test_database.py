@@ -13,9 +13,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from filewallball.database import Database, create_database_engine, get_database, get_db
 from filewallball.migrations import alembic_config
-from filewallball.models import FileCategory
+from filewallball.models import FileCategory, FileTag
 from filewallball.settings import Settings
 from tests import factories
+from tests.servers import settings_for
 
 
 class Boom(Exception):
@@ -78,6 +79,57 @@ def test_sessions_never_commit_by_themselves(database: Database, connection: sa.
     session.flush()
     session.close()
     assert _category_count(connection, "tx-uncommitted") == 0
+
+
+@pytest.fixture
+def one_connection(migrated: Engine) -> Iterator[Engine]:
+    """An engine whose pool hands out one and the same connection every time."""
+    engine = create_database_engine(settings_for(migrated.url, pool_size=1, max_overflow=0))
+    yield engine
+    engine.dispose()
+
+
+def _tags_named(engine: Engine, name: str) -> int:
+    with engine.connect() as connection:
+        statement = sa.select(sa.func.count()).select_from(FileTag).where(FileTag.tag_name == name)
+        return int(connection.scalar(statement) or 0)
+
+
+def test_a_connection_given_back_in_a_transaction_is_rolled_back(one_connection: Engine) -> None:
+    """The pool asks the driver instead of always rolling back; an open transaction
+    (here a raw connection's) must still end before the connection serves again."""
+    raw = one_connection.raw_connection()
+    cursor = raw.cursor()
+    if one_connection.dialect.name == "sqlite":
+        cursor.execute("BEGIN")  # the engine leaves transactions to SQLAlchemy
+    cursor.execute(
+        "INSERT INTO file_tags (tag_name, created_at) VALUES ('left-open', CURRENT_TIMESTAMP)"
+    )
+    cursor.close()
+    raw.close()  # back to the pool, the transaction open
+    assert _tags_named(one_connection, "left-open") == 0  # the same connection, rolled back
+
+
+def _statement_counts(engine: Engine) -> tuple[int, int]:
+    """COMMITs and ROLLBACKs of the pool's one connection so far (MariaDB counts them)."""
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        cursor.execute("SHOW SESSION STATUS WHERE Variable_name IN ('Com_commit', 'Com_rollback')")
+        counts = {name: int(value) for name, value in cursor.fetchall()}
+        cursor.close()
+    finally:
+        raw.close()
+    return counts["Com_commit"], counts["Com_rollback"]
+
+
+def test_a_committed_connection_comes_back_without_a_rollback(one_connection: Engine) -> None:
+    if one_connection.dialect.name != "mysql":
+        pytest.skip("MariaDB counts the statements of each connection")
+    commits, rollbacks = _statement_counts(one_connection)
+    with Session(one_connection) as session, session.begin():
+        session.add(factories.tag(tag_name="committed"))
+    assert _statement_counts(one_connection) == (commits + 1, rollbacks)
 
 
 class TestGetDb:

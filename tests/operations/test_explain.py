@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from filewallball.database import create_database_engine
 from filewallball.migrations import alembic_config
 from filewallball.models import FileDownload, FileInfo, FileTag, FileTagRelation, FileView
-from filewallball.operations import activity, files, statistics
+from filewallball.operations import activity, files, records, statistics
 from filewallball.operations.files import FileSpec
 from filewallball.operations.search import FileQuery, search_files
 from tests.servers import Server, require_server, settings_for
@@ -180,6 +180,7 @@ class Sample:
     file_uuid: str
     file_hash: str
     busy_file_id: int  # a file with views and downloads
+    busy_file_uuid: str
     newest_cursor: str  # page 2 of the newest files
     tag_cursor: str  # page 2 of the newest files with a common tag
 
@@ -194,12 +195,14 @@ def _sample(engine: Engine) -> Sample:
             .where(FileView.file_id.in_(sa.select(FileDownload.file_id)))
             .limit(1)
         )
+        busy_uuid = session.scalar(sa.select(FileInfo.file_uuid).where(FileInfo.id == busy))
         newest = search_files(session, FileQuery()).next_cursor
         tagged = search_files(session, FileQuery(tag=["t1"])).next_cursor
     assert busy is not None
+    assert busy_uuid is not None
     assert newest
     assert tagged
-    return Sample(file_uuid, file_hash, busy, newest, tagged)
+    return Sample(file_uuid, file_hash, busy, busy_uuid, newest, tagged)
 
 
 @dataclass(frozen=True)
@@ -218,7 +221,18 @@ def _activity(session: Session, key: Sample) -> object:
 
 HOT_QUERIES = {
     "file by uuid": Hot(
-        lambda s, k: files.get_file(s, k.file_uuid), frozenset({"uq_files_file_uuid"})
+        lambda s, k: records.file_record(s, k.file_uuid), frozenset({"uq_files_file_uuid"})
+    ),
+    "file detail by uuid": Hot(
+        lambda s, k: records.file_detail(s, k.busy_file_uuid, include_deleted=True),
+        frozenset(
+            {
+                "uq_files_file_uuid",
+                "ix_file_views_file_id_created_at",
+                "ix_file_downloads_file_id_created_at",
+            }
+        ),
+        tables=frozenset({"files", "file_views", "file_downloads", "file_tag_relations"}),
     ),
     "live files by hash": Hot(
         lambda s, k: files.find_by_hash(s, k.file_hash), frozenset({"ix_files_file_hash"})

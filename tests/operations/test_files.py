@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from filewallball.errors import Conflict, InvalidInput, NotFound
@@ -166,35 +165,6 @@ def test_purge_candidates(session: Session) -> None:
     assert old in candidates
     assert recent not in candidates
     assert live not in candidates
-
-
-def test_loading_fifty_files_with_relations_is_three_queries(session: Session) -> None:
-    tags = [factories.tag() for _ in range(3)]
-    for index in range(50):
-        file = factories.file(category=factories.category(), tags=tags[: index % 4])
-        session.add_all([file, factories.upload(file)])
-    session.flush()
-    session.expunge_all()
-
-    statements: list[str] = []
-    connection = session.connection()
-    event.listen(connection, "before_cursor_execute", lambda *args: statements.append(args[2]))
-    loaded = (
-        session.scalars(
-            sa.select(FileInfo)
-            .options(*files.WITH_RELATIONS)
-            .order_by(FileInfo.id.desc())
-            .limit(50)
-        )
-        .unique()
-        .all()
-    )
-    summary = [
-        (f.category.name if f.category else None, len(f.tags), len(f.uploads)) for f in loaded
-    ]
-    assert len(summary) == 50
-    assert sum(tag_count for _, tag_count, _ in summary) == sum(i % 4 for i in range(50))
-    assert len(statements) == 3
 
 
 def test_bulk_insert_returns_ids_and_uuids_in_order(session: Session) -> None:

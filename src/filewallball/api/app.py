@@ -9,7 +9,7 @@ import platform
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 from starlette.middleware.body_limit import RequestBodyLimitMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -72,10 +72,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    api = APIRouter(prefix=API_PREFIX)
     for module in (uploads, files, content, catalog, stats):
-        api.include_router(module.router)
-    app.include_router(api)
+        app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(service.router)
     app.include_router(compat.router)
     # Inside our middleware, so that its 413 gets the JSON shape and the headers.

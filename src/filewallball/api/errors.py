@@ -180,11 +180,9 @@ class PlainErrorsAsJson:
 
         async def sending(message: Message) -> None:
             nonlocal held, body
-            if message["type"] == "http.response.start":
+            if message["type"] == "http.response.start" and message["status"] >= 400:
                 headers = Headers(raw=message.get("headers", []))
-                if message["status"] >= 400 and headers.get("content-type", "").startswith(
-                    "text/plain"
-                ):
+                if headers.get("content-type", "").startswith("text/plain"):
                     held = message
                     return
             elif held is not None and message["type"] == "http.response.body":

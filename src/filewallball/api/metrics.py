@@ -44,6 +44,23 @@ class Metrics:
             "filewallball_download_bytes", "Bytes of content served", registry=r
         )
         r.register(_PoolCollector(pool_status))
+        self._per_route: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+
+    def count_request(self, method: str, route: str, status: int, seconds: float) -> None:
+        """One request answered. The labelled children are looked up once per label set:
+        ``labels()`` checks and locks on every call."""
+        key = (method, route, status)
+        children = self._per_route.get(key)
+        if children is None:
+            children = (
+                self.requests.labels(method, route, str(status)),
+                self.latency.labels(method, route),
+            )
+            self._per_route[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
+        if status >= 400:
+            self.errors.labels(str(status)).inc()
 
 
 class _PoolCollector(Collector):
@@ -94,15 +111,11 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, sending)
         finally:
-            route = self._route_of(scope)
-            method = scope["method"]
-            metrics.requests.labels(method, route, str(status)).inc()
-            metrics.latency.labels(method, route).observe(time.perf_counter() - started)
-            if status >= 400:
-                metrics.errors.labels(str(status)).inc()
+            elapsed = time.perf_counter() - started
+            metrics.count_request(scope["method"], self._route_of(scope), status, elapsed)
 
     def _route_of(self, scope: Scope) -> str:
-        """The template of the route that answered. FastAPI's nested routers give the
+        """The template of the route that answered. FastAPI's included routers give the
         path below their prefix; the prefix is put back."""
         route = scope.get("route")
         if route is None or not hasattr(route, "path"):

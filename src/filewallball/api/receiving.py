@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from filewallball.api.schemas import FileOut
 from filewallball.api.services import Services
 from filewallball.errors import FileWallBallError, InvalidInput, TooLarge
-from filewallball.operations.files import ONE_FILE, get_file
+from filewallball.operations.records import file_record
 from filewallball.operations.uploads import (
     Client,
     UploadPlan,
@@ -160,7 +160,7 @@ class Upload:
                     is_public=plan.is_public if is_public is None else is_public,
                 )
             file = complete_upload(session, store, final, staged, upload_id).file
-            return FileOut.of(get_file(session, file.file_uuid, options=ONE_FILE))
+            return FileOut.of(file_record(session, file.file_uuid))
 
         result = await self.services.run(complete)
         self._finished = True

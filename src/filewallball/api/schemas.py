@@ -6,9 +6,12 @@ from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
+from starlette.responses import Response
 
-from filewallball.models import FileCategory, FileExtension, FileInfo, FileTag
+from filewallball.models import FileCategory, FileExtension, FileTag
 from filewallball.operations.activity import Activity
+from filewallball.operations.records import FileRecord
+from filewallball.operations.search import Page
 from filewallball.operations.statistics import Totals, TrendPoint
 
 __all__ = [
@@ -18,11 +21,24 @@ __all__ = [
     "FileDetail",
     "FileOut",
     "FilePage",
+    "ModelJSON",
     "StatsOut",
     "TagCount",
 ]
 
 API = "/api/v1"
+
+
+class ModelJSON(Response):
+    """A model's JSON, serialised once by pydantic-core. FastAPI would dump a returned
+    model, validate the dump against the route's ``response_model`` and serialise it
+    again: a fifth of the metadata GET. The route keeps its ``response_model``, which
+    documents the answer."""
+
+    media_type = "application/json"
+
+    def __init__(self, model: BaseModel) -> None:
+        super().__init__(model.model_dump_json().encode())
 
 
 class FileOut(BaseModel):
@@ -45,11 +61,11 @@ class FileOut(BaseModel):
     view_url: str
 
     @classmethod
-    def of(cls, file: FileInfo) -> FileOut:
+    def of(cls, file: FileRecord) -> FileOut:
         return cls(**file_fields(file))
 
 
-def file_fields(file: FileInfo) -> dict[str, Any]:
+def file_fields(file: FileRecord) -> dict[str, Any]:
     return {
         **file.public_fields(),
         "content_url": f"{API}/files/{file.file_uuid}/content",
@@ -77,7 +93,7 @@ class FileDetail(FileOut):
     activity: ActivityOut
 
     @classmethod
-    def with_activity(cls, file: FileInfo, activity: Activity) -> FileDetail:
+    def with_activity(cls, file: FileRecord, activity: Activity) -> FileDetail:
         return cls(**file_fields(file), activity=ActivityOut.of(activity))
 
 
@@ -85,6 +101,17 @@ class FilePage(BaseModel):
     items: list[FileOut]
     next_cursor: str | None
     total: int | None
+
+    @classmethod
+    def of(cls, page: Page) -> FilePage:
+        """One validation of the whole page: half the time of one per item."""
+        return cls.model_validate(
+            {
+                "items": [file_fields(file) for file in page.items],
+                "next_cursor": page.next_cursor,
+                "total": page.total,
+            }
+        )
 
 
 class TagCount(BaseModel):

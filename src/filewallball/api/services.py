@@ -100,8 +100,7 @@ class Services:
         transaction, committed before the response is built: a failed commit is the
         request's error, not a surprise after a 200. ``work`` gets a plain Session and
         runs in a greenlet, so the operations are the same ones the CLI calls."""
-        async with self.database.transaction() as session:
-            return await session.run_sync(work, *args, **kwargs)
+        return await self.database.run(work, *args, **kwargs)
 
     async def in_thread(self, work: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Blocking file-system work, off the event loop."""

@@ -25,9 +25,8 @@ from filewallball.cli.shared import (
     tag_names,
 )
 from filewallball.errors import FileWallBallError, InvalidInput
-from filewallball.models import FileInfo
-from filewallball.operations.activity import file_activity
 from filewallball.operations.files import get_file, restore_file, soft_delete_file
+from filewallball.operations.records import FileRecord, file_detail, file_record
 from filewallball.operations.search import MAX_PAGE_SIZE, FileQuery, SortKey, search_files
 from filewallball.operations.tags import add_tags, remove_tags
 from filewallball.units import human_size
@@ -142,8 +141,7 @@ def info(file_uuid: str, as_json: bool) -> None:
 
     Soft-deleted files are shown too, with when they went to the trash."""
     with open_installation().database.transaction() as session:
-        file = get_file(session, file_uuid, include_deleted=True)
-        activity = file_activity(session, file)
+        file, activity = file_detail(session, file_uuid, include_deleted=True)
         document = {
             **file_json(file),
             "deleted_at": json_time(file.deleted_at),
@@ -189,9 +187,11 @@ def rm(file_uuids: tuple[str, ...]) -> None:
     `filewallball restore` brings them back until `filewallball purge` removes them."""
 
     def delete(session: Session, file_uuid: str) -> str:
-        was_deleted = get_file(session, file_uuid, include_deleted=True, options=()).is_deleted
+        was_deleted = get_file(session, file_uuid, include_deleted=True).is_deleted
         file = soft_delete_file(session, file_uuid)
-        return _line("already deleted" if was_deleted else "deleted", file)
+        return _line(
+            "already deleted" if was_deleted else "deleted", file.file_uuid, file.original_filename
+        )
 
     _for_each(file_uuids, delete)
 
@@ -203,9 +203,11 @@ def restore(file_uuids: tuple[str, ...]) -> None:
     """Take soft-deleted files out of the trash."""
 
     def undelete(session: Session, file_uuid: str) -> str:
-        was_deleted = get_file(session, file_uuid, include_deleted=True, options=()).is_deleted
+        was_deleted = get_file(session, file_uuid, include_deleted=True).is_deleted
         file = restore_file(session, file_uuid)
-        return _line("restored" if was_deleted else "not deleted", file)
+        return _line(
+            "restored" if was_deleted else "not deleted", file.file_uuid, file.original_filename
+        )
 
     _for_each(file_uuids, undelete)
 
@@ -228,8 +230,8 @@ def _for_each(file_uuids: tuple[str, ...], change: Callable[[Session, str], str]
         click.get_current_context().exit(1)
 
 
-def _line(what: str, file: FileInfo) -> str:
-    return f"{what:<15}  {file.file_uuid}  {file.original_filename}"
+def _line(what: str, file_uuid: str, name: str) -> str:
+    return f"{what:<15}  {file_uuid}  {name}"
 
 
 @click.command()
@@ -241,9 +243,8 @@ def tag(file_uuid: str, tags: list[str]) -> None:
 
     Tags are stored normalised (trimmed, lower case); commas separate tags too."""
     with open_installation().database.transaction() as session:
-        file = get_file(session, file_uuid, options=())
-        add_tags(session, file, tags)
-        line = _tags_line(file)
+        add_tags(session, get_file(session, file_uuid), tags)
+        line = _tags_line(file_record(session, file_uuid))
     click.echo(line)
 
 
@@ -256,12 +257,10 @@ def untag(file_uuid: str, tags: list[str]) -> None:
 
     Tags the file does not have are ignored."""
     with open_installation().database.transaction() as session:
-        file = get_file(session, file_uuid, options=())
-        remove_tags(session, file, tags)
-        line = _tags_line(file)
+        remove_tags(session, get_file(session, file_uuid), tags)
+        line = _tags_line(file_record(session, file_uuid))
     click.echo(line)
 
 
-def _tags_line(file: FileInfo) -> str:
-    names = sorted(tag.tag_name for tag in file.tags)
-    return f"{file.file_uuid}  tags: {', '.join(names) or '-'}"
+def _tags_line(file: FileRecord) -> str:
+    return f"{file.file_uuid}  tags: {', '.join(file.tags) or '-'}"

@@ -15,8 +15,8 @@ from sqlalchemy.exc import DBAPIError
 
 from filewallball.database import Database
 from filewallball.errors import FileWallBallError, InvalidInput
-from filewallball.models import FileInfo
 from filewallball.operations.files import parse_file_uuid
+from filewallball.operations.records import FileRecord
 from filewallball.operations.tags import normalise_tags
 from filewallball.settings import Settings, get_settings
 from filewallball.storage import LocalBlobStore
@@ -116,11 +116,10 @@ def tag_names(_ctx: click.Context, param: click.Parameter, values: Sequence[str]
         raise click.BadParameter(str(error), param=param) from None
 
 
-def file_json(file: FileInfo) -> dict[str, Any]:
+def file_json(file: FileRecord) -> dict[str, Any]:
     """A file as the native API shows it (SPEC section 7), without the HTTP links."""
-    fields = file.public_fields()
     return {
-        **fields,
+        **file.public_fields(),
         "created_at": json_time(file.created_at),
         "updated_at": json_time(file.updated_at),
     }

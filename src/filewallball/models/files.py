@@ -12,15 +12,13 @@ from sqlalchemy import (
     Index,
     String,
     false,
-    select,
     text,
     true,
 )
-from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship, validates
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from filewallball.models.activity import USER_AGENT_LENGTH
 from filewallball.models.base import Base, CreatedAt, Timestamps, one_of
-from filewallball.models.blobs import Blob
 from filewallball.models.types import Identifier, IntPK, generate_file_uuid, utcnow
 
 if TYPE_CHECKING:
@@ -110,18 +108,6 @@ class FileInfo(Timestamps, Base):
     downloads: Mapped[list[FileDownload]] = relationship(
         back_populates="file", cascade="all, delete-orphan", passive_deletes=True
     )
-    # What fsck last found of the file's content (the blob row shared by every file of
-    # that hash; no foreign key: rows are written after their blob, and bulk imports may
-    # name contents stored elsewhere). One more column of the file's SELECT when asked
-    # for (``undefer``): cheaper than loading the blob for every file shown.
-    content_status: Mapped[str | None] = column_property(
-        select(Blob.status)
-        .where(Blob.content_hash == file_hash)
-        .correlate_except(Blob)
-        .scalar_subquery(),
-        deferred=True,
-    )
-
     # Listings sort by (created_at, id): the indexes hold both, so a page comes straight off
     # an index, without a sort, on MariaDB and PostgreSQL alike. Trailing is_deleted and
     # file_size make trends (by created_at) and fsck's walk (by hash) index-only; counts
@@ -151,26 +137,6 @@ class FileInfo(Timestamps, Base):
         if self.id is not None and value != self.created_at:
             raise ValueError(f"the upload time of file {self.file_uuid} cannot change")
         return value
-
-    def public_fields(self) -> dict[str, Any]:
-        """The file as clients see it, under the names SPEC section 7 fixes (the HTTP API
-        adds its links): never ``storage_path`` or any other server detail. Reads the
-        category and tags, so load them with the row."""
-        return {
-            "file_uuid": self.file_uuid,
-            "original_filename": self.original_filename,
-            "file_extension": self.file_extension,
-            "mime_type": self.mime_type,
-            "file_size": self.file_size,
-            "file_hash": self.file_hash,
-            "is_public": self.is_public,
-            "is_deleted": self.is_deleted,
-            "created_at": self.created_at,
-            "updated_at": self.updated_at,
-            "category": self.category.name if self.category else None,
-            "tags": sorted(tag.tag_name for tag in self.tags),
-            "content_status": self.content_status or "ok",
-        }
 
     def __repr__(self) -> str:
         return f"<FileInfo {self.file_uuid} {self.original_filename!r}>"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -13,7 +14,14 @@ from sqlalchemy.orm import Session
 from filewallball.models import FileDownload, FileInfo, FileView
 from filewallball.models.activity import USER_AGENT_LENGTH
 
-__all__ = ["Activity", "delete_events_before", "file_activity", "record_download", "record_view"]
+__all__ = [
+    "Activity",
+    "activity_columns",
+    "delete_events_before",
+    "file_activity",
+    "record_download",
+    "record_view",
+]
 
 
 @dataclass(frozen=True)
@@ -22,6 +30,13 @@ class Activity:
     downloads: int
     bytes_served: int
     last_access: datetime | None
+
+    @classmethod
+    def of(cls, values: Sequence[Any]) -> Activity:
+        """From the values of ``activity_columns``."""
+        views, last_view, downloads, served, last_download = values
+        seen = [moment for moment in (last_view, last_download) if moment is not None]
+        return cls(int(views), int(downloads), int(served), max(seen, default=None))
 
 
 def _client(client_ip: str | None, user_agent: str | None) -> dict[str, str | None]:
@@ -61,27 +76,33 @@ def record_download(
     return download
 
 
-def _about_the_file(model: type[FileView] | type[FileDownload], value: Any) -> Any:
-    return sa.select(value).where(model.file_id == sa.bindparam("file_id")).scalar_subquery()
+def activity_columns(file_id: Any) -> list[sa.ScalarSelect[Any]]:
+    """The figures of ``Activity`` as columns about the file ``file_id`` (a parameter, or
+    the id column of a statement reading files), each read from the events' file_id index.
+    Core columns: an ORM attribute would send the whole statement through the ORM."""
+    views, downloads = FileView.__table__.c, FileDownload.__table__.c
+    return [
+        sa.select(sa.func.count(views.id)).where(views.file_id == file_id).scalar_subquery(),
+        sa.select(sa.func.max(views.created_at)).where(views.file_id == file_id).scalar_subquery(),
+        sa.select(sa.func.count(downloads.id))
+        .where(downloads.file_id == file_id)
+        .scalar_subquery(),
+        sa.select(sa.func.coalesce(sa.func.sum(downloads.bytes_served), 0))
+        .where(downloads.file_id == file_id)
+        .scalar_subquery(),
+        sa.select(sa.func.max(downloads.created_at))
+        .where(downloads.file_id == file_id)
+        .scalar_subquery(),
+    ]
 
 
 # Built once: on a file's metadata, building it cost as much as running it.
-_ACTIVITY = sa.select(
-    _about_the_file(FileView, sa.func.count(FileView.id)),
-    _about_the_file(FileView, sa.func.max(FileView.created_at)),
-    _about_the_file(FileDownload, sa.func.count(FileDownload.id)),
-    _about_the_file(FileDownload, sa.func.coalesce(sa.func.sum(FileDownload.bytes_served), 0)),
-    _about_the_file(FileDownload, sa.func.max(FileDownload.created_at)),
-)
+_ACTIVITY = sa.select(*activity_columns(sa.bindparam("file_id")))
 
 
 def file_activity(session: Session, file: FileInfo) -> Activity:
-    """One statement (one round trip), each figure read from the events' file_id index."""
-    views, last_view, downloads, served, last_download = session.execute(
-        _ACTIVITY, {"file_id": file.id}
-    ).one()
-    seen = [moment for moment in (last_view, last_download) if moment is not None]
-    return Activity(int(views), int(downloads), int(served), max(seen, default=None))
+    """One statement (one round trip)."""
+    return Activity.of(session.execute(_ACTIVITY, {"file_id": file.id}).one())
 
 
 def delete_events_before(session: Session, cutoff: datetime, *, limit: int = 5000) -> int:

@@ -12,8 +12,7 @@ from functools import lru_cache
 from typing import Any, Final
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, joinedload, selectinload, undefer
-from sqlalchemy.orm.interfaces import LoaderOption
+from sqlalchemy.orm import Session
 
 from filewallball.errors import Conflict, InvalidInput, NotFound
 from filewallball.filenames import check_filename, extension_of
@@ -21,10 +20,7 @@ from filewallball.models import FileCategory, FileInfo, generate_file_uuid, utcn
 from filewallball.models.files import MIME_TYPE_LENGTH, STORAGE_PATH_LENGTH
 
 __all__ = [
-    "IN_LISTINGS",
-    "ONE_FILE",
     "UNCHANGED",
-    "WITH_RELATIONS",
     "FileSpec",
     "Unchanged",
     "bulk_insert_files",
@@ -44,23 +40,6 @@ __all__ = [
 SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 MIME_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,62}/[a-z0-9][a-z0-9!#$&^_.+-]{0,62}")
 DEFAULT_MIME_TYPE = "application/octet-stream"
-
-
-# What a listing shows (category, tags) in two statements for any number of files;
-# one more for the upload records of a file's detail.
-IN_LISTINGS: Final[tuple[LoaderOption, ...]] = (
-    joinedload(FileInfo.category),
-    undefer(FileInfo.content_status),
-    selectinload(FileInfo.tags),
-)
-WITH_RELATIONS: Final[tuple[LoaderOption, ...]] = (*IN_LISTINGS, selectinload(FileInfo.uploads))
-# One file with its category and tags in a single statement (a join; the few tag rows
-# cost less than a second round trip).
-ONE_FILE: Final[tuple[LoaderOption, ...]] = (
-    joinedload(FileInfo.category),
-    undefer(FileInfo.content_status),
-    joinedload(FileInfo.tags),
-)
 
 
 class Unchanged(Enum):
@@ -155,40 +134,20 @@ def create_file(session: Session, spec: FileSpec) -> FileInfo:
     return file
 
 
-def get_file(
-    session: Session,
-    file_uuid: str,
-    *,
-    include_deleted: bool = False,
-    options: Sequence[LoaderOption] = WITH_RELATIONS,
-) -> FileInfo:
-    """The file with its category, tags and uploads (or what ``options`` load);
-    soft-deleted files only when asked."""
-    return _find(session, file_uuid, include_deleted=include_deleted, options=options)
-
-
-def _find(
-    session: Session,
-    file_uuid: str,
-    *,
-    include_deleted: bool = False,
-    options: Sequence[LoaderOption] = (),
-) -> FileInfo:
-    statement = _lookup(include_deleted, tuple(options))
-    parameters = {"file_uuid": parse_file_uuid(file_uuid)}
-    file = session.scalars(statement, parameters).unique().one_or_none()
+def get_file(session: Session, file_uuid: str, *, include_deleted: bool = False) -> FileInfo:
+    """The file's row, to change it (``records.file_record`` shows it); soft-deleted files
+    only when asked."""
+    file = session.scalars(
+        _lookup(include_deleted), {"file_uuid": parse_file_uuid(file_uuid)}
+    ).one_or_none()
     if file is None:
         raise NotFound(f"no file {file_uuid}")
     return file
 
 
-@lru_cache(maxsize=32)
-def _lookup(include_deleted: bool, options: tuple[LoaderOption, ...]) -> sa.Select[FileInfo]:
-    """The lookup by UUID, built once per variant: building a statement and its cache
-    key costs more than the query itself on the hottest path (a file's metadata)."""
-    statement = (
-        sa.select(FileInfo).where(FileInfo.file_uuid == sa.bindparam("file_uuid")).options(*options)
-    )
+@lru_cache(maxsize=2)
+def _lookup(include_deleted: bool) -> sa.Select[FileInfo]:
+    statement = sa.select(FileInfo).where(FileInfo.file_uuid == sa.bindparam("file_uuid"))
     if not include_deleted:
         statement = statement.where(FileInfo.is_deleted == sa.false())
     return statement
@@ -213,7 +172,7 @@ def update_file(
 ) -> FileInfo:
     """Rename, (un)categorise or publish a live file. A rename keeps the extension, whose
     upload policy the content was checked against."""
-    file = _find(session, file_uuid)
+    file = get_file(session, file_uuid)
     if original_filename is not UNCHANGED:
         name = check_filename(original_filename)
         if extension_of(name) != file.file_extension:
@@ -232,7 +191,7 @@ def update_file(
 
 def soft_delete_file(session: Session, file_uuid: str) -> FileInfo:
     """Hide the file everywhere until restored or purged. Deleting twice changes nothing."""
-    file = _find(session, file_uuid, include_deleted=True)
+    file = get_file(session, file_uuid, include_deleted=True)
     if not file.is_deleted:
         file.is_deleted, file.deleted_at = True, utcnow()
         session.flush()
@@ -240,7 +199,7 @@ def soft_delete_file(session: Session, file_uuid: str) -> FileInfo:
 
 
 def restore_file(session: Session, file_uuid: str) -> FileInfo:
-    file = _find(session, file_uuid, include_deleted=True)
+    file = get_file(session, file_uuid, include_deleted=True)
     if file.is_deleted:
         file.is_deleted, file.deleted_at = False, None
         session.flush()

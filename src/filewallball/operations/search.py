@@ -10,9 +10,10 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Annotated, Any, Literal, Self
 
 import sqlalchemy as sa
@@ -29,8 +30,8 @@ from sqlalchemy.orm import Session
 
 from filewallball.errors import InvalidInput
 from filewallball.filenames import MAX_EXTENSION_LENGTH
-from filewallball.models import FileCategory, FileInfo, FileTag, FileTagRelation
-from filewallball.operations.files import IN_LISTINGS
+from filewallball.models import FileCategory, FileTag, FileTagRelation
+from filewallball.operations.records import FILES, FileRecord, records, select_records, with_tags
 from filewallball.operations.tags import MAX_TAG_LENGTH, normalise_tags
 
 __all__ = [
@@ -46,6 +47,11 @@ MAX_PAGE_SIZE = 500
 MAX_SIZE = 2**63 - 1  # BIGINT
 MAX_FILTER_VALUES = 20
 SortKey = Literal["created_at", "file_size", "original_filename"]
+# Core columns throughout: an ORM attribute would send the statement through the ORM.
+_FILE = FILES.c
+_CATEGORIES = FileCategory.__table__.c
+_TAGS = FileTag.__table__.c
+_LINKS = FileTagRelation.__table__
 
 
 class FileQuery(BaseModel):
@@ -118,51 +124,16 @@ class FileQuery(BaseModel):
 
 @dataclass(frozen=True)
 class Page:
-    items: Sequence[FileInfo]
+    items: Sequence[FileRecord]
     next_cursor: str | None
     total: int | None
 
 
 def search_files(session: Session, query: FileQuery) -> Page:
-    tags = normalise_tags(query.tag)
-    # Newest files with a tag: walk that tag's links, which carry the files' upload times,
-    # instead of every file or every link of a popular tag. Only one tag can lead.
-    leading = (
-        tags[0]
-        if tags and query.sort == "created_at" and (query.tag_mode == "all" or len(tags) == 1)
-        else None
-    )
-    statement = sa.select(FileInfo)
-    column, row_id = getattr(FileInfo, query.sort), FileInfo.id
-    if leading:
-        tag_id = sa.select(FileTag.id).where(FileTag.tag_name == leading).scalar_subquery()
-        statement = statement.join(
-            FileTagRelation,
-            sa.and_(FileTagRelation.file_id == FileInfo.id, FileTagRelation.tag_id == tag_id),
-        )
-        column, row_id = FileTagRelation.file_created_at, FileTagRelation.file_id
-        if query.created_after:  # bound the index walk itself, not only the files it finds
-            statement = statement.where(column >= query.created_after)
-        if query.created_before:
-            statement = statement.where(column <= query.created_before)
-    conditions = _conditions(query)
-    groups = [tags] if query.tag_mode == "any" else [[name] for name in tags]
-    tag_conditions = [_tagged_with_any(group) for group in groups if tags]
-    statement = statement.where(*conditions, *(tag_conditions[1:] if leading else tag_conditions))
-
-    descending = query.order == "desc"
-    if query.cursor:
-        value, last_id = _decode_cursor(query.cursor, query)
-        statement = statement.where(_after(column, row_id, value, last_id, descending=descending))
-    ordering = (column.desc(), row_id.desc()) if descending else (column.asc(), row_id.asc())
-    rows = session.scalars(
-        statement.order_by(*ordering).limit(query.limit + 1).options(*IN_LISTINGS)
-    ).all()
-    items, more = rows[: query.limit], len(rows) > query.limit
-    total = None
-    if query.with_total:
-        counted = sa.select(sa.func.count(FileInfo.id)).where(*conditions, *tag_conditions)
-        total = session.scalar(counted) or 0
+    shape, parameters = _shape(query)
+    rows = session.execute(_page(shape), {**parameters, "limit": query.limit + 1}).all()
+    items, more = with_tags(session, rows[: query.limit]), len(rows) > query.limit
+    total = (session.scalar(_count(shape), parameters) or 0) if query.with_total else None
     cursor = _encode_cursor(query, getattr(items[-1], query.sort), items[-1].id) if more else None
     return Page(items, cursor, total)
 
@@ -170,7 +141,7 @@ def search_files(session: Session, query: FileQuery) -> Page:
 MAX_PAGE_NUMBER = 100_000
 
 
-def numbered_page(session: Session, query: FileQuery, page: int) -> tuple[Sequence[FileInfo], int]:
+def numbered_page(session: Session, query: FileQuery, page: int) -> tuple[list[FileRecord], int]:
     """Page ``page`` (from 1) of ``query.limit`` files, and the number of all matches:
     OFFSET paging for clients of the earlier API, which numbered its pages. Cursor
     pages (``search_files``) are the fast way; this one slows down as ``page`` grows."""
@@ -178,67 +149,164 @@ def numbered_page(session: Session, query: FileQuery, page: int) -> tuple[Sequen
         raise InvalidInput("numbered pages take neither tags nor a cursor")
     if not 1 <= page <= MAX_PAGE_NUMBER:
         raise InvalidInput(f"page must be between 1 and {MAX_PAGE_NUMBER}")
-    conditions = _conditions(query)
-    column = getattr(FileInfo, query.sort)
-    ordering = (
-        (column.desc(), FileInfo.id.desc())
-        if query.order == "desc"
-        else (column.asc(), FileInfo.id.asc())
+    shape, parameters = _shape(query)
+    offset = {"offset": (page - 1) * query.limit, "limit": query.limit}
+    items = records(session, _numbered_page(shape), {**parameters, **offset})
+    return items, session.scalar(_count(shape), parameters) or 0
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """What decides a search's SQL; everything else is a parameter. Each shape's
+    statements are built once: building a statement and its cache key cost as much as
+    reading the page's rows from the index."""
+
+    sort: SortKey
+    descending: bool
+    filters: frozenset[str]  # the FileQuery fields that filter, but the tags
+    leading_tag: bool  # the first tag's links lead the walk
+    tag_groups: int  # files with any tag of each group (EXISTS), but the leading one
+    after: bool  # a cursor
+
+
+def _shape(query: FileQuery) -> tuple[_Shape, dict[str, Any]]:
+    """The search's shape and its parameters."""
+    tags = normalise_tags(query.tag)
+    # Newest files with a tag: walk that tag's links, which carry the files' upload times,
+    # instead of every file or every link of a popular tag. Only one tag can lead.
+    leading = (
+        bool(tags) and query.sort == "created_at" and (query.tag_mode == "all" or len(tags) == 1)
     )
-    items = session.scalars(
-        sa.select(FileInfo)
-        .where(*conditions)
-        .order_by(*ordering)
-        .offset((page - 1) * query.limit)
-        .limit(query.limit)
-        .options(*IN_LISTINGS)
-    ).all()
-    total = session.scalar(sa.select(sa.func.count(FileInfo.id)).where(*conditions)) or 0
-    return items, total
+    groups = [tags] if query.tag_mode == "any" else [[name] for name in tags]
+    groups = groups[1:] if leading else groups if tags else []
+    parameters: dict[str, Any] = {f"tags_{n}": names for n, names in enumerate(groups)}
+    if leading:
+        parameters["leading_tag"] = tags[0]
+    given = {name: value for name in _FILTERS if (value := getattr(query, name)) not in _NOT_GIVEN}
+    parameters.update((name, _value(name, value)) for name, value in given.items())
+    filters = {*given, "include_deleted"} if query.include_deleted else set(given)
+    if query.cursor:
+        parameters["after_value"], parameters["after_id"] = _decode_cursor(query.cursor, query)
+    shape = _Shape(
+        query.sort,
+        query.order == "desc",
+        frozenset(filters),
+        leading,
+        len(groups),
+        bool(query.cursor),
+    )
+    return shape, parameters
 
 
-def _conditions(query: FileQuery) -> list[sa.ColumnElement[bool]]:
-    """Every filter but the tags."""
-    where: list[sa.ColumnElement[bool]] = []
-    if not query.include_deleted:
-        where.append(FileInfo.is_deleted == sa.false())
-    if query.q:
-        where.append(FileInfo.original_filename.icontains(query.q, autoescape=True))
-    if query.extension:
-        where.append(FileInfo.file_extension.in_({e.lower().lstrip(".") for e in query.extension}))
-    if query.mime:
-        where.append(FileInfo.mime_type.startswith(query.mime.lower(), autoescape=True))
-    if query.category:
-        category_id = sa.select(FileCategory.id).where(FileCategory.name == query.category)
-        where.append(FileInfo.file_category_id == category_id.scalar_subquery())
-    if query.min_size is not None:
-        where.append(FileInfo.file_size >= query.min_size)
-    if query.max_size is not None:
-        where.append(FileInfo.file_size <= query.max_size)
-    if query.created_after:
-        where.append(FileInfo.created_at >= query.created_after)
-    if query.created_before:
-        where.append(FileInfo.created_at <= query.created_before)
-    if query.is_public is not None:
-        where.append(FileInfo.is_public == query.is_public)
+def _value(name: str, value: Any) -> Any:
+    if name == "q":
+        return _like_escaped(value)
+    if name == "mime":
+        return _like_escaped(value.lower())
+    if name == "extension":
+        return sorted({extension.lower().lstrip(".") for extension in value})
+    return value
+
+
+def _like_escaped(text: str) -> str:
+    """``text`` matched literally by LIKE ... ESCAPE '/'."""
+    return text.replace("/", "//").replace("%", "/%").replace("_", "/_")
+
+
+_NOT_GIVEN: tuple[Any, ...] = (None, [], "")
+# The conditions of the filters given, by FileQuery field; the values are parameters.
+_FILTERS: dict[str, Callable[[], sa.ColumnElement[bool]]] = {
+    "q": lambda: _FILE.original_filename.icontains(sa.bindparam("q"), escape="/"),
+    "extension": lambda: _FILE.file_extension.in_(sa.bindparam("extension", expanding=True)),
+    "mime": lambda: _FILE.mime_type.startswith(sa.bindparam("mime"), escape="/"),
+    "category": lambda: (
+        _FILE.file_category_id
+        == sa.select(_CATEGORIES.id)
+        .where(_CATEGORIES.name == sa.bindparam("category"))
+        .scalar_subquery()
+    ),
+    "min_size": lambda: _FILE.file_size >= sa.bindparam("min_size"),
+    "max_size": lambda: _FILE.file_size <= sa.bindparam("max_size"),
+    "created_after": lambda: _FILE.created_at >= sa.bindparam("created_after"),
+    "created_before": lambda: _FILE.created_at <= sa.bindparam("created_before"),
+    "is_public": lambda: _FILE.is_public == sa.bindparam("is_public"),
+}
+
+
+def _conditions(shape: _Shape) -> list[sa.ColumnElement[bool]]:
+    """Every filter, the tags' too, but the leading tag's."""
+    where = [] if "include_deleted" in shape.filters else [_FILE.is_deleted == sa.false()]
+    where += [make() for name, make in _FILTERS.items() if name in shape.filters]
+    where += [_tagged_with_any(f"tags_{n}") for n in range(shape.tag_groups)]
     return where
 
 
-def _tagged_with_any(names: list[str]) -> sa.Exists:
-    """EXISTS rather than a join: a file with two matching tags is still one result."""
+@lru_cache(maxsize=256)
+def _page(shape: _Shape) -> sa.Select[Any]:
+    statement = select_records().where(*_conditions(shape))
+    column, row_id = _FILE[shape.sort], _FILE.id
+    if shape.leading_tag:
+        tag_id = (
+            sa.select(_TAGS.id)
+            .where(_TAGS.tag_name == sa.bindparam("leading_tag"))
+            .scalar_subquery()
+        )
+        statement = statement.join(
+            _LINKS, sa.and_(_LINKS.c.file_id == _FILE.id, _LINKS.c.tag_id == tag_id)
+        )
+        column, row_id = _LINKS.c.file_created_at, _LINKS.c.file_id
+        # bound the index walk itself, not only the files it finds
+        if "created_after" in shape.filters:
+            statement = statement.where(column >= sa.bindparam("created_after"))
+        if "created_before" in shape.filters:
+            statement = statement.where(column <= sa.bindparam("created_before"))
+    if shape.after:
+        statement = statement.where(_after(column, row_id, descending=shape.descending))
+    ordering = (column.desc(), row_id.desc()) if shape.descending else (column, row_id)
+    return statement.order_by(*ordering).limit(sa.bindparam("limit"))
+
+
+@lru_cache(maxsize=64)
+def _numbered_page(shape: _Shape) -> sa.Select[Any]:
+    column = _FILE[shape.sort]
+    ordering = (column.desc(), _FILE.id.desc()) if shape.descending else (column, _FILE.id)
     return (
-        sa.select(FileTagRelation.id)
-        .join(FileTag, FileTag.id == FileTagRelation.tag_id)
-        .where(FileTagRelation.file_id == FileInfo.id, FileTag.tag_name.in_(names))
+        select_records()
+        .where(*_conditions(shape))
+        .order_by(*ordering)
+        .offset(sa.bindparam("offset"))
+        .limit(sa.bindparam("limit"))
+    )
+
+
+@lru_cache(maxsize=256)
+def _count(shape: _Shape) -> sa.Select[Any]:
+    """The number of matches: every condition, the leading tag's too, but the cursor."""
+    where = _conditions(shape)
+    if shape.leading_tag:
+        where.append(_tagged_with_any("leading_tag", single=True))
+    return sa.select(sa.func.count(_FILE.id)).where(*where)
+
+
+def _tagged_with_any(parameter: str, *, single: bool = False) -> sa.Exists:
+    """EXISTS rather than a join: a file with two matching tags is still one result."""
+    names: sa.BindParameter[Any] = sa.bindparam(parameter, expanding=not single)
+    return (
+        sa.select(_LINKS.c.id)
+        .join_from(_LINKS, FileTag.__table__, _TAGS.id == _LINKS.c.tag_id)
+        .where(
+            _LINKS.c.file_id == _FILE.id,
+            _TAGS.tag_name == names if single else _TAGS.tag_name.in_(names),
+        )
         .exists()
     )
 
 
-def _after(
-    column: Any, row_id: Any, value: Any, last_id: int, *, descending: bool
-) -> sa.ColumnElement[bool]:
-    """Rows after (value, last_id) in the page order. The first, redundant bound lets
-    MariaDB read the index as a range instead of evaluating the OR for every row."""
+def _after(column: Any, row_id: Any, *, descending: bool) -> sa.ColumnElement[bool]:
+    """Rows after the cursor's (value, id) in the page order. The first, redundant bound
+    lets MariaDB read the index as a range instead of evaluating the OR for every row."""
+    value: sa.BindParameter[Any] = sa.bindparam("after_value")
+    last_id: sa.BindParameter[int] = sa.bindparam("after_id")
     if descending:
         return sa.and_(column <= value, sa.or_(column < value, row_id < last_id))
     return sa.and_(column >= value, sa.or_(column > value, row_id > last_id))

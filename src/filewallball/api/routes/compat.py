@@ -17,10 +17,9 @@ from filewallball.api.routes.content import download as native_download
 from filewallball.api.routes.content import view as native_view
 from filewallball.api.routes.uploads import UNLIMITED, receive_form_upload
 from filewallball.api.services import Services, get_services
-from filewallball.api.visibility import visible_file
-from filewallball.models import FileInfo
-from filewallball.operations.activity import file_activity
+from filewallball.api.visibility import visible_detail
 from filewallball.operations.files import soft_delete_file
+from filewallball.operations.records import FileRecord
 from filewallball.operations.search import MAX_PAGE_SIZE, FileQuery, numbered_page
 
 router = APIRouter(tags=["earlier API"])
@@ -65,7 +64,7 @@ class ListedFile(BaseModel):
     view_url: str
 
     @classmethod
-    def of(cls, file: FileInfo) -> ListedFile:
+    def of(cls, file: FileRecord) -> ListedFile:
         return cls(
             file_id=file.file_uuid,
             filename=file.original_filename,
@@ -167,7 +166,7 @@ async def list_files(
 @router.get("/files/{file_id}", response_model=FileInfoOut, responses=responses(400, 401, 404, 503))
 async def file_info(services: ServicesDep, admin: IsAdmin, file_id: FileId) -> FileInfoOut:
     def described(session: Session) -> FileInfoOut:
-        file = visible_file(session, file_id, admin, options=())
+        file, activity = visible_detail(session, file_id, admin)
         return FileInfoOut(
             file_id=file.file_uuid,
             filename=file.original_filename,
@@ -175,7 +174,7 @@ async def file_info(services: ServicesDep, admin: IsAdmin, file_id: FileId) -> F
             mime_type=file.mime_type,
             upload_time=file.created_at,
             file_hash=file.file_hash,
-            download_count=file_activity(session, file).downloads,
+            download_count=activity.downloads,
             **_urls(file.file_uuid),
         )
 

@@ -18,7 +18,7 @@ from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Path, Request, Response
-from sqlalchemy.orm import Session, undefer
+from sqlalchemy.orm import Session
 from starlette.background import BackgroundTask
 from starlette.responses import FileResponse
 from starlette.types import Message, Receive, Scope, Send
@@ -73,7 +73,7 @@ class Served:
 
 
 def _served(session: Session, file_uuid: str, admin: bool) -> Served:
-    file = visible_file(session, file_uuid, admin, options=(undefer(FileInfo.content_status),))
+    file = visible_file(session, file_uuid, admin)
     return Served(
         file.id,
         file.file_uuid,
@@ -82,7 +82,7 @@ def _served(session: Session, file_uuid: str, admin: bool) -> Served:
         file.file_hash,
         file.file_size,
         file.created_at,
-        file.content_status or "ok",
+        file.content_status,
     )
 
 

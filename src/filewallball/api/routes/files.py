@@ -11,20 +11,19 @@ from sqlalchemy.orm import Session
 
 from filewallball.api.access import Admin, IsAdmin, unauthorized
 from filewallball.api.errors import ApiError, responses
-from filewallball.api.schemas import ActivityOut, FileDetail, FileOut, FilePage
+from filewallball.api.schemas import ActivityOut, FileDetail, FileOut, FilePage, ModelJSON
 from filewallball.api.services import Services, get_services
-from filewallball.api.visibility import visible_file
+from filewallball.api.visibility import visible_detail
 from filewallball.models import FileInfo
 from filewallball.models.files import CATEGORY_NAME_LENGTH
-from filewallball.operations.activity import file_activity
 from filewallball.operations.files import (
-    ONE_FILE,
     UNCHANGED,
     get_file,
     restore_file,
     soft_delete_file,
     update_file,
 )
+from filewallball.operations.records import file_record
 from filewallball.operations.search import FileQuery, search_files
 from filewallball.operations.tags import MAX_TAG_LENGTH, add_tags, normalise_tags, remove_tags
 
@@ -37,33 +36,22 @@ TagName = Annotated[str, Path(max_length=4 * MAX_TAG_LENGTH)]
 @router.get("", response_model=FilePage, responses=responses(400, 401, 422, 503))
 async def list_files(
     services: ServicesDep, admin: IsAdmin, query: Annotated[FileQuery, Query()]
-) -> FilePage:
+) -> ModelJSON:
     """Search with every filter combined; pages continue with ``cursor``."""
     if not admin:
         if query.include_deleted or query.is_public is False:
             raise unauthorized("private and deleted files need the admin token")
         query = query.model_copy(update={"is_public": True})
 
-    def page(session: Session) -> FilePage:
-        found = search_files(session, query)
-        return FilePage(
-            items=[FileOut.of(file) for file in found.items],
-            next_cursor=found.next_cursor,
-            total=found.total,
-        )
-
-    return await services.run(page)
+    found = await services.run(search_files, query)
+    return ModelJSON(FilePage.of(found))
 
 
 @router.get("/{file_uuid}", response_model=FileDetail, responses=responses(400, 401, 404, 503))
-async def file_metadata(services: ServicesDep, admin: IsAdmin, file_uuid: FileUUID) -> FileDetail:
+async def file_metadata(services: ServicesDep, admin: IsAdmin, file_uuid: FileUUID) -> ModelJSON:
     """Metadata with tags, category and activity counts."""
-
-    def detail(session: Session) -> FileDetail:
-        file = visible_file(session, file_uuid, admin)
-        return FileDetail.with_activity(file, file_activity(session, file))
-
-    return await services.run(detail)
+    file, activity = await services.run(visible_detail, file_uuid, admin)
+    return ModelJSON(FileDetail.with_activity(file, activity))
 
 
 @router.get(
@@ -75,7 +63,7 @@ async def activity(services: ServicesDep, admin: IsAdmin, file_uuid: FileUUID) -
     """Views, downloads, bytes served and the last access."""
 
     def counted(session: Session) -> ActivityOut:
-        return ActivityOut.of(file_activity(session, visible_file(session, file_uuid, admin)))
+        return ActivityOut.of(visible_detail(session, file_uuid, admin)[1])
 
     return await services.run(counted)
 
@@ -117,7 +105,7 @@ async def change_file(services: ServicesDep, file_uuid: FileUUID, changes: FileC
             current = {tag.tag_name for tag in file.tags}
             remove_tags(session, file, current - wanted)
             add_tags(session, file, sorted(wanted - current))
-        return FileOut.of(get_file(session, file_uuid, options=ONE_FILE))
+        return FileOut.of(file_record(session, file_uuid))
 
     return await services.run(change)
 
@@ -130,7 +118,7 @@ async def change_file(services: ServicesDep, file_uuid: FileUUID, changes: FileC
 )
 async def delete_file(services: ServicesDep, file_uuid: FileUUID) -> FileOut:
     """Soft delete: hidden everywhere until restored, removed for good by ``purge``."""
-    return await services.run(lambda session: FileOut.of(soft_delete_file(session, file_uuid)))
+    return await services.run(_changed, file_uuid, soft_delete_file)
 
 
 @router.post(
@@ -140,7 +128,7 @@ async def delete_file(services: ServicesDep, file_uuid: FileUUID) -> FileOut:
     responses=responses(400, 401, 404, 503),
 )
 async def restore(services: ServicesDep, file_uuid: FileUUID) -> FileOut:
-    return await services.run(lambda session: FileOut.of(restore_file(session, file_uuid)))
+    return await services.run(_changed, file_uuid, restore_file)
 
 
 @router.put(
@@ -163,12 +151,17 @@ async def untag_file(services: ServicesDep, file_uuid: FileUUID, tag: TagName) -
     return await services.run(_retagged, file_uuid, remove_tags, tag)
 
 
+def _changed(session: Session, file_uuid: str, change: Callable[[Session, str], object]) -> FileOut:
+    """Soft delete or restore, and the file as it is now, deleted or not."""
+    change(session, file_uuid)
+    return FileOut.of(file_record(session, file_uuid, include_deleted=True))
+
+
 def _retagged(
     session: Session,
     file_uuid: str,
     change: Callable[[Session, FileInfo, list[str]], object],
     tag: str,
 ) -> FileOut:
-    file = get_file(session, file_uuid, options=ONE_FILE)
-    change(session, file, [tag])  # expires file.tags, which FileOut reloads
-    return FileOut.of(file)
+    change(session, get_file(session, file_uuid), [tag])
+    return FileOut.of(file_record(session, file_uuid))

@@ -1,0 +1,192 @@
+"""Files as clients see them: the one way a file is shown, by the API and the CLI alike.
+
+A ``FileRecord`` holds the fields SPEC section 7 names (never ``storage_path`` or any
+other server detail), read with Core statements built once: one statement for a file
+(its tags joined in), two for a page of any size (the files, then the tags of all of
+them). Loading ORM entities for this cost more than the queries themselves on the
+hottest paths (a file's metadata, a listing page); writes change entities, then read
+the record again.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime
+from functools import lru_cache
+from typing import Any, Final, NamedTuple
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from filewallball.errors import NotFound
+from filewallball.models import Blob, FileCategory, FileInfo, FileTag, FileTagRelation
+from filewallball.operations.activity import Activity, activity_columns
+from filewallball.operations.files import parse_file_uuid
+
+__all__ = [
+    "FILES",
+    "FileRecord",
+    "file_detail",
+    "file_record",
+    "records",
+    "select_records",
+]
+
+FILES: Final = FileInfo.__table__
+_CATEGORIES: Final = FileCategory.__table__
+_BLOBS: Final = Blob.__table__
+_LINKS: Final = FileTagRelation.__table__
+_TAGS: Final = FileTag.__table__
+
+
+class FileRecord(NamedTuple):
+    """A file as clients see it. ``id`` and ``deleted_at`` are for the server and the
+    operator; ``public_fields`` is what the JSON of a file shows. A named tuple:
+    immutable and without a ``__dict__`` like a frozen slotted dataclass, and made three
+    times faster (a page makes fifty: 100 -> 35 us, tags sorted)."""
+
+    id: int
+    file_uuid: str
+    original_filename: str
+    file_extension: str
+    mime_type: str
+    file_size: int
+    file_hash: str
+    is_public: bool
+    is_deleted: bool
+    created_at: datetime
+    updated_at: datetime
+    deleted_at: datetime | None
+    category: str | None
+    content_status: str  # ok; missing or corrupt when fsck found the content lost
+    tags: tuple[str, ...]  # sorted
+
+    def public_fields(self) -> dict[str, Any]:
+        """Under the names SPEC section 7 fixes; the HTTP API adds its links."""
+        return {
+            "file_uuid": self.file_uuid,
+            "original_filename": self.original_filename,
+            "file_extension": self.file_extension,
+            "mime_type": self.mime_type,
+            "file_size": self.file_size,
+            "file_hash": self.file_hash,
+            "is_public": self.is_public,
+            "is_deleted": self.is_deleted,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+            "category": self.category,
+            "tags": list(self.tags),
+            "content_status": self.content_status,
+        }
+
+
+# The columns of FileRecord but its tags, in its order. The content status is that of
+# the blob row every file of that hash shares (no row: a bulk import of contents stored
+# elsewhere, shown as ok).
+_COLUMNS: Final = (
+    FILES.c.id,
+    FILES.c.file_uuid,
+    FILES.c.original_filename,
+    FILES.c.file_extension,
+    FILES.c.mime_type,
+    FILES.c.file_size,
+    FILES.c.file_hash,
+    FILES.c.is_public,
+    FILES.c.is_deleted,
+    FILES.c.created_at,
+    FILES.c.updated_at,
+    FILES.c.deleted_at,
+    _CATEGORIES.c.name.label("category"),
+    sa.func.coalesce(_BLOBS.c.status, sa.literal_column("'ok'", sa.String)).label("content_status"),
+)
+_WITHOUT_TAGS: Final = len(_COLUMNS)
+# A record from a row's values in column order, and its tags (mypy cannot count a row).
+_from_values: Callable[..., FileRecord] = FileRecord
+_FROM: Final = FILES.outerjoin(_CATEGORIES, _CATEGORIES.c.id == FILES.c.file_category_id).outerjoin(
+    _BLOBS, _BLOBS.c.content_hash == FILES.c.file_hash
+)
+_TAGS_OF_FILES: Final = (
+    sa.select(_LINKS.c.file_id, _TAGS.c.tag_name)
+    .join_from(_LINKS, _TAGS, _TAGS.c.id == _LINKS.c.tag_id)
+    .where(_LINKS.c.file_id.in_(sa.bindparam("file_ids", expanding=True)))
+)
+
+
+def select_records() -> sa.Select[Any]:
+    """The files' records but their tags, for a caller to filter, order and limit, and
+    to run with ``records``."""
+    return sa.select(*_COLUMNS).select_from(_FROM)
+
+
+def records(
+    session: Session, statement: sa.Executable, parameters: Mapping[str, Any] | None = None
+) -> list[FileRecord]:
+    """The records a ``select_records`` statement finds, with their tags: two statements
+    for any number of files."""
+    return with_tags(session, session.execute(statement, parameters).all())
+
+
+def with_tags(session: Session, rows: Sequence[sa.Row[Any]]) -> list[FileRecord]:
+    """Records of rows of a ``select_records`` statement, their tags read in one statement."""
+    if not rows:
+        return []
+    tags: defaultdict[int, list[str]] = defaultdict(list)
+    for file_id, name in session.execute(_TAGS_OF_FILES, {"file_ids": [row[0] for row in rows]}):
+        tags[file_id].append(name)
+    return [_from_values(*row, tuple(sorted(tags.get(row[0], ())))) for row in rows]
+
+
+def file_record(
+    session: Session, file_uuid: str, *, include_deleted: bool = False, public_only: bool = False
+) -> FileRecord:
+    """One file's record in one statement; NotFound when there is none, or it is deleted
+    (unless ``include_deleted``), or it is private and ``public_only``: a file hidden from
+    the caller is answered exactly like one that does not exist."""
+    rows = _one(session, file_uuid, _lookup(include_deleted, public_only, with_activity=False))
+    return _record(rows)
+
+
+def file_detail(
+    session: Session, file_uuid: str, *, include_deleted: bool = False, public_only: bool = False
+) -> tuple[FileRecord, Activity]:
+    """``file_record`` and the file's activity counts, still in one statement."""
+    rows = _one(session, file_uuid, _lookup(include_deleted, public_only, with_activity=True))
+    return _record(rows), Activity.of(rows[0][_WITHOUT_TAGS + 1 :])
+
+
+def _one(session: Session, file_uuid: str, statement: sa.Select[Any]) -> Sequence[sa.Row[Any]]:
+    rows = session.execute(statement, {"file_uuid": parse_file_uuid(file_uuid)}).all()
+    if not rows:
+        raise NotFound(f"no file {file_uuid}")
+    return rows
+
+
+def _record(rows: Iterable[sa.Row[Any]]) -> FileRecord:
+    """One file's rows, one per tag (a single row with a null tag when it has none)."""
+    rows = list(rows)
+    names = sorted(name for row in rows if (name := row[_WITHOUT_TAGS]) is not None)
+    return _from_values(*rows[0][:_WITHOUT_TAGS], tuple(names))
+
+
+@lru_cache(maxsize=8)
+def _lookup(include_deleted: bool, public_only: bool, *, with_activity: bool) -> sa.Select[Any]:
+    """The lookup by UUID, built once per variant: building a statement and its cache
+    key costs about as much as running it on the hottest path. The file's few tags come
+    as one row each: cheaper than a second round trip."""
+    columns: list[sa.ColumnElement[Any]] = [*_COLUMNS, _TAGS.c.tag_name]
+    if with_activity:
+        columns += activity_columns(FILES.c.id)
+    tagged = _FROM.outerjoin(_LINKS, _LINKS.c.file_id == FILES.c.id).outerjoin(
+        _TAGS, _TAGS.c.id == _LINKS.c.tag_id
+    )
+    statement = (
+        sa.select(*columns)
+        .select_from(tagged)
+        .where(FILES.c.file_uuid == sa.bindparam("file_uuid"))
+    )
+    if not include_deleted:
+        statement = statement.where(FILES.c.is_deleted == sa.false())
+    if public_only:
+        statement = statement.where(FILES.c.is_public == sa.true())
+    return statement
