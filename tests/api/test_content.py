@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from datetime import datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
@@ -16,8 +15,9 @@ from sqlalchemy.orm import Session
 
 from filewallball.models import utcnow
 from filewallball.operations.integrity import Finding, Report, mark_lost, record_report
+from tests.factories import random_content
 
-CONTENT = os.urandom(10_000)
+CONTENT = random_content(10_000)
 
 
 @pytest.fixture
@@ -171,7 +171,7 @@ def test_missing_content_is_410(admin: TestClient, stored: dict[str, Any], data_
 def test_content_marked_lost_by_fsck_answers_410_until_uploaded_again(
     admin: TestClient, service_engine: Engine
 ) -> None:
-    content = os.urandom(2000)
+    content = random_content(2000)
     stored = admin.put("/api/v1/files/marked.txt", content=content).json()
     with Session(service_engine) as session, session.begin():
         mark_lost(session, Finding("corrupt", stored["file_hash"], "test"))

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import signal
 import subprocess
 import threading
@@ -25,6 +24,7 @@ from tests.api.conftest import (
     start_server,
     stop_server,
 )
+from tests.factories import random_content
 
 MiB = 1024 * 1024
 UPLOADS = 20
@@ -42,7 +42,7 @@ def test_sigkill_during_uploads_loses_no_acknowledged_file(
     service_url = migrated.url  # a database of its own: fsck checks every row in it
     data_dir, log = tmp_path / "data", tmp_path / "serve.log"
     server = start_server(service_url, data_dir, log)
-    contents = [os.urandom(MiB * (1 + i % 4)) for i in range(UPLOADS)]
+    contents = [random_content(MiB * (1 + i % 4)) for i in range(UPLOADS)]
     acknowledged: dict[str, str] = {}  # file_uuid -> sha256
     lock = threading.Lock()
 

@@ -7,7 +7,6 @@ at a time), so it runs on MariaDB only.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import threading
 import time
@@ -21,6 +20,7 @@ import sqlalchemy as sa
 from filewallball.database import create_database_engine
 from tests.api.conftest import ADMIN, blob_files, staged_files, start_server, stop_server
 from tests.conftest import upgrade
+from tests.factories import random_content
 from tests.servers import Server, require_server, settings_for
 
 pytestmark = pytest.mark.mariadb
@@ -77,7 +77,7 @@ def test_uploads_during_an_outage_get_503_and_the_server_recovers(
             assert before.status_code == 201
 
             outcome: dict[str, httpx.Response] = {}
-            content = os.urandom(1024 * 1024)
+            content = random_content(1024 * 1024)
 
             def upload() -> None:
                 outcome["response"] = client.put(

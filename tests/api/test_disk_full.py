@@ -3,7 +3,6 @@ already stored stay intact and readable."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -14,6 +13,7 @@ from fastapi.testclient import TestClient
 from filewallball.api import create_app
 from filewallball.settings import Settings
 from tests.api.conftest import ADMIN, blob_files, staged_files
+from tests.factories import random_content
 
 MiB = 1024 * 1024
 
@@ -36,12 +36,12 @@ def test_a_full_disk_refuses_the_upload_and_keeps_the_rest(
     settings = make_settings(data_dir=small_disk)
     with TestClient(create_app(settings), raise_server_exceptions=False) as client:
         client.headers.update(ADMIN)
-        kept = os.urandom(MiB)
+        kept = random_content(MiB)
         stored = client.put("/api/v1/files/kept.tar", content=kept)
         assert stored.status_code == 201
         before = blob_files(small_disk)
 
-        refused = client.put("/api/v1/files/huge.tar", content=os.urandom(6 * MiB))
+        refused = client.put("/api/v1/files/huge.tar", content=random_content(6 * MiB))
         assert refused.status_code == 507
         assert refused.json()["error"] == {
             "code": "storage_full",
@@ -52,5 +52,5 @@ def test_a_full_disk_refuses_the_upload_and_keeps_the_rest(
         assert client.get(stored.json()["content_url"]).content == kept
 
         # Space is back: the next upload succeeds without a restart.
-        again = client.put("/api/v1/files/small.tar", content=os.urandom(MiB))
+        again = client.put("/api/v1/files/small.tar", content=random_content(MiB))
         assert again.status_code == 201

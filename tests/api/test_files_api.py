@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 import uuid
 from typing import Any
@@ -17,10 +16,11 @@ from filewallball.api import create_app
 from filewallball.models import FileCount
 from filewallball.settings import Settings
 from tests.api.conftest import ADMIN
+from tests.factories import random_content
 
 
 def _upload(admin: TestClient, name: str, size: int = 100, **params: str) -> dict[str, Any]:
-    created = admin.put(f"/api/v1/files/{name}", params=params, content=os.urandom(size))
+    created = admin.put(f"/api/v1/files/{name}", params=params, content=random_content(size))
     assert created.status_code == 201, created.text
     body: dict[str, Any] = created.json()
     return body
@@ -147,7 +147,7 @@ def test_categories_extensions_and_settings(admin: TestClient) -> None:
     )
     assert put.status_code == 200
     assert _upload(admin, f"a.{ext}", 10)["mime_type"] == "application/x-test"
-    assert admin.put(f"/api/v1/files/b.{ext}", content=os.urandom(11)).status_code == 413
+    assert admin.put(f"/api/v1/files/b.{ext}", content=random_content(11)).status_code == 413
 
     public = admin.get("/api/v1/settings", headers={"Authorization": ""}).json()
     assert "trash_retention_days" in public
@@ -310,5 +310,5 @@ def test_bodies_of_non_upload_routes_are_limited(admin: TestClient) -> None:
     assert refused.status_code == 413
     assert refused.json()["error"]["code"] == "too_large"
     assert admin.get("/api/v1/settings/some_note").status_code == 404
-    big_upload = admin.put("/api/v1/files/big.tar", content=os.urandom(3 * 1024 * 1024))
+    big_upload = admin.put("/api/v1/files/big.tar", content=random_content(3 * 1024 * 1024))
     assert big_upload.status_code == 201

@@ -26,6 +26,7 @@ from tests.api.conftest import (
     free_port,
     staged_files,
 )
+from tests.factories import UNSNIFFABLE
 
 MiB = 1024 * 1024
 BOUNDARY = "serverBoundary"
@@ -33,7 +34,7 @@ BOUNDARY = "serverBoundary"
 
 def _chunks(seed: bytes, size: int, chunk: int = 256 * 1024) -> Iterator[bytes]:
     """Deterministic content of any size without holding it in memory."""
-    block = hashlib.sha256(seed).digest() * (chunk // 32)
+    block = (UNSNIFFABLE + hashlib.sha256(seed).digest() * (chunk // 32))[:chunk]
     sent = 0
     while sent < size:
         piece = block[: min(chunk, size - sent)]

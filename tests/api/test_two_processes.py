@@ -4,7 +4,6 @@ contents and the same new tags from both at once."""
 from __future__ import annotations
 
 import hashlib
-import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -13,9 +12,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from tests.api.conftest import ADMIN, blob_files, start_server, stop_server
+from tests.factories import random_content
 
 PER_SERVER = 50
-CONTENTS = [os.urandom(64 * 1024 + i) for i in range(10)]
+CONTENTS = [random_content(64 * 1024 + i) for i in range(10)]
 
 
 def test_two_servers_share_contents_and_tags(migrated: Engine, tmp_path: Path) -> None:

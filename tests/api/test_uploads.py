@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
@@ -15,6 +14,7 @@ from sqlalchemy.engine import Engine
 
 from filewallball.api.receiving import BATCH_BYTES
 from tests.api.conftest import blob_files, staged_files
+from tests.factories import random_content
 
 MiB = 1024 * 1024
 ELF = b"\x7fELF\x02\x01\x01" + bytes(121)
@@ -36,7 +36,7 @@ def _files_with_hash(engine: Engine, content_hash: str) -> int:
 def test_put_round_trip_is_byte_identical(
     admin: TestClient, service_engine: Engine, data_dir: Path, name: str, size: int
 ) -> None:
-    content = os.urandom(size)
+    content = random_content(size)
     created = admin.put(f"/api/v1/files/{name}", content=content)
     assert created.status_code == 201, created.text
     body = created.json()
@@ -65,7 +65,7 @@ def test_put_round_trip_is_byte_identical(
 def test_multipart_upload_with_fields_before_and_after_the_file(
     admin: TestClient, data_dir: Path
 ) -> None:
-    content = os.urandom(3000)
+    content = random_content(3000)
     created = admin.post(
         "/api/v1/files",
         files={"file": ("report.pdf", b"%PDF-1.7\n" + content, "application/pdf")},
@@ -103,7 +103,7 @@ def test_a_body_of_several_batches_arrives_whole(
 ) -> None:
     """The worker thread writes one batch while the next arrives: every byte lands once
     and in order, whatever the chunks (here they split batches and the boundary)."""
-    content = os.urandom(3 * BATCH_BYTES + 12345)
+    content = random_content(3 * BATCH_BYTES + 12345)
     boundary = "splitBoundary"
     head = (
         f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="b.tar"\r\n\r\n'
@@ -127,7 +127,7 @@ def test_a_body_of_several_batches_arrives_whole(
 def test_identical_content_is_stored_once(
     admin: TestClient, service_engine: Engine, data_dir: Path
 ) -> None:
-    content = os.urandom(5000)
+    content = random_content(5000)
     first = admin.put("/api/v1/files/first.txt", content=content).json()
     second = admin.put("/api/v1/files/second.txt", content=content).json()
     assert first["file_uuid"] != second["file_uuid"]
@@ -172,7 +172,7 @@ def test_refused_types_leave_nothing(
     words: str,
 ) -> None:
     blobs_before = blob_files(data_dir)
-    refused = admin.put(f"/api/v1/files/{name}", content=content + os.urandom(16))
+    refused = admin.put(f"/api/v1/files/{name}", content=content + random_content(16))
     assert refused.status_code == status
     error = refused.json()["error"]
     assert error["code"] == "unsupported_type"
@@ -227,7 +227,7 @@ def test_a_limit_crossed_midstream_is_413_and_nothing_stays(
 ) -> None:
     policy = {"mime_type": "text/plain", "is_allowed": True, "max_file_size": 2 * MiB}
     assert admin.put("/api/v1/extensions/small", json=policy).status_code == 200
-    content = os.urandom(3 * MiB)
+    content = random_content(3 * MiB)
 
     def chunks() -> object:
         yield from (content[i : i + 65536] for i in range(0, len(content), 65536))
@@ -252,9 +252,9 @@ def test_a_limit_crossed_midstream_is_413_and_nothing_stays(
 def test_the_global_limit_applies_to_every_extension(admin: TestClient, data_dir: Path) -> None:
     assert admin.put("/api/v1/settings/max_upload_bytes", json={"value": 1000}).status_code == 200
     try:
-        refused = admin.put("/api/v1/files/large.txt", content=os.urandom(1001))
+        refused = admin.put("/api/v1/files/large.txt", content=random_content(1001))
         assert refused.status_code == 413
-        assert admin.put("/api/v1/files/fits.txt", content=os.urandom(1000)).status_code == 201
+        assert admin.put("/api/v1/files/fits.txt", content=random_content(1000)).status_code == 201
     finally:
         admin.put("/api/v1/settings/max_upload_bytes", json={"value": 8 * 1024**3})
     assert staged_files(data_dir) == []
