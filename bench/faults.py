@@ -118,7 +118,9 @@ class Server:
     def kill(self) -> None:
         """SIGKILL, no goodbye: the crash the scenario injects."""
         if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGKILL)
+            # the crash scenario's upload thread and its main thread may both get here
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
 
     def stop(self) -> None:
