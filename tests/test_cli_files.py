@@ -321,7 +321,7 @@ def test_info_shows_metadata_activity_and_the_trash(
     [file_uuid] = uuids_by_name(document).values()
     with Session(installation.engine) as session, session.begin():
         file = session.scalars(sa.select(FileInfo)).one()
-        record_download(session, file, bytes_served=len(content), client_ip="192.0.2.1")
+        record_download(session, file.id, bytes_served=len(content), client_ip="192.0.2.1")
 
     shown = json.loads(run("info", file_uuid, "--json").stdout)
     assert set(shown) >= FILE_FIELDS

@@ -140,10 +140,10 @@ def test_trend_windows_are_checked(session: Session) -> None:
 def test_activity_of_one_file(session: Session) -> None:
     file, other = (files.create_file(session, factories.spec()) for _ in range(2))
     assert activity.file_activity(session, file) == activity.Activity(0, 0, 0, None)
-    activity.record_view(session, file, client_ip="2001:db8::7", user_agent="x" * 900)
-    activity.record_download(session, file, bytes_served=100, client_ip="not an ip")
-    last = activity.record_download(session, file, bytes_served=50)
-    activity.record_download(session, other, bytes_served=999)
+    activity.record_view(session, file.id, client_ip="2001:db8::7", user_agent="x" * 900)
+    activity.record_download(session, file.id, bytes_served=100, client_ip="not an ip")
+    last = activity.record_download(session, file.id, bytes_served=50)
+    activity.record_download(session, other.id, bytes_served=999)
     result = activity.file_activity(session, file)
     assert (result.views, result.downloads, result.bytes_served) == (1, 2, 150)
     assert result.last_access == last.created_at

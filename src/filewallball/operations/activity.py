@@ -52,9 +52,11 @@ def _client(client_ip: str | None, user_agent: str | None) -> dict[str, str | No
 
 
 def record_view(
-    session: Session, file: FileInfo, *, client_ip: str | None = None, user_agent: str | None = None
+    session: Session, file_id: int, *, client_ip: str | None = None, user_agent: str | None = None
 ) -> FileView:
-    view = FileView(file_id=file.id, **_client(client_ip, user_agent))
+    """A view of the file with this id (what a served response knows; no need to load
+    the file again)."""
+    view = FileView(file_id=file_id, **_client(client_ip, user_agent))
     session.add(view)
     session.flush()
     return view
@@ -62,14 +64,14 @@ def record_view(
 
 def record_download(
     session: Session,
-    file: FileInfo,
+    file_id: int,
     *,
     bytes_served: int,
     client_ip: str | None = None,
     user_agent: str | None = None,
 ) -> FileDownload:
     download = FileDownload(
-        file_id=file.id, bytes_served=max(bytes_served, 0), **_client(client_ip, user_agent)
+        file_id=file_id, bytes_served=max(bytes_served, 0), **_client(client_ip, user_agent)
     )
     session.add(download)
     session.flush()

@@ -28,7 +28,6 @@ from filewallball.api.errors import ApiError, responses
 from filewallball.api.services import Services, get_services
 from filewallball.api.visibility import visible_file
 from filewallball.errors import Gone
-from filewallball.models import FileInfo
 from filewallball.operations.activity import record_download, record_view
 from filewallball.operations.uploads import Client
 
@@ -211,13 +210,12 @@ async def _serve(
 def _record_event(
     session: Session, file_id: int, view: bool, bytes_served: int, client: Client
 ) -> None:
-    file = session.get_one(FileInfo, file_id)
     if view:
-        record_view(session, file, client_ip=client.ip, user_agent=client.user_agent)
+        record_view(session, file_id, client_ip=client.ip, user_agent=client.user_agent)
     else:
         record_download(
             session,
-            file,
+            file_id,
             bytes_served=bytes_served,
             client_ip=client.ip,
             user_agent=client.user_agent,
