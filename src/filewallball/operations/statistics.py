@@ -136,25 +136,14 @@ def totals(session: Session) -> Totals:
     return Totals(*(int(value) for value in row))
 
 
-_TOTALS = sa.select(
-    *(
-        sa.func.coalesce(sa.func.sum(column), 0)
-        for column in (
-            FileCount.live_files,
-            FileCount.live_bytes,
-            FileCount.live_contents,
-            FileCount.deleted_files,
-            FileCount.deleted_bytes,
-        )
-    )
-)
-_COUNTED = (
+_COUNTED = (  # in the order of Totals
     FileCount.live_files,
     FileCount.live_bytes,
+    FileCount.live_contents,
     FileCount.deleted_files,
     FileCount.deleted_bytes,
-    FileCount.live_contents,
 )
+_TOTALS = sa.select(*(sa.func.coalesce(sa.func.sum(column), 0) for column in _COUNTED))
 FOLD_LIMIT = 10_000  # rows of differences read per fold: one bounded transaction
 DELETE_BATCH = 1000  # ids per DELETE
 
