@@ -14,12 +14,14 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from filewallball.database import create_database_engine
+from filewallball.migrations import alembic_config
 from filewallball.models import FileCategory, FileCount, FileInfo
 from filewallball.operations import files, statistics
 from filewallball.operations.statistics import CountsMoved, Totals
@@ -173,6 +175,32 @@ def test_every_kind_of_write_keeps_the_counts(session: Session) -> None:
     assert counted(session) == recount(session)
     statistics.fold_counts(session)
     assert counted(session) == recount(session)
+
+
+def test_the_migration_counts_the_files_already_there(scratch_engine: Engine) -> None:
+    """A database filled before revision 0005 (no triggers yet, some contents without a
+    blob row) is counted by the migration itself."""
+    with scratch_engine.connect() as connection:
+        command.upgrade(alembic_config(connection), "0004")
+    sessions = sessionmaker(scratch_engine)
+    with sessions.begin() as session:
+        shared = factories.spec(category="documents", file_size=5)
+        specs = [
+            shared,
+            factories.spec(category="documents", file_size=5, file_hash=shared.file_hash),
+            factories.spec(category="images", file_size=7),
+            factories.spec(file_size=11),
+            factories.spec(file_size=13),
+        ]
+        created = files.bulk_insert_files(session, specs)
+        files.soft_delete_file(session, created[-1][1])
+    upgrade(scratch_engine)
+    with sessions() as session:
+        totals, per_category = recount(session)
+        assert totals == Totals(
+            files=4, bytes=28, distinct_contents=3, deleted_files=1, deleted_bytes=13
+        )
+        assert counted(session) == (totals, per_category)
 
 
 def test_folding_keeps_the_sums_in_one_row_per_category(session: Session) -> None:

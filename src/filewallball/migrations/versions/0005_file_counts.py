@@ -136,6 +136,9 @@ _files = sa.table(
     sa.column("created_at"),
 )
 _categories = sa.table("file_categories", sa.column("id"), sa.column("name"))
+_blob_counts = sa.table(
+    "blobs", *map(sa.column, ("content_hash", "size", "created_at", "live_files"))
+)
 _counts = sa.table("file_counts", sa.column("category_key"), *map(sa.column, COUNTS))
 
 
@@ -143,16 +146,7 @@ def _count_what_exists() -> None:
     """Counts of the rows already there: a blob row for every content a row names (rows
     inserted without an upload have none yet), live rows per content, one count row per
     category."""
-    files, blobs = (
-        _files,
-        sa.table(
-            "blobs",
-            sa.column("content_hash"),
-            sa.column("size"),
-            sa.column("created_at"),
-            sa.column("live_files"),
-        ),
-    )
+    files, blobs = _files, _blob_counts
     missing = (
         sa.select(
             files.c.file_hash, sa.func.max(files.c.file_size), sa.func.min(files.c.created_at)
