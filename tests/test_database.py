@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,7 +12,13 @@ from alembic import command
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from filewallball.database import Database, create_database_engine, get_database, get_db
+from filewallball.database import (
+    AsyncDatabase,
+    Database,
+    create_database_engine,
+    get_database,
+    get_db,
+)
 from filewallball.migrations import alembic_config
 from filewallball.models import FileCategory, FileTag
 from filewallball.settings import Settings
@@ -181,6 +188,9 @@ def test_health_of_an_unreachable_database() -> None:
     assert (health.pool.size, health.pool.checked_out, health.pool.overflow) == (20, 0, 0)
 
 
+SQLITE_SYNCHRONOUS_FULL = 2
+
+
 class TestSqlite:
     @pytest.fixture
     def engine(self, tmp_path: Path) -> Iterator[Engine]:
@@ -194,6 +204,31 @@ class TestSqlite:
             assert pragma("PRAGMA foreign_keys").scalar() == 1
             assert pragma("PRAGMA journal_mode").scalar() == "wal"
             assert pragma("PRAGMA busy_timeout").scalar() == 1234
+
+    def test_the_transactions_that_commit_uploads_wait_for_stable_storage(
+        self, tmp_path: Path
+    ) -> None:
+        """synchronous=FULL (2) on the CLI's and the service's sessions: what a 201 to an
+        upload promises survives a power cut (SPEC section 13)."""
+        settings = Settings(data_dir=tmp_path)
+        cli = Database.from_settings(settings)
+        service = AsyncDatabase.from_settings(settings)
+
+        def synchronous(session: Session) -> int:
+            return int(session.connection().exec_driver_sql("PRAGMA synchronous").scalar_one())
+
+        async def in_the_service() -> int:
+            try:
+                return await service.run(synchronous)
+            finally:
+                await service.dispose()
+
+        try:
+            with cli.transaction() as session:
+                assert synchronous(session) == SQLITE_SYNCHRONOUS_FULL
+        finally:
+            cli.dispose()
+        assert asyncio.run(in_the_service()) == SQLITE_SYNCHRONOUS_FULL
 
     def test_savepoints_really_roll_back(self, engine: Engine) -> None:
         with engine.begin() as connection:
