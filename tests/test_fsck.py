@@ -136,3 +136,91 @@ def test_unreferenced_blobs_and_dead_temporary_files_past_the_cutoff_are_removed
     code, report = fsck("--cutoff-minutes", "0", "--repair")
     assert report["repaired"]["blobs_removed"] == 1  # the young one, with no cutoff
     assert fsck()[0] == 0
+
+
+def test_strays_in_the_store_are_reported_and_moved_aside_only_by_repair(
+    installation: Installation, tmp_path: Path
+) -> None:
+    upload(write(tmp_path / "kept.txt", b"kept"))
+    kept = sha256(b"kept")
+    misplaced = b"misplaced blob"
+    wrong_prefix = f"00/00/{sha256(misplaced)}"
+    strays = {
+        wrong_prefix: misplaced,  # a real blob, under another hash's prefix
+        f"{kept[:2]}/{kept[2:4]}/notes.txt": b"a user's file",  # beside a real blob
+        "README": b"not a blob",
+        "zz/ab/" + "f" * 64: b"not a prefix directory",
+    }
+    for name, content in strays.items():
+        write(installation.blobs / name, content)
+    (installation.blobs / "ab" / "cd" / "nested").mkdir(parents=True)
+    expected = {wrong_prefix, f"{kept[:2]}/{kept[2:4]}/notes.txt", "README", "zz", "ab/cd/nested"}
+
+    code, report = fsck()
+    assert code == 1
+    assert {f["detail"] for f in report["findings"] if f["kind"] == "stray"} == expected
+    assert report["counts"]["stray"] == len(expected)
+    assert report["counts"]["unreferenced"] == 0  # a misplaced blob is not a blob
+    assert "stray" in run("fsck").stdout
+    for name, content in strays.items():
+        assert (installation.blobs / name).read_bytes() == content  # a dry run moves nothing
+
+    code, report = fsck("--repair")
+    assert code == 0
+    assert report["repaired"]["strays_moved"] == len(expected)
+    aside = installation.data / "stray"
+    for name, content in strays.items():
+        assert not (installation.blobs / name).exists()
+        assert (aside / name).read_bytes() == content  # moved, never deleted
+    assert (aside / "ab" / "cd" / "nested").is_dir()
+    assert installation.blob_path(kept).read_bytes() == b"kept"
+    code, report = fsck()
+    assert code == 0
+    assert report["counts"]["stray"] == 0
+    with Session(installation.engine) as session:
+        stored = last_report(session)
+    assert stored is not None
+    assert stored["counts"]["stray"] == 0
+
+
+PNG = bytes.fromhex("89504e470d0a1a0a0000000d49484452") + b"\0" * 64
+
+
+def test_adopt_makes_verified_unreferenced_blobs_private_lost_and_found_files(
+    installation: Installation, tmp_path: Path
+) -> None:
+    upload(write(tmp_path / "kept.txt", b"kept"))
+    picture, text, damaged = PNG, b"plain orphan", b"damaged orphan"
+    for content in (picture, text):
+        _age(write(installation.blob_path(sha256(content)), content))
+    _age(write(installation.blob_path(sha256(damaged)), b"DAMAGED orphan"))
+    rows = _rows(installation)
+
+    code, report = fsck("--adopt")
+    assert code == 1
+    plans = {a["content_hash"]: a for a in report["adoptions"]}
+    assert plans[sha256(picture)]["original_filename"] == f"recovered-{sha256(picture)[:12]}.png"
+    assert plans[sha256(picture)]["mime_type"] == "image/png"
+    assert plans[sha256(text)]["original_filename"] == f"recovered-{sha256(text)[:12]}.bin"
+    assert plans[sha256(damaged)]["adoptable"] is False
+    assert _rows(installation) == rows  # a dry run adopts nothing
+
+    code, report = fsck("--adopt", "--repair")
+    assert code == 1  # the damaged blob is neither adopted nor removed
+    assert report["repaired"]["files_adopted"] == 2
+    assert report["repaired"]["blobs_removed"] == 0
+    assert installation.blob_path(sha256(damaged)).read_bytes() == b"DAMAGED orphan"
+    files = installation.files()
+    adopted = {file.file_hash: file for file in files if file.original_filename != "kept.txt"}
+    assert set(adopted) == {sha256(picture), sha256(text)}
+    for content_hash, file in adopted.items():
+        assert file.is_public is False
+        assert [tag.tag_name for tag in file.tags] == ["lost+found"]
+        assert file.file_size == len(picture if content_hash == sha256(picture) else text)
+        assert content_hash in installation.blob_hashes()
+    got = run("get", adopted[sha256(picture)].file_uuid, "-o", "-")
+    assert got.exit_code == 0
+    assert got.stdout_bytes == picture
+    code, report = fsck("--deep")
+    assert report["counts"]["unreferenced"] == 1  # only the damaged one is left
+    assert report["contents_checked"] == 3

@@ -12,7 +12,7 @@ import filetype
 
 from filewallball.errors import UnsupportedType
 
-__all__ = ["check_content"]
+__all__ = ["check_content", "sniff"]
 
 # Signatures that several extensions legitimately share.
 _ZIP_CONTAINERS = frozenset({"zip", "docx", "xlsx", "pptx", "odt", "ods", "odp", "epub", "jar"})
@@ -48,3 +48,9 @@ def check_content(filename: str, extension: str, head: bytes) -> None:
         f"the content of {filename!r} is {kind.mime} (.{kind.extension}), "
         f"not what its extension .{extension} says"
     )
+
+
+def sniff(head: bytes) -> tuple[str, str] | None:
+    """(extension, MIME type) of content the sniffer recognises from its first bytes."""
+    kind = filetype.guess(head) if head else None
+    return (kind.extension, kind.mime) if kind is not None else None

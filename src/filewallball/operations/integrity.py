@@ -1,14 +1,19 @@
 """fsck: do the database and the blob store agree, in both directions?
 
-Four kinds of problem: a content the database names but the store lacks (missing); a
+Five kinds of problem: a content the database names but the store lacks (missing); a
 blob whose size, or with ``deep`` its SHA-256, is not what its name says (corrupt); a
 blob no row names (unreferenced); a staged file no upload is writing any more
-(temporary). Anything younger than the cutoff is left out: an upload in flight has a
-placed blob and no row yet, and must never look like litter.
+(temporary); something in the store that the store did not put there (stray: a file
+not named by a hash, a blob under the wrong prefix, a stray directory). Anything
+younger than the cutoff is left out: an upload in flight has a placed blob and no row
+yet, and must never look like litter.
 
 Repairs only ever remove what nothing needs (unreferenced blobs, dead temporary files,
 both older than the cutoff, each re-checked under the content's lock) and mark the
-contents that are lost. They never delete a row and never rewrite content.
+contents that are lost. They never delete a row and never rewrite content. Strays are
+moved aside, never deleted: a misplaced file may be somebody's. Adoption turns an
+unreferenced blob whose bytes verify into a private file tagged ``lost+found``, for a
+row a crash lost while its blob survived.
 """
 
 from __future__ import annotations
@@ -23,14 +28,23 @@ from sqlalchemy.orm import Session
 
 from filewallball.hashing import sha256_of_file
 from filewallball.models import Blob, FileInfo, utcnow
-from filewallball.operations.blobs import lock_blob
+from filewallball.operations.blobs import is_referenced, lock_blob
+from filewallball.operations.files import DEFAULT_MIME_TYPE, FileSpec, create_file
 from filewallball.operations.system_settings import get_setting, set_setting
+from filewallball.operations.tags import add_tags
+from filewallball.sniffing import sniff
 from filewallball.storage import LocalBlobStore
+from filewallball.storage.base import SNIFF_BYTES
 
 __all__ = [
     "DEFAULT_CUTOFF",
+    "KINDS",
+    "LOST_AND_FOUND",
+    "Adoption",
     "Finding",
     "Report",
+    "adopt",
+    "adoption_of",
     "last_report",
     "mark_lost",
     "record_report",
@@ -39,7 +53,10 @@ __all__ = [
 
 DEFAULT_CUTOFF = timedelta(hours=1)
 LAST_REPORT_KEY = "last_fsck"
-Kind = Literal["missing", "corrupt", "unreferenced", "temporary", "restored"]
+Kind = Literal["missing", "corrupt", "unreferenced", "temporary", "stray", "restored"]
+KINDS: tuple[Kind, ...] = ("missing", "corrupt", "unreferenced", "temporary", "stray", "restored")
+# The tag of adopted files; they belong in a folder of that name once folders exist.
+LOST_AND_FOUND = "lost+found"
 
 
 @dataclass(frozen=True)
@@ -73,10 +90,7 @@ class Report:
             "clean": self.clean,
             "contents_checked": self.contents_checked,
             "blobs_seen": self.blobs_seen,
-            "counts": {
-                kind: self.count(kind)
-                for kind in ("missing", "corrupt", "unreferenced", "temporary", "restored")
-            },
+            "counts": {kind: self.count(kind) for kind in KINDS},
             "repaired": self.repaired,
             "findings": [asdict(finding) for finding in self.findings],
         }
@@ -131,6 +145,8 @@ def scan(
             )
     for name in store.dead_temporary(older_than=old):
         report.findings.append(Finding("temporary", None, name))
+    for name in store.strays():
+        report.findings.append(Finding("stray", None, name))
     return report
 
 
@@ -176,3 +192,59 @@ def record_report(session: Session, report: Report) -> None:
 def last_report(session: Session) -> dict[str, Any] | None:
     value = get_setting(session, LAST_REPORT_KEY)
     return value if isinstance(value, dict) else None
+
+
+@dataclass(frozen=True)
+class Adoption:
+    """What an unreferenced blob becomes when it is adopted."""
+
+    content_hash: str
+    size: int
+    original_filename: str
+    mime_type: str
+
+
+def adoption_of(store: LocalBlobStore, content_hash: str) -> Adoption | str:
+    """The file an unreferenced blob would become, named after its hash with the
+    extension the sniffer recognises (else ``.bin``); or why it cannot be adopted (its
+    bytes do not hash to its name, or it is gone)."""
+    path = store.path(content_hash)
+    try:
+        actual, size = sha256_of_file(path)
+        with path.open("rb") as blob:
+            head = blob.read(SNIFF_BYTES)
+    except FileNotFoundError:
+        return "no longer in the store"
+    if actual != content_hash:
+        return f"its content hashes to {actual}"
+    extension, mime_type = sniff(head) or ("bin", DEFAULT_MIME_TYPE)
+    return Adoption(content_hash, size, f"recovered-{content_hash[:12]}.{extension}", mime_type)
+
+
+def adopt(session: Session, store: LocalBlobStore, adoption: Adoption) -> FileInfo | None:
+    """A private file row, tagged ``lost+found``, for a verified unreferenced blob, under
+    the content's lock as an upload would write it; None when a row names the content
+    by now (an upload came first) or the blob went meanwhile. Never touches the blob."""
+    blob = lock_blob(session, adoption.content_hash, adoption.size)
+    if is_referenced(session, adoption.content_hash):
+        return None
+    info = store.stat(adoption.content_hash)
+    if info is None or info.size != adoption.size:
+        session.delete(blob)  # the row this lock created names nothing
+        session.flush()
+        return None
+    blob.status, blob.checked_at = "ok", utcnow()
+    file = create_file(
+        session,
+        FileSpec(
+            original_filename=adoption.original_filename,
+            file_size=adoption.size,
+            file_hash=adoption.content_hash,
+            storage_path=store.key(adoption.content_hash),
+            mime_type=adoption.mime_type,
+            is_public=False,
+        ),
+    )
+    add_tags(session, file, [LOST_AND_FOUND])
+    session.flush()
+    return file

@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import os
 import re
+import shutil
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -17,6 +18,7 @@ from filewallball.storage.base import BlobInfo, StagedBlob
 __all__ = ["LocalBlobStore"]
 
 _HASH = re.compile(r"[0-9a-f]{64}")
+_PREFIX = re.compile(r"[0-9a-f]{2}")
 TEMPORARY_DIR = ".staging"  # inside the root: same filesystem, so renames are atomic
 
 
@@ -80,6 +82,44 @@ class LocalBlobStore:
                 if _HASH.fullmatch(path.name) and path.name[:4] == first.name + path.parent.name:
                     yield path.name
 
+    def strays(self) -> list[str]:
+        """What is in the store that the store did not put there, as paths relative to the
+        root: a file not named by a hash, a blob under another hash's ``ab/cd/`` prefix, a
+        symbolic link, a directory where none belongs (one entry for it, not its
+        contents). The temporary directory is not looked at here (``dead_temporary``)."""
+        found: list[str] = []
+        for first in _entries(self.root):
+            if first.name == TEMPORARY_DIR:
+                continue
+            if not _is_prefix_directory(first):
+                found.append(first.name)
+                continue
+            for second in _entries(Path(first.path)):
+                if not _is_prefix_directory(second):
+                    found.append(f"{first.name}/{second.name}")
+                    continue
+                for leaf in _entries(Path(second.path)):
+                    expected = first.name + second.name
+                    named = _HASH.fullmatch(leaf.name) and leaf.name[:4] == expected
+                    if not (named and leaf.is_file(follow_symlinks=False)):
+                        found.append(f"{first.name}/{second.name}/{leaf.name}")
+        return found
+
+    def move_stray(self, name: str, into: Path) -> Path:
+        """Move a stray (``strays()``) to the same relative path under ``into``, never
+        over something already there; returns where it went. A misplaced file is
+        somebody's: it is moved aside, never deleted."""
+        source = self.root / name
+        target = into / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        suffix = 0
+        while target.exists() or target.is_symlink():
+            suffix += 1
+            target = into / f"{name}.{suffix}"
+        shutil.move(source, target)
+        _fsync_directory(source.parent)
+        return target
+
     def dead_temporary(self, older_than: datetime | None = None) -> list[str]:
         """The staged files no upload is writing (their writer's lock is gone)."""
         return [path.name for path in self._dead_temporary(older_than, remove=False)]
@@ -103,6 +143,15 @@ class LocalBlobStore:
             except FileNotFoundError:
                 continue  # finished meanwhile
         return dead
+
+
+def _entries(directory: Path) -> list[os.DirEntry[str]]:
+    with os.scandir(directory) as entries:
+        return sorted(entries, key=lambda entry: entry.name)
+
+
+def _is_prefix_directory(entry: os.DirEntry[str]) -> bool:
+    return bool(_PREFIX.fullmatch(entry.name)) and entry.is_dir(follow_symlinks=False)
 
 
 def _fsync_directory(path: Path) -> None:
