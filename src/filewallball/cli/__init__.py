@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from filewallball import __version__
+from filewallball.cli.backup import backup
 from filewallball.cli.db import db
 from filewallball.cli.files import info, restore, rm, search, tag, untag
 from filewallball.cli.fsck import fsck
@@ -30,6 +31,6 @@ def main() -> None:
 main.add_command(db)
 main.add_command(init)
 main.add_command(serve)
-for command in (upload, search, info, get, rm, restore, tag, untag, stats, purge, fsck):
+for command in (upload, search, info, get, rm, restore, tag, untag, stats, purge, fsck, backup):
     main.add_command(command)
 main.add_command(search, name="ls")

@@ -5,12 +5,14 @@ soft-deleted files are theirs to see."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, get_args
 
 import click
 from rich.table import Table
 from sqlalchemy.orm import Session
 
+from filewallball.cli.backup import restore_backup
 from filewallball.cli.shared import (
     FILE_UUID,
     MOMENT,
@@ -197,10 +199,17 @@ def rm(file_uuids: tuple[str, ...]) -> None:
 
 
 @click.command()
-@click.argument("file_uuids", nargs=-1, required=True, metavar="UUID...", type=FILE_UUID)
+@click.argument("targets", nargs=-1, required=True, metavar="UUID...|DIR")
+@click.pass_context
 @reports_errors
-def restore(file_uuids: tuple[str, ...]) -> None:
-    """Take soft-deleted files out of the trash."""
+def restore(ctx: click.Context, targets: tuple[str, ...]) -> None:
+    """Take soft-deleted files out of the trash; or, given one directory, restore the
+    backup `filewallball backup` made there into this installation, which must be
+    empty."""
+    if len(targets) == 1 and Path(targets[0]).is_dir():
+        restore_backup(Path(targets[0]))
+        return
+    file_uuids = tuple(FILE_UUID.convert(target, None, ctx) for target in targets)
 
     def undelete(session: Session, file_uuid: str) -> str:
         was_deleted = get_file(session, file_uuid, include_deleted=True).is_deleted
