@@ -9,6 +9,7 @@ from alembic import command
 from alembic.runtime.migration import MigrationContext
 
 from filewallball.database import Database
+from filewallball.durability import durability_warnings
 from filewallball.migrations import alembic_config
 from filewallball.settings import Settings, get_settings
 
@@ -20,6 +21,7 @@ class Installation:
     settings: Settings
     revision: str | None
     round_trip_ms: float | None
+    durability_warnings: tuple[str, ...] = ()
 
     def report(self) -> None:
         url = self.settings.sqlalchemy_url.render_as_string(hide_password=True)
@@ -27,6 +29,8 @@ class Installation:
         click.echo(f"database         {url}")
         click.echo(f"schema revision  {self.revision}")
         click.echo(f"round trip       {self.round_trip_ms} ms")
+        for warning in self.durability_warnings:
+            click.echo(f"warning: {warning} (see Durability in the README)", err=True)
 
 
 def prepare(settings: Settings) -> Installation:
@@ -37,10 +41,11 @@ def prepare(settings: Settings) -> Installation:
         with database.engine.connect() as connection:
             command.upgrade(alembic_config(connection), "head")
             revision = MigrationContext.configure(connection).get_current_revision()
+            warnings = tuple(durability_warnings(connection))
         health = database.health()
     finally:
         database.dispose()
-    return Installation(settings, revision, health.round_trip_ms)
+    return Installation(settings, revision, health.round_trip_ms, warnings)
 
 
 @click.command()
