@@ -20,6 +20,9 @@ scenario, which it drops and recreates and migrates with ``filewallball db upgra
             control characters, huge names, bad multipart, bad JSON, forged cursors, SQL
             and LIKE metacharacters, absurd ranges): none may answer 5xx, and the data
             directory and the files table change only by the uploads that were accepted.
+  backup    ``filewallball backup`` while uploads, deletes and purges run; ``restore`` into
+            an empty installation and download every file there (SQLite; on MariaDB and
+            PostgreSQL: every content the database names is in the backup, verified).
 
 It prints one table and exits 1 when a must-be-0 figure (files lost, corrupt files
 served, orphans after repair, 5xx seen) is not 0.
@@ -338,6 +341,7 @@ class Result:
     server_errors: int = 0
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    restored: set[str] = field(default_factory=set)  # backup: the uuids a restore gave back
 
 
 COLUMNS = [
@@ -963,6 +967,120 @@ def _side_effects(scratch: Scratch, before: set[Path], failures: list[str]) -> i
     return found
 
 
+# -- 5. backup while uploading -------------------------------------------------------------
+
+
+def backup_round_trip(run: Run) -> Result:
+    """``filewallball backup`` while uploads, deletes and purges go on; then ``restore``
+    into an empty installation (SQLite) and verify every file there. On MariaDB and
+    PostgreSQL the backup holds only blobs: every content the database still names must
+    be in it, hashing to its name."""
+    result = Result("backup")
+    scratch = run.scratch("backup")
+    server = run.serve(scratch, migrate=True)
+    rng = random.Random(5)
+    contents = [text_body(rng, rng.randint(4 * KiB, 256 * KiB)) for _ in range(run.args.uploads)]
+    for index, body in enumerate(contents[: len(contents) // 2]):  # some stored before
+        status, answer = slow_put(server.port, f"before-{index}.txt", body, 1, 0)
+        result.attempted += 1
+        result.server_errors += status >= 500
+        if answer is not None and index % 4 == 0:  # and some of those in the trash
+            request(server.port, "DELETE", f"{API}/files/{answer['file_uuid']}")
+    before = {str(u): str(h) for u, h in scratch.rows("SELECT file_uuid, file_hash FROM files")}
+    target = scratch.work / "backup-copy"
+    with _busy(scratch, server, contents, rng) as statuses:
+        time.sleep(0.5)
+        code, output = cli(scratch.env, "backup", str(target))
+    server.stop()
+    result.attempted += len(statuses) + 1
+    result.faults += 1
+    result.server_errors += sum(status >= 500 for status in statuses)
+    if code:
+        result.notes.append(f"backup: exited {code}: {output[-300:]}")
+        result.lost += 1
+        return result
+    manifest = json.loads((target / "manifest.json").read_text())
+    in_backup = {path.name: sha256(path.read_bytes()) for path in target.glob("blobs/??/??/*")}
+    result.corrupt += sum(name != digest for name, digest in in_backup.items())
+    still = {str(u): str(h) for u, h in scratch.rows("SELECT file_uuid, file_hash FROM files")}
+    if manifest["database"] is None:
+        # Blobs only (the server's dump is the operator's): purges may have taken some of
+        # the earlier files, but the contents of those still there must all be in it.
+        result.lost += len({h for u, h in before.items() if u in still} - set(in_backup))
+        result.verified = len(in_backup)
+        result.notes.append(f"backup: blobs only, {len(statuses)} uploads meanwhile")
+        return result
+    _restore_and_verify(run, target, manifest, result)
+    result.lost += sum(1 for u in before if u in still and u not in result.restored)
+    result.notes.append(
+        f"backup: {manifest['counts']['files']} files restored and verified, "
+        f"{len(statuses)} uploads (and purges) running during the backup"
+    )
+    return result
+
+
+@contextlib.contextmanager
+def _busy(
+    scratch: Scratch, server: Server, contents: list[bytes], rng: random.Random
+) -> Iterator[list[int]]:
+    """Four threads uploading (duplicates among them) and deleting, one purging, until
+    the block ends; yields the upload answers' statuses."""
+    stop = threading.Event()
+    statuses: list[int] = []
+
+    def upload() -> None:
+        index = 0
+        while not stop.is_set():
+            body = contents[rng.randrange(len(contents))]
+            status, answer = slow_put(server.port, f"during-{index}.txt", body, 2, 0.005)
+            statuses.append(status)
+            if answer is not None and index % 3 == 0:
+                request(server.port, "DELETE", f"{API}/files/{answer['file_uuid']}")
+            index += 1
+
+    def purge() -> None:
+        while not stop.is_set():
+            cli(scratch.env, "purge", "--older-than", "0", "--json")
+
+    threads = [threading.Thread(target=upload) for _ in range(4)]
+    threads.append(threading.Thread(target=purge))
+    for thread in threads:
+        thread.start()
+    try:
+        yield statuses
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+
+
+def _restore_and_verify(
+    run: Run, backup: Path, manifest: dict[str, object], result: Result
+) -> None:
+    """Restore into an empty SQLite installation; every row there must download intact
+    and fsck must be clean."""
+    restored = run.scratch("backup-restored")
+    code, output = cli(restored.env, "restore", str(backup))
+    if code:
+        result.notes.append(f"restore: exited {code}: {output[-300:]}")
+    rows = {str(u): str(h) for u, h in restored.rows("SELECT file_uuid, file_hash FROM files")}
+    result.restored = set(rows)
+    counts = manifest["counts"]
+    if not isinstance(counts, dict) or len(rows) != counts["files"]:
+        result.notes.append(f"restore: {len(rows)} rows, the manifest says {counts}")
+        result.lost += 1
+    copy = run.serve(restored)
+    items = list(rows.items())
+    checks = in_threads(len(items), 8, lambda i: verify(copy.port, *items[i]))
+    copy.stop()
+    result.attempted += len(checks)
+    result.verified = len(items)
+    result.lost += checks.count("lost")
+    result.corrupt += checks.count("corrupt")
+    findings, code = restored.fsck_after_repair()
+    result.orphans += findings or (1 if code else 0)
+
+
 # -- the run --------------------------------------------------------------------------------
 
 SCENARIOS: dict[str, Callable[[Run], Result]] = {
@@ -970,6 +1088,7 @@ SCENARIOS: dict[str, Callable[[Run], Result]] = {
     "two-proc": two_processes,
     "purge": purge_race,
     "hostile": hostile,
+    "backup": backup_round_trip,
 }
 
 
