@@ -154,7 +154,15 @@ def test_strays_in_the_store_are_reported_and_moved_aside_only_by_repair(
     for name, content in strays.items():
         write(installation.blobs / name, content)
     (installation.blobs / "ab" / "cd" / "nested").mkdir(parents=True)
-    expected = {wrong_prefix, f"{kept[:2]}/{kept[2:4]}/notes.txt", "README", "zz", "ab/cd/nested"}
+    (installation.blobs / ".staging" / "unpacked").mkdir()
+    expected = {
+        wrong_prefix,
+        f"{kept[:2]}/{kept[2:4]}/notes.txt",
+        "README",
+        "zz",
+        "ab/cd/nested",
+        ".staging/unpacked",
+    }
 
     code, report = fsck()
     assert code == 1

@@ -179,7 +179,8 @@ def _print(report: Report) -> None:
     for finding in report.findings:
         target = finding.content_hash or finding.detail
         rows = f" ({plural(finding.files, 'file')})" if finding.files else ""
-        click.echo(f"{finding.kind:<13} {target}{rows}: {finding.detail}")
+        detail = "" if finding.detail == target else f": {finding.detail}"
+        click.echo(f"{finding.kind:<13} {target}{rows}{detail}")
     counts = ", ".join(f"{report.count(kind)} {kind}" for kind in KINDS)
     click.echo(
         f"checked {plural(report.contents_checked, 'content')} and "

@@ -86,10 +86,16 @@ class LocalBlobStore:
         """What is in the store that the store did not put there, as paths relative to the
         root: a file not named by a hash, a blob under another hash's ``ab/cd/`` prefix, a
         symbolic link, a directory where none belongs (one entry for it, not its
-        contents). The temporary directory is not looked at here (``dead_temporary``)."""
+        contents). In the temporary directory, what is not a regular file: its files are
+        ``dead_temporary``'s."""
         found: list[str] = []
         for first in _entries(self.root):
             if first.name == TEMPORARY_DIR:
+                found += [
+                    f"{TEMPORARY_DIR}/{entry.name}"
+                    for entry in _entries(self.temporary)
+                    if not entry.is_file(follow_symlinks=False)
+                ]
                 continue
             if not _is_prefix_directory(first):
                 found.append(first.name)
@@ -130,6 +136,8 @@ class LocalBlobStore:
     def _dead_temporary(self, older_than: datetime | None, *, remove: bool) -> list[Path]:
         dead = []
         for path in sorted(self.temporary.iterdir()):
+            if path.is_symlink() or not path.is_file():
+                continue  # not an upload's: a stray
             try:
                 with path.open("rb") as file:
                     fcntl.flock(file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
