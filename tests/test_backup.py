@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from filewallball.settings import get_settings
-from tests.cli_installation import run, upload, uuids_by_name, write
+from tests.cli_installation import Installation, run, sha256, upload, uuids_by_name, write
 
 
 def _use(monkeypatch: pytest.MonkeyPatch, data: Path) -> None:
@@ -100,3 +100,28 @@ def test_backup_refuses_a_directory_that_is_not_empty(
     result = run("backup", str(tmp_path / "backup"))
     assert result.exit_code == 1
     assert "not empty" in result.output
+
+
+def test_a_backup_holds_every_blob_the_database_names_verified(
+    installation: Installation, tmp_path: Path
+) -> None:
+    """On every database: the blobs the rows name, and no other (MariaDB and PostgreSQL:
+    only those, the database being the server's to dump)."""
+    uploaded = upload(
+        write(tmp_path / "a.txt", b"alpha"),
+        write(tmp_path / "b.txt", b"beta"),
+        write(tmp_path / "b-again.txt", b"beta"),
+    )
+    _ok("rm", uuids_by_name(uploaded)["a.txt"])
+    write(installation.blob_path(sha256(b"orphan")), b"orphan")  # named by no row
+    backup = tmp_path / "backup"
+    _ok("backup", str(backup))
+    manifest = json.loads((backup / "manifest.json").read_text())
+    stored = {path.name for path in (backup / "blobs").glob("??/??/*")}
+    assert stored == {sha256(b"alpha"), sha256(b"beta")}
+    assert manifest["counts"]["files"] == 3
+    assert manifest["counts"]["deleted_files"] == 1
+    dialect = installation.engine.dialect.name
+    assert manifest["dialect"] == dialect
+    assert (manifest["database"] is None) == (dialect != "sqlite")
+    assert (backup / "filewallball.db").exists() == (dialect == "sqlite")

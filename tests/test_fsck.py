@@ -172,6 +172,10 @@ def test_strays_in_the_store_are_reported_and_moved_aside_only_by_repair(
     assert "stray" in run("fsck").stdout
     for name, content in strays.items():
         assert (installation.blobs / name).read_bytes() == content  # a dry run moves nothing
+    with Session(installation.engine) as session:
+        shown = last_report(session)  # what /health shows
+    assert shown is not None
+    assert shown["counts"]["stray"] == len(expected)
 
     code, report = fsck("--repair")
     assert code == 0
