@@ -25,7 +25,7 @@ from filewallball.operations.integrity import (
     LOST_AND_FOUND,
     Adoption,
     Report,
-    adopt,
+    adopt_blob,
     adoption_of,
     mark_lost,
     record_report,
@@ -158,7 +158,7 @@ def _repair(
             adoption = adoptions[finding.content_hash]
             if isinstance(adoption, Adoption):  # a blob that does not verify stays
                 with database.transaction() as session:
-                    repaired["files_adopted"] += adopt(session, store, adoption) is not None
+                    repaired["files_adopted"] += adopt_blob(session, store, adoption) is not None
         elif finding.kind == "stray":
             store.move_stray(finding.detail, installation.settings.data_dir / STRAY_DIR)
             repaired["strays_moved"] += 1

@@ -43,7 +43,7 @@ __all__ = [
     "Adoption",
     "Finding",
     "Report",
-    "adopt",
+    "adopt_blob",
     "adoption_of",
     "last_report",
     "mark_lost",
@@ -221,7 +221,7 @@ def adoption_of(store: LocalBlobStore, content_hash: str) -> Adoption | str:
     return Adoption(content_hash, size, f"recovered-{content_hash[:12]}.{extension}", mime_type)
 
 
-def adopt(session: Session, store: LocalBlobStore, adoption: Adoption) -> FileInfo | None:
+def adopt_blob(session: Session, store: LocalBlobStore, adoption: Adoption) -> FileInfo | None:
     """A private file row, tagged ``lost+found``, for a verified unreferenced blob, under
     the content's lock as an upload would write it; None when a row names the content
     by now (an upload came first) or the blob went meanwhile. Never touches the blob."""
