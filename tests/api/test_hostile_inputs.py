@@ -219,6 +219,26 @@ def test_an_unreadable_setting_leaves_the_others_listed(
             )
 
 
+def test_a_long_user_agent_is_cut_to_fit_everywhere(
+    admin: TestClient, service_engine: Engine
+) -> None:
+    """Uploads were refused with 400 on MariaDB and PostgreSQL; downloads cut it."""
+    agent = f"agent-{uuid.uuid4()}-" + "a" * 2000
+    headers = {"User-Agent": agent}
+    uploaded = admin.put("/api/v1/files/agent.txt", content=b"agent", headers=headers)
+    assert uploaded.status_code == 201, uploaded.text
+    file_uuid = uploaded.json()["file_uuid"]
+    assert admin.get(f"/api/v1/files/{file_uuid}/content", headers=headers).status_code == 200
+    admin.get("/health")  # the download's event is recorded after its answer
+    query = """
+        SELECT u.user_agent, d.user_agent FROM files f
+        JOIN file_uploads u ON u.file_id = f.id JOIN file_downloads d ON d.file_id = f.id
+        WHERE f.file_uuid = :file_uuid"""
+    with service_engine.connect() as connection:
+        stored = connection.execute(sa.text(query), {"file_uuid": file_uuid}).one()
+    assert tuple(stored) == (agent[:500], agent[:500])
+
+
 def test_like_wildcards_in_a_search_are_literal(admin: TestClient) -> None:
     marker = uuid.uuid4().hex[:8]
     for name in (f"{marker}-100%.txt", f"{marker}-1000.txt", f"{marker}_a.txt", f"{marker}xa.txt"):
