@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
@@ -46,6 +47,18 @@ CASES: list[tuple[str, str, str, dict[str, Any], int, str]] = [
     ("crlf", "PUT", "/api/v1/files/a%0D%0Ab.txt", {"content": b"x"}, 400, "control characters"),
     ("long name", "PUT", f"/api/v1/files/{'n' * 10_000}.txt", {"content": b"x"}, 400, "255"),
     ("bad utf-8", "POST", "/api/v1/files", _multipart(b"caf\xe9.txt"), 400, "not valid UTF-8"),
+    ("bad utf-8 raw", "PUT", "/api/v1/files/caf%E9.txt", {"content": b"x"}, 400, "not valid UTF-8"),
+    (
+        "bad utf-8 key",
+        "PUT",
+        "/api/v1/settings/k%FF",
+        {"json": {"value": 1}},
+        400,
+        "not valid UTF-8",
+    ),
+    ("hangul filler", "PUT", "/api/v1/files/a%E3%85%A4.txt", {"content": b"x"}, 400, "U+3164"),
+    ("grapheme joiner", "PUT", "/api/v1/files/a%CD%8F.txt", {"content": b"x"}, 400, "U+034F"),
+    ("khmer vowel", "PUT", "/api/v1/files/a%E1%9E%B4.txt", {"content": b"x"}, 400, "U+17B4"),
     (
         "no boundary",
         "POST",
@@ -274,6 +287,14 @@ def test_a_content_length_that_lies_stores_nothing(running: Running) -> None:
     assert not answer.startswith(b"HTTP/1.1 201")
     assert blob_files(running.data_dir) == blobs
     assert staged_files(running.data_dir) == []
+
+
+def test_a_path_that_is_not_utf8_is_refused_by_the_server(running: Running) -> None:
+    """uvicorn itself decodes the path with replacement characters."""
+    url = f"{running.url}/api/v1/files/caf%E9.txt"
+    response = httpx.put(url, content=b"x", headers=ADMIN)
+    assert response.status_code == 400
+    assert "not valid UTF-8" in response.json()["error"]["message"]
 
 
 def test_huge_headers_are_refused(running: Running) -> None:
