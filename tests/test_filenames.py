@@ -6,6 +6,7 @@ import pytest
 
 from filewallball.errors import InvalidInput
 from filewallball.filenames import check_filename
+from filewallball.operations.tags import normalise_tag
 
 # Unicode's Default_Ignorable_Code_Point, range by range (DerivedCoreProperties.txt):
 # drawn as nothing, so each could hide in a name that looks like another.
@@ -46,3 +47,8 @@ def test_invisible_characters_are_refused(code: int) -> None:
 )
 def test_visible_names_pass(name: str) -> None:
     assert check_filename(name) == name
+
+
+def test_tags_refuse_invisible_characters_too() -> None:
+    with pytest.raises(InvalidInput, match="U\\+3164"):
+        normalise_tag("a\u3164")

@@ -13,7 +13,13 @@ import unicodedata
 
 from filewallball.errors import InvalidInput
 
-__all__ = ["MAX_EXTENSION_LENGTH", "MAX_FILENAME_LENGTH", "check_filename", "extension_of"]
+__all__ = [
+    "MAX_EXTENSION_LENGTH",
+    "MAX_FILENAME_LENGTH",
+    "check_filename",
+    "extension_of",
+    "invisible_character",
+]
 
 MAX_FILENAME_LENGTH = 255
 MAX_EXTENSION_LENGTH = 20
@@ -43,14 +49,20 @@ def check_filename(name: str) -> str:
         )
     if not name.isprintable() and any(unicodedata.category(c) in _CONTROL for c in name):
         raise InvalidInput(f"filename {name!r} contains control characters")
-    if invisible := _INVISIBLE.search(name):
-        code = f"U+{ord(invisible.group()):04X}"
+    if code := invisible_character(name):
         raise InvalidInput(f"filename {name!r} contains an invisible character ({code})")
     if "/" in name or "\\" in name:
         raise InvalidInput(f"filename {name!r} contains a path separator")
     if name.strip(" .") == "":
         raise InvalidInput(f"filename {name!r} is only dots")
     return name
+
+
+def invisible_character(text: str) -> str | None:
+    """The first printable but invisible character of ``text`` ("U+3164"), if any:
+    names people read (files, tags, categories) must not hide one."""
+    found = _INVISIBLE.search(text)
+    return f"U+{ord(found.group()):04X}" if found else None
 
 
 def extension_of(name: str) -> str:

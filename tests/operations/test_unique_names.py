@@ -59,6 +59,11 @@ def test_category_names_are_stored_trimmed(session: Session) -> None:
         create_category(session, "padded")
 
 
+def test_category_names_refuse_invisible_characters(session: Session) -> None:
+    with pytest.raises(InvalidInput, match="U\\+3164"):
+        create_category(session, "padded\u3164")
+
+
 def test_extensions_are_stored_trimmed(session: Session) -> None:
     set_policy(session, "pad ", mime_type="text/plain", is_allowed=True, max_file_size=1)
     policy = get_policy(session, "pad")
