@@ -22,6 +22,7 @@ from filewallball.models import (
     FileUpload,
 )
 from filewallball.operations.activity import record_download
+from filewallball.operations.clients import Client
 from filewallball.operations.system_settings import set_setting
 from tests.cli_installation import (
     Installation,
@@ -321,7 +322,7 @@ def test_info_shows_metadata_activity_and_the_trash(
     [file_uuid] = uuids_by_name(document).values()
     with Session(installation.engine) as session, session.begin():
         file = session.scalars(sa.select(FileInfo)).one()
-        record_download(session, file.id, bytes_served=len(content), client_ip="192.0.2.1")
+        record_download(session, file.id, bytes_served=len(content), client=Client(ip="192.0.2.1"))
 
     shown = json.loads(run("info", file_uuid, "--json").stdout)
     assert set(shown) >= FILE_FIELDS

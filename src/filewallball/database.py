@@ -42,6 +42,7 @@ __all__ = [
     "create_database_engine",
     "get_database",
     "get_db",
+    "is_deadlock",
 ]
 
 
@@ -137,6 +138,20 @@ def _check_violation_is_integrity_error(context: ExceptionContext) -> DBAPIError
     if context.is_disconnect or not error.args or error.args[0] != MARIADB_CHECK_VIOLATION:
         return None
     return IntegrityError(context.statement, context.parameters, error)
+
+
+MARIADB_DEADLOCK = 1213  # ER_LOCK_DEADLOCK: the whole transaction was rolled back
+POSTGRESQL_DEADLOCK = "40P01"  # deadlock_detected: likewise
+
+
+def is_deadlock(error: BaseException) -> bool:
+    """Whether the database broke a deadlock by rolling back this transaction, entirely
+    (a lock wait timeout, MariaDB 1205, rolls back only the statement: not this)."""
+    original = getattr(error, "orig", None)
+    if getattr(original, "sqlstate", None) == POSTGRESQL_DEADLOCK:
+        return True
+    args: tuple[object, ...] = getattr(original, "args", ())
+    return bool(args) and args[0] == MARIADB_DEADLOCK
 
 
 def _configure_sqlite(engine: Engine, busy_timeout: int) -> None:

@@ -1,7 +1,8 @@
 """What a file may be called, and what its extension is.
 
 The name a person gave a file is kept for display, so it is checked rather than rewritten:
-one line of printable text (no path, no control characters), NFC-normalised so that the
+one line of printable, visible text (no path, no control or invisible characters),
+NFC-normalised so that the
 same name typed on two systems compares equal.
 """
 
@@ -12,7 +13,13 @@ import unicodedata
 
 from filewallball.errors import InvalidInput
 
-__all__ = ["MAX_EXTENSION_LENGTH", "MAX_FILENAME_LENGTH", "check_filename", "extension_of"]
+__all__ = [
+    "MAX_EXTENSION_LENGTH",
+    "MAX_FILENAME_LENGTH",
+    "check_filename",
+    "extension_of",
+    "invisible_character",
+]
 
 MAX_FILENAME_LENGTH = 255
 MAX_EXTENSION_LENGTH = 20
@@ -20,6 +27,14 @@ _EXTENSION = re.compile(rf"[a-z0-9]{{1,{MAX_EXTENSION_LENGTH}}}")
 # Control, format and line/paragraph separators; other non-printables (NBSP, U+202F in
 # macOS screenshot names) are fine in a name.
 _CONTROL = frozenset({"Cc", "Cf", "Zl", "Zp"})
+# Unicode's Default_Ignorable_Code_Point (DerivedCoreProperties.txt): drawn as nothing,
+# so "a\u3164.txt" looks like "a.txt". Most are format characters (Cf, refused above);
+# these are the letters, marks and unassigned ones among them, which are "printable".
+# Variation selectors included: an emoji's VS16 goes, as its ZWJ (Cf) already did.
+_INVISIBLE = re.compile(
+    "[\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u2065\u3164\ufe00-\ufe0f\uffa0"
+    "\ufff0-\ufff8\U000e0000-\U000e0fff]"
+)
 
 
 def check_filename(name: str) -> str:
@@ -34,11 +49,20 @@ def check_filename(name: str) -> str:
         )
     if not name.isprintable() and any(unicodedata.category(c) in _CONTROL for c in name):
         raise InvalidInput(f"filename {name!r} contains control characters")
+    if code := invisible_character(name):
+        raise InvalidInput(f"filename {name!r} contains an invisible character ({code})")
     if "/" in name or "\\" in name:
         raise InvalidInput(f"filename {name!r} contains a path separator")
     if name.strip(" .") == "":
         raise InvalidInput(f"filename {name!r} is only dots")
     return name
+
+
+def invisible_character(text: str) -> str | None:
+    """The first printable but invisible character of ``text`` ("U+3164"), if any:
+    names people read (files, tags, categories) must not hide one."""
+    found = _INVISIBLE.search(text)
+    return f"U+{ord(found.group()):04X}" if found else None
 
 
 def extension_of(name: str) -> str:

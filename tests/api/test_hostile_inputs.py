@@ -7,9 +7,11 @@ import os
 import socket
 import time
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
@@ -18,6 +20,7 @@ from sqlalchemy.engine import Engine
 from tests.api.conftest import ADMIN, Running, blob_files, staged_files
 
 BOUNDARY = "hostileBoundary"
+JSON = {"Content-Type": "application/json"}
 
 
 def _multipart(filename_bytes: bytes, body: bytes = b"content") -> dict[str, Any]:
@@ -44,6 +47,18 @@ CASES: list[tuple[str, str, str, dict[str, Any], int, str]] = [
     ("crlf", "PUT", "/api/v1/files/a%0D%0Ab.txt", {"content": b"x"}, 400, "control characters"),
     ("long name", "PUT", f"/api/v1/files/{'n' * 10_000}.txt", {"content": b"x"}, 400, "255"),
     ("bad utf-8", "POST", "/api/v1/files", _multipart(b"caf\xe9.txt"), 400, "not valid UTF-8"),
+    ("bad utf-8 raw", "PUT", "/api/v1/files/caf%E9.txt", {"content": b"x"}, 400, "not valid UTF-8"),
+    (
+        "bad utf-8 key",
+        "PUT",
+        "/api/v1/settings/k%FF",
+        {"json": {"value": 1}},
+        400,
+        "not valid UTF-8",
+    ),
+    ("hangul filler", "PUT", "/api/v1/files/a%E3%85%A4.txt", {"content": b"x"}, 400, "U+3164"),
+    ("grapheme joiner", "PUT", "/api/v1/files/a%CD%8F.txt", {"content": b"x"}, 400, "U+034F"),
+    ("khmer vowel", "PUT", "/api/v1/files/a%E1%9E%B4.txt", {"content": b"x"}, 400, "U+17B4"),
     (
         "no boundary",
         "POST",
@@ -81,6 +96,38 @@ CASES: list[tuple[str, str, str, dict[str, Any], int, str]] = [
         },
         422,
         "valid string",
+    ),
+    (
+        "setting key ending in a space",
+        "PUT",
+        "/api/v1/settings/note%20",
+        {"json": {"value": 1}},
+        400,
+        "white space",
+    ),
+    (
+        "deeply nested setting",
+        "PUT",
+        "/api/v1/settings/note",
+        {"content": b'{"value": ' + b"[" * 300 + b"]" * 300 + b"}", "headers": JSON},
+        400,
+        "nested deeper",
+    ),
+    (
+        "NaN setting",
+        "PUT",
+        "/api/v1/settings/note",
+        {"content": b'{"value": NaN}', "headers": JSON},
+        400,
+        "NaN",
+    ),
+    (
+        "infinite setting",
+        "PUT",
+        "/api/v1/settings/note",
+        {"content": b'{"value": [1e999]}', "headers": JSON},
+        400,
+        "Infinity",
     ),
     ("bad uuid", "GET", "/api/v1/files/not-a-uuid", {}, 400, "not a file UUID"),
     ("uuid-ish sql", "GET", "/api/v1/files/1%27%20OR%20%271%27=%271", {}, 400, "not a file UUID"),
@@ -156,6 +203,55 @@ def test_hostile_requests_are_refused_and_store_nothing(
     assert staged_files(data_dir) == []
 
 
+def test_an_unreadable_setting_leaves_the_others_listed(
+    admin: TestClient, service_engine: Engine
+) -> None:
+    """Written behind FileWallBall's back (or by a version that let it through)."""
+    key = f"unreadable_{uuid.uuid4().hex[:8]}"
+    insert = "INSERT INTO system_settings (setting_key, setting_value, setting_type, is_public,"
+    insert += " created_at, updated_at) VALUES (:key, :value, 'json', :public, :now, :now)"
+    with service_engine.begin() as connection:
+        value = "[" * 300 + "]" * 300
+        now = datetime.now(UTC).replace(tzinfo=None)
+        connection.execute(
+            sa.text(insert), {"key": key, "value": value, "public": True, "now": now}
+        )
+    try:
+        listed = admin.get("/api/v1/settings")
+        assert listed.status_code == 200
+        assert key not in listed.json()
+        assert "max_upload_bytes" in listed.json()
+        alone = admin.get(f"/api/v1/settings/{key}")
+        assert (alone.status_code, alone.json()["error"]["code"]) == (500, "corrupt_data")
+        assert admin.put(f"/api/v1/settings/{key}", json={"value": [1]}).status_code == 200
+        assert admin.get("/api/v1/settings").json()[key] == [1]
+    finally:
+        with service_engine.begin() as connection:
+            connection.execute(
+                sa.text("DELETE FROM system_settings WHERE setting_key = :key"), {"key": key}
+            )
+
+
+def test_a_long_user_agent_is_cut_to_fit_everywhere(
+    admin: TestClient, service_engine: Engine
+) -> None:
+    """Uploads were refused with 400 on MariaDB and PostgreSQL; downloads cut it."""
+    agent = f"agent-{uuid.uuid4()}-" + "a" * 2000
+    headers = {"User-Agent": agent}
+    uploaded = admin.put("/api/v1/files/agent.txt", content=b"agent", headers=headers)
+    assert uploaded.status_code == 201, uploaded.text
+    file_uuid = uploaded.json()["file_uuid"]
+    assert admin.get(f"/api/v1/files/{file_uuid}/content", headers=headers).status_code == 200
+    admin.get("/health")  # the download's event is recorded after its answer
+    query = """
+        SELECT u.user_agent, d.user_agent FROM files f
+        JOIN file_uploads u ON u.file_id = f.id JOIN file_downloads d ON d.file_id = f.id
+        WHERE f.file_uuid = :file_uuid"""
+    with service_engine.connect() as connection:
+        stored = connection.execute(sa.text(query), {"file_uuid": file_uuid}).one()
+    assert tuple(stored) == (agent[:500], agent[:500])
+
+
 def test_like_wildcards_in_a_search_are_literal(admin: TestClient) -> None:
     marker = uuid.uuid4().hex[:8]
     for name in (f"{marker}-100%.txt", f"{marker}-1000.txt", f"{marker}_a.txt", f"{marker}xa.txt"):
@@ -191,6 +287,14 @@ def test_a_content_length_that_lies_stores_nothing(running: Running) -> None:
     assert not answer.startswith(b"HTTP/1.1 201")
     assert blob_files(running.data_dir) == blobs
     assert staged_files(running.data_dir) == []
+
+
+def test_a_path_that_is_not_utf8_is_refused_by_the_server(running: Running) -> None:
+    """uvicorn itself decodes the path with replacement characters."""
+    url = f"{running.url}/api/v1/files/caf%E9.txt"
+    response = httpx.put(url, content=b"x", headers=ADMIN)
+    assert response.status_code == 400
+    assert "not valid UTF-8" in response.json()["error"]["message"]
 
 
 def test_huge_headers_are_refused(running: Running) -> None:

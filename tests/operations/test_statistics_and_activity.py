@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from filewallball.errors import InvalidInput
 from filewallball.models import FileDownload, FileInfo, FileView
 from filewallball.operations import activity, files, statistics, tags
+from filewallball.operations.clients import Client
 from filewallball.operations.statistics import Period, TrendPoint
 from tests import factories
 
@@ -140,15 +141,28 @@ def test_trend_windows_are_checked(session: Session) -> None:
 def test_activity_of_one_file(session: Session) -> None:
     file, other = (files.create_file(session, factories.spec()) for _ in range(2))
     assert activity.file_activity(session, file) == activity.Activity(0, 0, 0, None)
-    activity.record_view(session, file.id, client_ip="2001:db8::7", user_agent="x" * 900)
-    activity.record_download(session, file.id, bytes_served=100, client_ip="not an ip")
-    last = activity.record_download(session, file.id, bytes_served=50)
+    activity.record_view(session, file.id, Client(ip="2001:db8::7", user_agent="x" * 900))
+    activity.record_download(session, file.id, bytes_served=100, client=Client(ip="not an ip"))
+    activity.record_download(session, file.id, bytes_served=50)
     activity.record_download(session, other.id, bytes_served=999)
     result = activity.file_activity(session, file)
     assert (result.views, result.downloads, result.bytes_served) == (1, 2, 150)
-    assert result.last_access == last.created_at
+    last = sa.select(sa.func.max(FileDownload.created_at)).where(FileDownload.file_id == file.id)
+    assert result.last_access == session.scalar(last)
     stored = session.scalars(sa.select(FileView).where(FileView.file_id == file.id)).one()
     assert (stored.client_ip, len(stored.user_agent or "")) == ("2001:db8::7", 500)
+
+
+def test_an_event_of_a_file_gone_meanwhile_records_nothing(session: Session) -> None:
+    """A download that ran while its file was purged: no row, no foreign-key error."""
+    file = files.create_file(session, factories.spec())
+    file_id = file.id
+    files.delete_for_good(session, [file])
+    activity.record_download(session, file_id, bytes_served=10)
+    activity.record_view(session, file_id)
+    for model in (FileView, FileDownload):
+        events = sa.select(sa.func.count(model.id)).where(model.file_id == file_id)
+        assert session.scalar(events) == 0
 
 
 def test_old_events_are_deleted_in_batches(session: Session) -> None:

@@ -8,7 +8,13 @@ from sqlalchemy.orm import Session
 
 from filewallball.errors import CorruptData, InvalidInput
 from filewallball.models import SystemSetting
-from filewallball.operations.system_settings import get_setting, list_settings, set_setting
+from filewallball.operations.system_settings import (
+    MAX_JSON_DEPTH,
+    get_setting,
+    list_settings,
+    read_setting,
+    set_setting,
+)
 
 
 @pytest.mark.parametrize(
@@ -105,3 +111,68 @@ def test_public_and_private_listing(session: Session) -> None:
     assert everything["log_retention_days"] == 90
     count = session.scalar(sa.select(sa.func.count()).select_from(SystemSetting))
     assert len(everything) == count
+
+
+@pytest.mark.parametrize("key", ["k ", " k", "k\t", "\u3000k"])
+def test_keys_with_white_space_at_either_end_are_refused(session: Session, key: str) -> None:
+    """MariaDB compares with PAD SPACE: "k " would find, and overwrite, "k"."""
+    set_setting(session, "k", "kept")
+    with pytest.raises(InvalidInput, match="white space"):
+        set_setting(session, key, "other")
+    with pytest.raises(InvalidInput, match="white space"):
+        read_setting(session, key)
+    assert list_settings(session, include_private=True)["k"] == "kept"
+
+
+def _nested(depth: int) -> list[object]:
+    value: list[object] = []
+    for _ in range(depth - 1):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [
+        (_nested(MAX_JSON_DEPTH + 1), "nested deeper"),
+        (_nested(300), "nested deeper"),  # 600 bytes: answering it failed, and the list too
+        ({"a": [1, {"b": _nested(MAX_JSON_DEPTH)}]}, "nested deeper"),
+        (float("nan"), "NaN"),
+        ([1.0, float("inf")], "Infinity"),
+        ({"x": float("-inf")}, "-Infinity"),
+    ],
+    ids=["just-too-deep", "600-bytes", "deep-in-a-dict", "nan", "infinity", "minus-infinity"],
+)
+def test_values_that_could_not_be_read_back_are_refused(
+    session: Session, value: object, words: str
+) -> None:
+    with pytest.raises(InvalidInput, match=words):
+        set_setting(session, "odd", value)  # type: ignore[arg-type]
+    assert get_setting(session, "odd") is None
+
+
+def test_a_value_at_the_depth_limit_round_trips(session: Session) -> None:
+    set_setting(session, "deep", {"a": _nested(MAX_JSON_DEPTH - 1)})
+    session.expire_all()
+    assert read_setting(session, "deep") == {"a": _nested(MAX_JSON_DEPTH - 1)}
+
+
+def test_an_unreadable_value_is_left_out_of_the_list_with_a_warning(
+    session: Session, caplog: pytest.LogCaptureFixture
+) -> None:
+    deep = "[" * 300 + "]" * 300
+    session.add(SystemSetting(setting_key="deep", setting_type="json", setting_value=deep))
+    session.add(SystemSetting(setting_key="nan", setting_type="json", setting_value="NaN"))
+    set_setting(session, "fine", 1)
+
+    with caplog.at_level("WARNING", "filewallball"):
+        listed = list_settings(session, include_private=True)
+
+    assert listed["fine"] == 1
+    assert "deep" not in listed
+    assert "nan" not in listed
+    assert "stored setting 'deep' is not a valid json" in caplog.text
+    with pytest.raises(CorruptData, match="nested deeper"):
+        read_setting(session, "deep")
+    set_setting(session, "deep", [1])  # rewriting it repairs it
+    assert list_settings(session, include_private=True)["deep"] == [1]

@@ -16,7 +16,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from filewallball.api.errors import ApiError
 from filewallball.api.services import services_of
-from filewallball.operations.uploads import Client
+from filewallball.operations.clients import Client
 
 __all__ = ["Admin", "IsAdmin", "client_of", "require_admin", "unauthorized"]
 
@@ -69,7 +69,7 @@ def client_of(request: Request) -> Client:
             if not _trusted(request, hop):
                 break
     return Client(
-        ip=_valid_ip(address),
+        ip=address,
         user_agent=request.headers.get("user-agent"),
         session_id=_session_id(request.headers.get("x-upload-session")),
     )
@@ -90,10 +90,3 @@ def _trusted(request: Request, address: str) -> bool:
     except ValueError:
         return False
     return any(ip in network for network in proxies)
-
-
-def _valid_ip(address: str | None) -> str | None:
-    try:
-        return str(ipaddress.ip_address(address)) if address else None
-    except ValueError:
-        return None

@@ -9,13 +9,14 @@ import platform
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from starlette.middleware.body_limit import RequestBodyLimitMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from filewallball import __version__
 from filewallball.api.errors import PlainErrorsAsJson, install_error_handlers
 from filewallball.api.metrics import Metrics, MetricsMiddleware
+from filewallball.api.paths import path_is_utf8
 from filewallball.api.routes import catalog, compat, content, files, service, stats, uploads
 from filewallball.api.services import Services
 from filewallball.database import AsyncDatabase
@@ -70,6 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         summary="Self-hosted file storage: bytes safe on disk, metadata in a database.",
         lifespan=lifespan,
+        dependencies=[Depends(path_is_utf8)],
     )
     install_error_handlers(app)
     for module in (uploads, files, content, catalog, stats):

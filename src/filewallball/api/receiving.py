@@ -24,9 +24,9 @@ from sqlalchemy.orm import Session
 from filewallball.api.schemas import FileOut
 from filewallball.api.services import Services
 from filewallball.errors import FileWallBallError, InvalidInput, TooLarge
+from filewallball.operations.clients import Client
 from filewallball.operations.records import file_record
 from filewallball.operations.uploads import (
-    Client,
     UploadPlan,
     begin_upload,
     check_upload,

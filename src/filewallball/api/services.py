@@ -16,7 +16,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 
 from filewallball.api.metrics import Metrics
-from filewallball.database import AsyncDatabase
+from filewallball.database import AsyncDatabase, is_deadlock
 from filewallball.settings import Settings
 from filewallball.storage import LocalBlobStore
 
@@ -29,6 +29,7 @@ T = TypeVar("T")
 
 RETRY_DELAYS = (1, 2, 5, 10, *([30] * 20))  # seconds: about ten minutes in all
 TRANSIENT: tuple[type[Exception], ...] = (DBAPIError, PoolTimeout, OSError)
+DEADLOCK_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -99,8 +100,21 @@ class Services:
         """Run ``work`` (operations, and turning their rows into answers) in one
         transaction, committed before the response is built: a failed commit is the
         request's error, not a surprise after a 200. ``work`` gets a plain Session and
-        runs in a greenlet, so the operations are the same ones the CLI calls."""
-        return await self.database.run(work, *args, **kwargs)
+        runs in a greenlet, so the operations are the same ones the CLI calls.
+
+        A transaction the database rolled back to break a deadlock is run again, a few
+        times, instead of answering 503. That is safe because ``work`` never reads the
+        request (a streamed body is received outside any transaction) and gets all it
+        needs as arguments; what it does outside the database it can do twice (placing
+        a staged blob finds it placed, releasing one finds it gone)."""
+        for attempt in range(1, DEADLOCK_ATTEMPTS + 1):
+            try:
+                return await self.database.run(work, *args, **kwargs)
+            except DBAPIError as error:
+                if attempt == DEADLOCK_ATTEMPTS or not is_deadlock(error):
+                    raise
+                log.warning("deadlock (attempt %d); running the transaction again", attempt)
+        raise AssertionError("unreachable")
 
     async def in_thread(self, work: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Blocking file-system work, off the event loop."""

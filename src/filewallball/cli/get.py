@@ -40,7 +40,7 @@ def get(file_uuid: str, output: str | None, force: bool) -> None:
     Soft-deleted files can be copied too."""
     installation = open_installation()
     with installation.database.transaction() as session:
-        file = get_file(session, file_uuid, include_deleted=True)
+        file = get_file(session, file_uuid, include_deleted=True, lock=False)
     if output == "-":
         with click.open_file("-", "wb") as stdout:
             try:

@@ -31,8 +31,8 @@ from filewallball.cli.shared import (
 from filewallball.errors import FileWallBallError
 from filewallball.hashing import CHUNK_SIZE
 from filewallball.maintenance import fold_file_counts
+from filewallball.operations.clients import Client
 from filewallball.operations.uploads import (
-    Client,
     UploadPlan,
     begin_upload,
     check_upload,

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from filewallball.models import FileDownload, FileInfo, FileView
-from filewallball.models.activity import USER_AGENT_LENGTH
+from filewallball.models import FileDownload, FileInfo, FileView, utcnow
+from filewallball.operations.clients import ANONYMOUS, Client
 
 __all__ = [
     "Activity",
@@ -39,43 +38,43 @@ class Activity:
         return cls(int(views), int(downloads), int(served), max(seen, default=None))
 
 
-def _client(client_ip: str | None, user_agent: str | None) -> dict[str, str | None]:
-    """An address only if it is one; a user agent cut to fit. Logging never fails a request."""
-    try:
-        address = str(ipaddress.ip_address(client_ip)) if client_ip else None
-    except ValueError:
-        address = None
-    return {
-        "client_ip": address,
-        "user_agent": user_agent[:USER_AGENT_LENGTH] if user_agent else None,
-    }
-
-
-def record_view(
-    session: Session, file_id: int, *, client_ip: str | None = None, user_agent: str | None = None
-) -> FileView:
+def record_view(session: Session, file_id: int, client: Client = ANONYMOUS) -> None:
     """A view of the file with this id (what a served response knows; no need to load
     the file again)."""
-    view = FileView(file_id=file_id, **_client(client_ip, user_agent))
-    session.add(view)
-    session.flush()
-    return view
+    _record(session, FileView, file_id, client)
 
 
 def record_download(
+    session: Session, file_id: int, *, bytes_served: int, client: Client = ANONYMOUS
+) -> None:
+    _record(session, FileDownload, file_id, client, bytes_served=max(bytes_served, 0))
+
+
+def _record(
     session: Session,
+    model: type[FileView | FileDownload],
     file_id: int,
-    *,
-    bytes_served: int,
-    client_ip: str | None = None,
-    user_agent: str | None = None,
-) -> FileDownload:
-    download = FileDownload(
-        file_id=file_id, bytes_served=max(bytes_served, 0), **_client(client_ip, user_agent)
+    client: Client,
+    **extra: int,
+) -> None:
+    """One event, inserted from the file's row: a file purged while it was being served
+    has no row, and then nothing is recorded (instead of a foreign-key error). The row
+    is read with a key-share lock, so a purge cannot remove it between the read and the
+    insert's foreign-key check."""
+    events, files = cast("sa.Table", model.__table__), FileInfo.__table__
+    values: dict[str, Any] = {
+        "client_ip": client.ip,
+        "user_agent": client.user_agent,
+        "created_at": utcnow(),
+        **extra,
+    }
+    columns = [sa.literal(value, events.c[name].type) for name, value in values.items()]
+    source = (
+        sa.select(files.c.id, *columns)
+        .where(files.c.id == file_id)
+        .with_for_update(read=True, key_share=True)
     )
-    session.add(download)
-    session.flush()
-    return download
+    session.execute(sa.insert(events).from_select(["file_id", *values], source))
 
 
 def activity_columns(file_id: Any) -> list[sa.ScalarSelect[Any]]:

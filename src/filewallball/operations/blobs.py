@@ -10,46 +10,19 @@ never removed while a row that needs it is being written.
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from filewallball.models import Blob, FileInfo, utcnow
+from filewallball.operations.upserts import insert_or_lock
 from filewallball.storage import BlobStore
 
 __all__ = ["is_referenced", "lock_blob", "release_blob"]
 
 
 def lock_blob(session: Session, content_hash: str, size: int) -> Blob:
-    """The content's row, locked until the transaction ends; inserted when missing.
-
-    One upsert both creates and locks: "insert, or update the existing row to itself".
-    Inserting and then locking the row someone else inserted meanwhile deadlocks on
-    MariaDB (the failed insert leaves a shared lock that every waiter then tries to
-    upgrade); an update takes the exclusive lock at once, and waits its turn."""
-    session.flush()
+    """The content's row, locked until the transaction ends; inserted when missing."""
     values = {"content_hash": content_hash, "size": size, "created_at": utcnow()}
-    dialect = session.get_bind().dialect.name
-    statement: sa.Insert
-    if dialect in ("mysql", "mariadb"):
-        statement = mysql.insert(Blob).values(values)
-        statement = statement.on_duplicate_key_update(size=Blob.size)
-    elif dialect == "postgresql":
-        statement = postgresql.insert(Blob).values(values)
-        statement = statement.on_conflict_do_update(
-            index_elements=[Blob.content_hash], set_={"size": Blob.size}
-        )
-    else:
-        statement = sqlite.insert(Blob).values(values)
-        statement = statement.on_conflict_do_update(
-            index_elements=[Blob.content_hash], set_={"size": Blob.size}
-        )
-    session.execute(statement)
-    return session.scalars(
-        sa.select(Blob)
-        .where(Blob.content_hash == content_hash)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one()
+    return insert_or_lock(session, Blob, Blob.content_hash, values)
 
 
 def is_referenced(session: Session, content_hash: str) -> bool:

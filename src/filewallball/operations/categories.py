@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from filewallball.errors import Conflict, InvalidInput, NotFound
+from filewallball.filenames import invisible_character
 from filewallball.models import FileCategory
 from filewallball.models.files import CATEGORY_NAME_LENGTH, DESCRIPTION_LENGTH
 from filewallball.operations.files import UNCHANGED, Unchanged
@@ -22,6 +23,8 @@ def _check_name(name: str) -> str:
     name = " ".join(unicodedata.normalize("NFC", name).split())
     if not 1 <= len(name) <= CATEGORY_NAME_LENGTH or not name.isprintable():
         raise InvalidInput(f"category name must be 1-{CATEGORY_NAME_LENGTH} printable characters")
+    if code := invisible_character(name):
+        raise InvalidInput(f"category name {name!r} contains an invisible character ({code})")
     return name
 
 

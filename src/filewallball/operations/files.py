@@ -134,22 +134,33 @@ def create_file(session: Session, spec: FileSpec) -> FileInfo:
     return file
 
 
-def get_file(session: Session, file_uuid: str, *, include_deleted: bool = False) -> FileInfo:
+def get_file(
+    session: Session, file_uuid: str, *, include_deleted: bool = False, lock: bool = True
+) -> FileInfo:
     """The file's row, to change it (``records.file_record`` shows it); soft-deleted files
-    only when asked."""
+    only when asked.
+
+    The row is locked (FOR UPDATE) until the transaction ends, and this is the first
+    thing a change of a file does: every change of one file (its tags included) takes
+    this lock first, so two of them queue instead of deadlocking over the gap locks of
+    its tag links (MariaDB), and the second one reads what the first committed instead
+    of an older snapshot (a PATCH of the tags replaces the set it read). ``lock=False``
+    only to read the row."""
     file = session.scalars(
-        _lookup(include_deleted), {"file_uuid": parse_file_uuid(file_uuid)}
+        _lookup(include_deleted, lock), {"file_uuid": parse_file_uuid(file_uuid)}
     ).one_or_none()
     if file is None:
         raise NotFound(f"no file {file_uuid}")
     return file
 
 
-@lru_cache(maxsize=2)
-def _lookup(include_deleted: bool) -> sa.Select[FileInfo]:
+@lru_cache(maxsize=4)
+def _lookup(include_deleted: bool, lock: bool) -> sa.Select[FileInfo]:
     statement = sa.select(FileInfo).where(FileInfo.file_uuid == sa.bindparam("file_uuid"))
     if not include_deleted:
         statement = statement.where(FileInfo.is_deleted == sa.false())
+    if lock:
+        statement = statement.with_for_update().execution_options(populate_existing=True)
     return statement
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from filewallball.errors import Conflict, InvalidInput, NotFound
+from filewallball.filenames import invisible_character
 from filewallball.models import FileInfo, FileTag, FileTagRelation
 
 __all__ = [
@@ -44,6 +45,8 @@ def normalise_tag(name: str) -> str:
         raise InvalidInput(
             f"tag {tag[:20]!r}... is {len(tag)} characters; the limit is {MAX_TAG_LENGTH}"
         )
+    if code := invisible_character(tag):
+        raise InvalidInput(f"tag {tag!r} contains an invisible character ({code})")
     if not _TAG.fullmatch(tag):
         raise InvalidInput(
             f"tag {tag!r} must start with a letter or digit and contain only"

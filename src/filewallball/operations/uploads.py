@@ -27,6 +27,7 @@ from filewallball.errors import NotFound, UnsupportedType
 from filewallball.filenames import check_filename, extension_of
 from filewallball.models import FileCategory, FileInfo, FileUpload, utcnow
 from filewallball.operations.blobs import is_referenced, lock_blob, release_blob
+from filewallball.operations.clients import Client
 from filewallball.operations.extensions import get_policy
 from filewallball.operations.files import FileSpec, create_file
 from filewallball.operations.system_settings import get_setting
@@ -35,7 +36,6 @@ from filewallball.sniffing import check_content
 from filewallball.storage import BlobStore, StagedBlob
 
 __all__ = [
-    "Client",
     "Completed",
     "UploadPlan",
     "begin_upload",
@@ -45,15 +45,6 @@ __all__ = [
 ]
 
 DEFAULT_MAX_UPLOAD_BYTES = 8 * 1024**3
-
-
-@dataclass(frozen=True)
-class Client:
-    """Who is uploading, for the ``file_uploads`` record."""
-
-    ip: str | None = None
-    user_agent: str | None = None
-    session_id: str | None = None
 
 
 @dataclass(frozen=True)

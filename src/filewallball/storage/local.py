@@ -48,7 +48,8 @@ class LocalBlobStore:
             raise RuntimeError("finish() the staged blob before placing it")
         target = self.path(staged.content_hash)
         existing = self.stat(staged.content_hash)
-        if existing is not None and existing.size == staged.size and not replace:
+        placed = not staged.path.exists()  # already, by a transaction that was run again
+        if existing is not None and existing.size == staged.size and (not replace or placed):
             staged.discard()
             return False
         # Missing, or damaged (wrong size): the staged copy has the verified bytes.

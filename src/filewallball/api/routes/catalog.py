@@ -12,12 +12,16 @@ from filewallball.api.access import Admin, IsAdmin
 from filewallball.api.errors import responses
 from filewallball.api.schemas import CategoryOut, ExtensionOut, SettingValue, TagCount
 from filewallball.api.services import Services, get_services
-from filewallball.errors import NotFound
 from filewallball.models.files import CATEGORY_NAME_LENGTH, DESCRIPTION_LENGTH
 from filewallball.operations.categories import create_category, list_categories, update_category
 from filewallball.operations.extensions import list_policies, set_policy
 from filewallball.operations.files import UNCHANGED
-from filewallball.operations.system_settings import JSONValue, list_settings, set_setting
+from filewallball.operations.system_settings import (
+    JSONValue,
+    list_settings,
+    read_setting,
+    set_setting,
+)
 from filewallball.operations.tags import popular_tags
 
 router = APIRouter()
@@ -160,16 +164,10 @@ async def settings(services: ServicesDep, admin: IsAdmin) -> dict[str, JSONValue
     response_model=SettingValue,
     tags=["settings"],
     dependencies=[Admin],
-    responses=responses(401, 404, 503),
+    responses=responses(400, 401, 404, 503),
 )
 async def setting(services: ServicesDep, key: Annotated[str, Path(max_length=100)]) -> SettingValue:
-    def read(session: Session) -> SettingValue:
-        found = list_settings(session, include_private=True)
-        if key not in found:
-            raise NotFound(f"no setting {key!r}")
-        return SettingValue(value=found[key])
-
-    return await services.run(read)
+    return await services.run(lambda session: SettingValue(value=read_setting(session, key)))
 
 
 @router.put(
@@ -186,6 +184,6 @@ async def put_setting(
 
     def write(session: Session) -> SettingValue:
         set_setting(session, key, body.value)
-        return SettingValue(value=list_settings(session, include_private=True)[key])
+        return SettingValue(value=read_setting(session, key))
 
     return await services.run(write)

@@ -29,7 +29,7 @@ from filewallball.api.services import Services, get_services
 from filewallball.api.visibility import visible_file
 from filewallball.errors import Gone
 from filewallball.operations.activity import record_download, record_view
-from filewallball.operations.uploads import Client
+from filewallball.operations.clients import Client
 
 router = APIRouter(prefix="/files", tags=["content"])
 ServicesDep = Annotated[Services, Depends(get_services)]
@@ -211,15 +211,9 @@ def _record_event(
     session: Session, file_id: int, view: bool, bytes_served: int, client: Client
 ) -> None:
     if view:
-        record_view(session, file_id, client_ip=client.ip, user_agent=client.user_agent)
+        record_view(session, file_id, client)
     else:
-        record_download(
-            session,
-            file_id,
-            bytes_served=bytes_served,
-            client_ip=client.ip,
-            user_agent=client.user_agent,
-        )
+        record_download(session, file_id, bytes_served=bytes_served, client=client)
 
 
 @router.get(
