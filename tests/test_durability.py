@@ -16,7 +16,7 @@ def test_a_postgresql_session_that_commits_without_waiting_is_named(
     connection: sa.Connection,
 ) -> None:
     if connection.dialect.name != "postgresql":
-        pytest.skip("MariaDB's settings are global: not for a shared test server to change")
+        pytest.skip("a session-level setting exists on PostgreSQL only (MariaDB's are global)")
     connection.exec_driver_sql("SET LOCAL synchronous_commit = off")
     [warning] = durability_warnings(connection)
     assert warning.startswith("synchronous_commit = off")
