@@ -13,7 +13,7 @@ import httpx
 from tests.api.conftest import ADMIN, Running
 from tests.factories import random_content
 
-ROUNDS = 5
+ROUNDS = 3  # the deadlock showed in every trial: three are plenty
 THREADS = 4
 
 Request = tuple[str, str, dict[str, Any]]  # method, path, httpx keyword arguments
