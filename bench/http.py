@@ -424,15 +424,19 @@ class Load:
     client_cpu_ms: float
 
 
-def wrk(url: str, duration: float) -> tuple[float, int, int, float | None]:
-    """Requests/s, requests, errors (non-2xx and socket errors) and p99 ms."""
+def wrk(
+    url: str, duration: float, *, connections: int = CONNECTIONS, script: Path | None = None
+) -> tuple[float, int, int, float | None]:
+    """Requests/s, requests, errors (non-2xx and socket errors) and p99 ms; ``script`` is
+    a wrk Lua script that makes the requests."""
     result = subprocess.run(  # noqa: S603 (our own arguments)
         [
             WRK or "wrk",
             "-t1",
-            f"-c{CONNECTIONS}",
+            f"-c{connections}",
             f"-d{max(1, round(duration))}s",
             "--latency",
+            *(("-s", str(script)) if script else ()),
             url,
         ],
         capture_output=True,
