@@ -26,8 +26,8 @@ after an answer (when is each closed?); 200 such slow sockets while a normal req
 made; an anonymous upload of --refused-mib from a client that writes the whole body before
 it reads (does it see the 401, how much did the server read, did it close?).
 
-Granian and Hypercorn are not dependencies of FileWallBall: ``pip install granian
-hypercorn`` into the environment first (a server that is missing is left out).
+uvicorn and Hypercorn are not dependencies of FileWallBall (Granian is): ``pip install
+uvicorn hypercorn`` into the environment first (a server that is missing is left out).
 """
 
 # Run as ``python bench/servers.py``, this file's folder comes first on sys.path, where
