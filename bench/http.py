@@ -1,9 +1,9 @@
-"""HTTP benchmark: FileWallBall as a real uvicorn process, against what this machine allows.
+"""HTTP benchmark: FileWallBall as a real Granian process, against what this machine allows.
 
     .venv/bin/python bench/http.py                          # 1 GiB uploads, 10 s load runs
     .venv/bin/python bench/http.py --size-mib 64 --duration 3 --skip e
 
-In one run it starts FileWallBall (uvicorn on 127.0.0.1, a fresh temporary data directory,
+In one run it starts FileWallBall (Granian on 127.0.0.1, a fresh temporary data directory,
 an admin token) and prints:
 
   (a) the throughput of a --size-mib upload by raw PUT and by multipart POST, as a ratio of
@@ -11,7 +11,7 @@ an admin token) and prints:
       SHA-256, in the server's chunk size, with an fsync at the end (the best of --rounds);
   (b) the server process's peak RSS growth during those uploads (VmRSS every 20 ms);
   (c) the download of that file as a ratio of a bare Starlette FileResponse app serving the
-      same blob from its own uvicorn process;
+      same blob from its own Granian process;
   (d) metadata GETs per second on MariaDB (a database it drops and recreates) with 32
       concurrent clients, 1 and 2 workers, beside a bare FastAPI JSON app measured the same
       way, and the CPU each request costs the server, the database and the load generator;
@@ -118,20 +118,19 @@ def free_port() -> int:
 def start(
     name: str, app: str, env: dict[str, str], logs: Path, *, ready: str, workers: int = 1
 ) -> Server:
-    """``uvicorn --factory app`` on a free port, as ``filewallball serve`` runs it (no
-    proxy or server headers) but without the access log, which ``serve`` cannot turn off.
+    """``granian --factory app`` on a free port, as ``filewallball serve`` runs it but
+    without the access log, which ``serve`` cannot turn off.
     Returns once ``ready`` answers 200."""
     port = free_port()
     log = logs / f"{name}.log"
     arguments = [
-        *("--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"),
-        *("--no-access-log", "--no-server-header", "--no-proxy-headers", "--factory", app),
+        *("--interface", "asgi", "--factory", "--host", "127.0.0.1", "--port", str(port)),
+        *("--http", "1", "--no-ws", "--loop", "uvloop", "--log-level", "warning"),
+        *("--workers", str(workers), app),
     ]
-    if workers > 1:
-        arguments += ["--workers", str(workers)]
     with log.open("wb") as output:
         process = subprocess.Popen(  # noqa: S603 (our own arguments)
-            [sys.executable, "-m", "uvicorn", *arguments],
+            [sys.executable, "-m", "granian", *arguments],
             cwd=ROOT,
             env={**os.environ, **env},
             stdout=output,
@@ -152,7 +151,7 @@ def start(
 
 
 def family(pid: int) -> list[int]:
-    """``pid`` and its descendants (uvicorn's workers)."""
+    """``pid`` and its descendants (Granian's workers)."""
     parents: dict[int, int] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -194,10 +193,11 @@ def database_pids(url: str) -> list[int]:
 
 
 class RssSampler:
-    """The peak VmRSS of a process, read every ``interval`` seconds in a thread."""
+    """The peak VmRSS of a process and its workers, read every ``interval`` seconds in a
+    thread."""
 
     def __init__(self, pid: int, interval: float = 0.02) -> None:
-        self.pid = pid
+        self.pids = family(pid)
         self.interval = interval
         self.baseline = self.read()
         self.peak = self.baseline
@@ -205,9 +205,12 @@ class RssSampler:
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def read(self) -> int:
-        status = Path(f"/proc/{self.pid}/status").read_text()
-        found = re.search(r"VmRSS:\s+(\d+) kB", status)
-        return int(found[1]) * 1024 if found else 0
+        total = 0
+        for pid in self.pids:
+            status = Path(f"/proc/{pid}/status").read_text()
+            found = re.search(r"VmRSS:\s+(\d+) kB", status)
+            total += int(found[1]) * 1024 if found else 0
+        return total
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
@@ -288,7 +291,7 @@ def upload(
         method, path = "PUT", f"/api/v1/files/{name}?tags=bench"
         content_type = "application/octet-stream"
     connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=600)
-    server_cpu = cpu_seconds([server.pid])
+    server_cpu = cpu_seconds(family(server.pid))
     client_cpu = time.thread_time()
     with RssSampler(server.pid) as rss, source.open("rb") as body:
         started = time.perf_counter()
@@ -313,7 +316,11 @@ def upload(
     if response.status != 201:
         raise RuntimeError(f"{method} {path}: {response.status} {answer[:500]!r}")
     return Sent(
-        seconds, client_cpu, cpu_seconds([server.pid]) - server_cpu, rss.growth, json.loads(answer)
+        seconds,
+        client_cpu,
+        cpu_seconds(family(server.pid)) - server_cpu,
+        rss.growth,
+        json.loads(answer),
     )
 
 
@@ -424,15 +431,19 @@ class Load:
     client_cpu_ms: float
 
 
-def wrk(url: str, duration: float) -> tuple[float, int, int, float | None]:
-    """Requests/s, requests, errors (non-2xx and socket errors) and p99 ms."""
+def wrk(
+    url: str, duration: float, *, connections: int = CONNECTIONS, script: Path | None = None
+) -> tuple[float, int, int, float | None]:
+    """Requests/s, requests, errors (non-2xx and socket errors) and p99 ms; ``script`` is
+    a wrk Lua script that makes the requests."""
     result = subprocess.run(  # noqa: S603 (our own arguments)
         [
             WRK or "wrk",
             "-t1",
-            f"-c{CONNECTIONS}",
+            f"-c{connections}",
             f"-d{max(1, round(duration))}s",
             "--latency",
+            *(("-s", str(script)) if script else ()),
             url,
         ],
         capture_output=True,

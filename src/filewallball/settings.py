@@ -40,6 +40,20 @@ class Settings(BaseSettings):
     pool_timeout: float = Field(default=30.0, gt=0)
     sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)
 
+    # Connections, per worker process (``filewallball serve``).
+    header_timeout_seconds: float = Field(
+        default=30.0,
+        ge=0.001,
+        le=60.0,
+        description="A request's headers must arrive within this, and an idle kept-alive "
+        "connection is closed after it.",
+    )
+    max_connections: int = Field(
+        default=512,
+        ge=1,
+        description="Open connections per worker; one more waits until one closes.",
+    )
+
     @field_validator("admin_token", mode="before")
     @classmethod
     def _blank_token_is_none(cls, value: object) -> object:

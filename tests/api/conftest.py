@@ -5,7 +5,9 @@ directory and its own names), and clients in-process or against a real server.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -89,13 +91,31 @@ def free_port() -> int:
 
 
 class Running:
+    """A ``filewallball serve`` in a process group of its own: Granian's supervisor and
+    its worker processes."""
+
     def __init__(self, process: subprocess.Popen[bytes], url: str, data_dir: Path) -> None:
         self.process, self.url, self.data_dir = process, url, data_dir
 
+    def pids(self) -> list[int]:
+        pid = self.process.pid
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        return [pid, *map(int, children)]
+
     def rss_bytes(self) -> int:
-        status = Path(f"/proc/{self.process.pid}/status").read_text()
-        [line] = [line for line in status.splitlines() if line.startswith("VmRSS:")]
-        return int(line.split()[1]) * 1024
+        total = 0
+        for pid in self.pids():
+            status = Path(f"/proc/{pid}/status").read_text()
+            [line] = [line for line in status.splitlines() if line.startswith("VmRSS:")]
+            total += int(line.split()[1]) * 1024
+        return total
+
+    def kill(self) -> None:
+        """SIGKILL to the supervisor and the workers (a worker outlives a supervisor
+        killed alone)."""
+        with contextlib.suppress(ProcessLookupError):  # all gone already
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
 
 
 def environment(service_url: URL, data_dir: Path, **extra: str) -> dict[str, str]:
@@ -123,6 +143,7 @@ def start_server(
             env=environment(service_url, data_dir, FILEWALLBALL_ADMIN_TOKEN=TOKEN, **settings),
             stdout=output,
             stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
@@ -133,19 +154,17 @@ def start_server(
         except httpx.TransportError:
             pass
         if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            process.wait()
+            Running(process, url, data_dir).kill()
             raise AssertionError(log.read_text()[-3000:])
         time.sleep(0.1)
 
 
 def stop_server(running: Running) -> None:
-    running.process.terminate()
+    os.killpg(running.process.pid, signal.SIGTERM)
     try:
         running.process.wait(10)
     except subprocess.TimeoutExpired:
-        running.process.kill()
-        running.process.wait()
+        running.kill()
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import signal
 import subprocess
 import threading
 import time
@@ -67,8 +66,7 @@ def test_sigkill_during_uploads_loses_no_acknowledged_file(
     deadline = time.monotonic() + 30
     while len(acknowledged) < UPLOADS // 4 and time.monotonic() < deadline:
         time.sleep(0.01)
-    server.process.send_signal(signal.SIGKILL)
-    server.process.wait()
+    server.kill()
     for thread in threads:
         thread.join(30)
     assert 0 < len(acknowledged) < UPLOADS, "the kill should land mid-way"

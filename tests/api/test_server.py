@@ -6,6 +6,7 @@ import hashlib
 import os
 import platform
 import shutil
+import socket
 import subprocess
 import threading
 import time
@@ -169,3 +170,40 @@ def test_leftover_partial_uploads_are_removed_at_start(service_url: URL, data_di
 
 def test_freed_buffers_are_kept_for_reuse_on_glibc() -> None:
     assert reuse_freed_buffers() is (platform.libc_ver()[0] == "glibc")
+
+
+def test_other_clients_are_served_while_200_slow_sockets_are_open(running: Running) -> None:
+    port = int(running.url.rsplit(":", 1)[1])
+    slow: list[socket.socket] = []
+    try:
+        for _ in range(200):
+            sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+            slow.append(sock)
+            sock.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # and never more
+        assert httpx.get(f"{running.url}/health", timeout=30).status_code == 200
+    finally:
+        for sock in slow:
+            sock.close()
+
+
+def _downloaded_bytes(http: httpx.Client) -> float:
+    [line] = [
+        line
+        for line in http.get("/metrics").text.splitlines()
+        if line.startswith("filewallball_download_bytes_total ")
+    ]
+    return float(line.split()[1])
+
+
+def test_a_whole_file_sent_by_the_server_is_counted(running: Running) -> None:
+    """The server sends a whole file itself (http.response.pathsend): the download's
+    bytes are counted all the same."""
+    with httpx.Client(base_url=running.url, headers=ADMIN, timeout=30) as http:
+        created = http.put("/api/v1/files/counted.txt", content=_chunks(os.urandom(8), MiB))
+        assert created.status_code == 201, created.text
+        before = _downloaded_bytes(http)
+        assert len(http.get(created.json()["content_url"]).content) == MiB
+        deadline = time.monotonic() + 10  # counted once the response has gone
+        while _downloaded_bytes(http) == before and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _downloaded_bytes(http) - before == MiB

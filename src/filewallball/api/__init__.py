@@ -1,4 +1,4 @@
-"""The HTTP service: FastAPI on uvicorn. ``create_app`` builds it from the settings."""
+"""The HTTP service: FastAPI on Granian. ``create_app`` builds it from the settings."""
 
 from filewallball.api.app import create_app
 

@@ -5,8 +5,8 @@ The event loop only moves bytes; hashing and writing happen in a worker thread, 
 batch at a time, so a large upload neither blocks other requests nor grows memory.
 The two overlap: while the thread hashes and writes one batch, the event loop
 receives the next (done one after the other, they took the time of both). So at
-most two batches per upload are held, and uvicorn stops reading the socket while
-we are busy (its flow control), so a fast client waits instead of filling memory.
+most two batches per upload are held, and the server reads the socket only as we
+ask for more, so a fast client waits instead of filling memory.
 The event loop does not copy the chunks into a batch; the thread joins them.
 """
 

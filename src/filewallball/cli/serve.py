@@ -1,14 +1,22 @@
-"""``filewallball serve``: the HTTP service on uvicorn."""
+"""``filewallball serve``: the HTTP service on Granian.
+
+Granian (a Rust HTTP server) was chosen over uvicorn by measurement (``bench/servers.py``):
+it sends a file's bytes from the kernel (``http.response.pathsend``), closes connections
+whose headers never finish or that sit idle, and bounds the connections of each worker.
+"""
 
 from __future__ import annotations
 
 import ipaddress
 
 import click
-import uvicorn
+from granian.constants import HTTPModes, Interfaces, Loops
+from granian.http import HTTP1Settings
+from granian.log import LogLevels
+from granian.server import MPServer  # worker processes (granian.Granian on a GIL build)
 
 from filewallball.cli.init import prepare
-from filewallball.settings import get_settings
+from filewallball.settings import Settings, get_settings
 
 __all__ = ["serve"]
 
@@ -43,16 +51,29 @@ def serve(host: str, port: int, workers: int, migrate: bool) -> None:
     if migrate:
         prepare(settings).report()
     click.echo(f"serving          http://{host}:{port} (docs: /docs)", err=True)
-    uvicorn.run(
+    server(settings, host, port, workers).serve()
+
+
+def server(settings: Settings, host: str, port: int, workers: int) -> MPServer:
+    """The workers import the app themselves and read the same settings from the
+    environment. Granian reads no X-Forwarded-For: the app believes only trusted proxies."""
+    return MPServer(
         "filewallball.api:create_app",
         factory=True,
-        host=host,
+        address=host,
         port=port,
         workers=workers,
-        # Not left to "auto", which falls back to h11 without a word when httptools is
-        # missing: receiving a 1 GiB body then costs 2.6-2.9 s of CPU instead of 1.4-1.6.
-        http="httptools",
-        proxy_headers=False,  # X-Forwarded-For is read from trusted proxies only (settings)
-        server_header=False,
-        log_level="info",
+        interface=Interfaces.ASGI,
+        http=HTTPModes.http1,
+        websockets=False,
+        loop=Loops.uvloop,
+        # Held by each connection for its whole life: one past it waits to be accepted.
+        backpressure=settings.max_connections,
+        # Hyper's header-read timer also runs while a kept-alive connection waits for
+        # its next request, so it is the idle timeout too.
+        http1_settings=HTTP1Settings(
+            header_read_timeout=round(settings.header_timeout_seconds * 1000)
+        ),
+        log_level=LogLevels.info,
+        log_access=True,
     )

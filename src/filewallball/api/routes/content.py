@@ -1,11 +1,11 @@
 """Serving content: downloads (Range, ETag, 304) and inline views of safe types.
 
-Starlette's FileResponse does the sending (sendfile-style, single and multiple ranges,
-If-Range, 416). Around it: the file's identity instead of the disk's (the ETag is the
-content hash, Last-Modified the upload time, so every copy of a blob answers the
-same), conditional requests, a Content-Disposition that survives any name, and one
-download or view event once the bytes have gone out.
-"""
+Starlette's FileResponse does the sending (single and multiple ranges, If-Range, 416;
+a whole file is handed to the server, which sends it from the kernel: the ASGI
+``http.response.pathsend`` extension). Around it: the file's identity instead of the
+disk's (the ETag is the content hash, Last-Modified the upload time, so every copy of a
+blob answers the same), conditional requests, a Content-Disposition that survives any
+name, and one download or view event once the bytes have gone out."""
 
 from __future__ import annotations
 
@@ -146,6 +146,8 @@ class _CountingFileResponse(FileResponse):
         async def counting(message: Message) -> None:
             if message["type"] == "http.response.body":
                 self.sent += len(message.get("body", b""))
+            elif message["type"] == "http.response.pathsend" and self.stat_result:
+                self.sent += self.stat_result.st_size  # the whole file, sent by the server
             await send(message)
 
         if self.ignore_range:
