@@ -40,7 +40,7 @@ async def tags(
         found = popular_tags(session, limit=limit, public_only=not admin)
         return [TagCount.of(tag, files) for tag, files in found]
 
-    return await services.run(counted)
+    return await services.read(counted)
 
 
 @router.get("/categories", response_model=list[CategoryOut], tags=["categories"])
@@ -49,7 +49,7 @@ async def categories(services: ServicesDep, include_inactive: bool = False) -> l
         found = list_categories(session, include_inactive=include_inactive)
         return [CategoryOut.of(category) for category in found]
 
-    return await services.run(listed)
+    return await services.read(listed)
 
 
 class NewCategory(BaseModel):
@@ -109,7 +109,7 @@ async def change_category(
 @router.get("/extensions", response_model=list[ExtensionOut], tags=["extensions"])
 async def extensions(services: ServicesDep) -> list[ExtensionOut]:
     """The upload policy of every extension: allowed or not, its MIME type, its size limit."""
-    return await services.run(
+    return await services.read(
         lambda session: [ExtensionOut.of(policy) for policy in list_policies(session)]
     )
 
@@ -152,7 +152,7 @@ async def put_extension(
 )
 async def settings(services: ServicesDep, admin: IsAdmin) -> dict[str, JSONValue]:
     """Public settings by key; every setting with the admin token."""
-    return await services.run(lambda session: list_settings(session, include_private=admin))
+    return await services.read(lambda session: list_settings(session, include_private=admin))
 
 
 @router.get(
@@ -169,7 +169,7 @@ async def setting(services: ServicesDep, key: Annotated[str, Path(max_length=100
             raise NotFound(f"no setting {key!r}")
         return SettingValue(value=found[key])
 
-    return await services.run(read)
+    return await services.read(read)
 
 
 @router.put(

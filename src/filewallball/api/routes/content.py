@@ -177,7 +177,7 @@ class _CountingFileResponse(FileResponse):
 async def _serve(
     services: Services, request: Request, file_uuid: str, admin: bool, *, view: bool
 ) -> Response:
-    served = await services.run(_served, file_uuid, admin)
+    served = await services.read(_served, file_uuid, admin)
     if served.content_status != "ok":
         raise Gone(
             f"the content of file {served.file_uuid} is {served.content_status} "

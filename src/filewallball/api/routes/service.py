@@ -61,7 +61,7 @@ async def health(services: ServicesDep) -> JSONResponse:
     fsck = None
     if database.reachable:
         try:
-            fsck = await services.run(last_report)
+            fsck = await services.read(last_report)
         except Exception:  # health must answer even when this one read fails
             fsck = None
     body = Health(
