@@ -325,9 +325,13 @@ def test_writes_need_the_admin_token_and_change_nothing_without_it(
 
 @pytest.fixture
 def open_client(make_settings: Callable[..., Settings]) -> Iterator[TestClient]:
-    """The app with no admin token configured (the CLI then serves loopback only)."""
+    """The app with no admin token configured (the CLI then serves loopback only), asked
+    as a program on the same machine asks: from 127.0.0.1, to localhost."""
     with TestClient(
-        create_app(make_settings(admin_token=None)), raise_server_exceptions=False
+        create_app(make_settings(admin_token=None)),
+        raise_server_exceptions=False,
+        base_url="http://localhost",
+        client=("127.0.0.1", 50000),
     ) as c:
         yield c
 
