@@ -109,17 +109,18 @@ class HostPatterns:
     def __init__(self, patterns: Iterable[str]) -> None:
         self.any = False
         self.exact: set[str] = set()
-        self.suffixes: list[str] = []
+        suffixes: list[str] = []
         for pattern in patterns:
             if pattern == "*":
                 self.any = True
             elif pattern.startswith("*."):
-                self.suffixes.append(pattern[1:])
+                suffixes.append(pattern[1:])
             elif (host := parse_host(pattern)) is not None:
                 self.exact.add(host[0])
+        self.suffixes = tuple(suffixes)
 
     def allow(self, host: str) -> bool:
-        return self.any or host in self.exact or host.endswith(tuple(self.suffixes))
+        return self.any or host in self.exact or host.endswith(self.suffixes)
 
 
 class RequestGuard:
