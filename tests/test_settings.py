@@ -70,3 +70,37 @@ def test_bad_values_are_named(monkeypatch: pytest.MonkeyPatch, variable: str, va
 def test_a_blank_admin_token_means_none(monkeypatch: pytest.MonkeyPatch, blank: str) -> None:
     monkeypatch.setenv("FILEWALLBALL_ADMIN_TOKEN", blank)
     assert Settings().admin_token is None
+
+
+def test_hosts_origins_and_the_public_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FILEWALLBALL_ALLOWED_HOSTS", '["Files.Example.com.", "*.example.org", "*"]')
+    monkeypatch.setenv("FILEWALLBALL_CORS_ORIGINS", '["https://App.example.com/"]')
+    monkeypatch.setenv("FILEWALLBALL_PUBLIC_URL", "https://files.example.com/base/")
+    monkeypatch.setenv("FILEWALLBALL_METRICS_TOKEN", " ")
+    settings = Settings()
+    assert settings.allowed_hosts == ["files.example.com", "*.example.org", "*"]
+    assert settings.cors_origins == ["https://app.example.com"]
+    assert settings.public_url == "https://files.example.com/base"
+    assert settings.metrics_token is None
+    assert Settings(allowed_hosts=None).allowed_hosts is None  # the mode's default applies
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("FILEWALLBALL_ALLOWED_HOSTS", '["example.com:8000"]'),
+        ("FILEWALLBALL_ALLOWED_HOSTS", '["ex*ample.com"]'),
+        ("FILEWALLBALL_ALLOWED_HOSTS", '["*example.com"]'),
+        ("FILEWALLBALL_ALLOWED_HOSTS", '["example.com/path"]'),
+        ("FILEWALLBALL_CORS_ORIGINS", '["https://app.example.com/path"]'),
+        ("FILEWALLBALL_CORS_ORIGINS", '["app.example.com"]'),
+        ("FILEWALLBALL_PUBLIC_URL", "files.example.com"),
+        ("FILEWALLBALL_PUBLIC_URL", "ftp://files.example.com"),
+    ],
+)
+def test_bad_hosts_and_origins_are_refused(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ValidationError, match=variable.removeprefix("FILEWALLBALL_").lower()):
+        Settings()

@@ -2,7 +2,9 @@
 
 Transactions belong to the edge: a request (``get_db``) or a CLI command
 (``Database.transaction``) opens one, operations receive the session and never commit,
-and the edge commits when the work succeeded or rolls back on any exception.
+and the edge commits when the work succeeded or rolls back on any exception. The edge
+also says whether the transaction only reads (``read_only``): on SQLite a reader then
+takes no lock at all, while a writer takes the write lock when it begins.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 __all__ = [
+    "READ_ONLY",
     "AsyncDatabase",
     "Database",
     "DatabaseHealth",
@@ -44,6 +47,10 @@ __all__ = [
     "get_db",
     "is_deadlock",
 ]
+
+
+# The execution option a read-only transaction's connection carries (see _begin).
+READ_ONLY = "filewallball_read_only"
 
 
 def create_database_engine(settings: Settings) -> Engine:
@@ -174,11 +181,19 @@ def _configure_sqlite(engine: Engine, busy_timeout: int) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(connection: sa.Connection) -> None:
-        # IMMEDIATE takes the write lock up front: a transaction that reads and then writes
-        # would otherwise fail at once (SQLITE_BUSY_SNAPSHOT) when another writer committed
-        # in between, which busy_timeout cannot help. Writers queue instead; WAL keeps the
-        # wait short. Concurrency beyond that is what MariaDB and PostgreSQL are for.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # A writer begins IMMEDIATE, taking the write lock up front: a transaction that
+        # reads and then writes would otherwise fail at once (SQLITE_BUSY_SNAPSHOT) when
+        # another writer committed in between, which busy_timeout cannot help. Writers
+        # queue instead; WAL keeps the wait short. Concurrency beyond that is what MariaDB
+        # and PostgreSQL are for. A reader begins deferred: in WAL mode it takes no lock,
+        # so however long it reads, it never delays a writer; query_only makes SQLite
+        # refuse any write it attempts, so a transaction cannot claim to read and write.
+        read_only = bool(connection.get_execution_options().get(READ_ONLY))
+        pragmas = connection.connection.info  # lives as long as the driver's connection
+        if pragmas.get("query_only", False) is not read_only:
+            connection.exec_driver_sql(f"PRAGMA query_only = {int(read_only)}")
+            pragmas["query_only"] = read_only
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def _lower(value: object) -> object:
@@ -212,9 +227,10 @@ class Database:
         return cls(engine, sessionmaker(engine, expire_on_commit=False))
 
     @contextmanager
-    def transaction(self) -> Iterator[Session]:
-        """A session in a transaction: committed if the block succeeds, else rolled back."""
-        with self.sessions.begin() as session:
+    def transaction(self, *, read_only: bool = False) -> Iterator[Session]:
+        """A session in a transaction: committed if the block succeeds, else rolled back.
+        ``read_only`` for one that never writes (see the module's docstring)."""
+        with self.sessions(execution_options={READ_ONLY: read_only}) as session, session.begin():
             yield session
 
     def health(self) -> DatabaseHealth:
@@ -257,7 +273,17 @@ class AsyncDatabase:
         """``work(session, ...)`` in one transaction: committed if it returns, else rolled
         back. Begin, work, commit and close all run in the one greenlet of ``run_sync``:
         each step in a greenlet of its own cost a sixth of a metadata GET."""
-        return await self.sessions().run_sync(_in_transaction, work, *args, **kwargs)
+        return await self._session(False).run_sync(_in_transaction, work, *args, **kwargs)
+
+    async def read(
+        self, work: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """``run`` for work that only reads: on SQLite it takes no lock, so no number of
+        readers delays a writer."""
+        return await self._session(True).run_sync(_in_transaction, work, *args, **kwargs)
+
+    def _session(self, read_only: bool) -> AsyncSession:
+        return self.sessions(execution_options={READ_ONLY: read_only})
 
     async def health(self) -> DatabaseHealth:
         dialect = self.engine.dialect

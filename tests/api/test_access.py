@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
+from filewallball import __version__
 from filewallball.api import create_app
 from filewallball.settings import Settings
 from tests.api.conftest import ADMIN, blob_files
@@ -325,9 +326,13 @@ def test_writes_need_the_admin_token_and_change_nothing_without_it(
 
 @pytest.fixture
 def open_client(make_settings: Callable[..., Settings]) -> Iterator[TestClient]:
-    """The app with no admin token configured (the CLI then serves loopback only)."""
+    """The app with no admin token configured (the CLI then serves loopback only), asked
+    as a program on the same machine asks: from 127.0.0.1, to localhost."""
     with TestClient(
-        create_app(make_settings(admin_token=None)), raise_server_exceptions=False
+        create_app(make_settings(admin_token=None)),
+        raise_server_exceptions=False,
+        base_url="http://localhost",
+        client=("127.0.0.1", 50000),
     ) as c:
         yield c
 
@@ -348,6 +353,53 @@ def test_without_a_configured_token_every_caller_is_the_admin(open_client: TestC
     assert [item["file_uuid"] for item in deleted.json()["items"]] == [private]
     assert open_client.post(f"/api/v1/files/{private}/restore").status_code == 200
     assert open_client.delete(f"/files/{private}").status_code == 200
+
+
+# --- the service's own state -----------------------------------------------------------
+
+
+def test_metrics_need_the_metrics_token_or_the_admin_token(
+    make_settings: Callable[..., Settings],
+) -> None:
+    scraper = {"Authorization": "Bearer scrape-only"}
+    app = create_app(make_settings(metrics_token="scrape-only"))
+    with TestClient(app, raise_server_exceptions=False) as client:
+        for headers in (NOBODY, WRONG):
+            refused = client.get("/metrics", headers=headers)
+            assert refused.status_code == 401, headers
+            assert refused.headers["www-authenticate"] == "Bearer"
+            assert refused.json()["error"]["code"] == "unauthorized"
+            assert "filewallball_" not in refused.text
+        for headers in (scraper, ADMIN):
+            answer = client.get("/metrics", headers=headers)
+            assert answer.status_code == 200, headers
+            assert "filewallball_http_requests_total" in answer.text
+        assert client.get("/api/v1/stats", headers=scraper).status_code == 401  # only metrics
+    with TestClient(create_app(make_settings()), raise_server_exceptions=False) as client:
+        assert client.get("/metrics").status_code == 401
+        assert client.get("/metrics", headers=scraper).status_code == 401
+        assert client.get("/metrics", headers=ADMIN).status_code == 200
+
+
+def test_anonymous_health_says_only_whether_the_service_works(client: TestClient) -> None:
+    answer = client.get("/health")
+    assert answer.status_code == 200
+    assert answer.json() == {
+        "status": "healthy",
+        "version": __version__,
+        "database": {"reachable": True},
+        "storage": {"writable": True},
+    }
+    full = client.get("/health", headers=ADMIN).json()
+    assert {"dialect", "round_trip_ms", "pool"} <= set(full["database"])
+    assert {"free_bytes", "total_bytes", "low_space"} <= set(full["storage"])
+    assert "fsck" in full
+    assert client.get("/health", headers=WRONG).status_code == 401
+
+
+def test_in_loopback_mode_metrics_and_full_health_are_open(open_client: TestClient) -> None:
+    assert "filewallball_http_requests_total" in open_client.get("/metrics").text
+    assert "free_bytes" in open_client.get("/health").json()["storage"]
 
 
 # --- what every answer carries ---------------------------------------------------------

@@ -277,8 +277,8 @@ def test_metrics_count_requests_uploads_and_downloads(admin: TestClient) -> None
     )
 
 
-def test_health(client: TestClient, data_dir: Any) -> None:
-    health = client.get("/health")
+def test_health(admin: TestClient, data_dir: Any) -> None:
+    health = admin.get("/health")
     assert health.status_code == 200
     body = health.json()
     assert body["status"] == "healthy"

@@ -18,7 +18,7 @@ from filewallball.api.errors import ApiError
 from filewallball.api.services import services_of
 from filewallball.operations.clients import Client
 
-__all__ = ["Admin", "IsAdmin", "client_of", "require_admin", "unauthorized"]
+__all__ = ["Admin", "IsAdmin", "MetricsReader", "client_of", "require_admin", "unauthorized"]
 
 _bearer = HTTPBearer(auto_error=False, description="FILEWALLBALL_ADMIN_TOKEN")
 _CHALLENGE = {"WWW-Authenticate": "Bearer"}
@@ -55,6 +55,29 @@ async def require_admin(admin: IsAdmin) -> None:
 
 
 Admin = Depends(require_admin)
+
+
+async def require_metrics_reader(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> None:
+    """``/metrics`` counts private files too: with a token set, it needs
+    ``FILEWALLBALL_METRICS_TOKEN`` (for a scraper that should not be the admin) or the
+    admin token. In loopback mode it is open, like everything else."""
+    settings = services_of(request).settings
+    if settings.admin_token is None:
+        return
+    if credentials is None:
+        raise unauthorized("the metrics need the metrics token or the admin token")
+    given = credentials.credentials.encode()
+    tokens = (settings.metrics_token, settings.admin_token)
+    # Both compared, whatever the first gives: the time taken says nothing of which matched.
+    matches = [secrets.compare_digest(given, t.get_secret_value().encode()) for t in tokens if t]
+    if not any(matches):
+        raise unauthorized("the token is neither the metrics token nor the admin token")
+
+
+MetricsReader = Depends(require_metrics_reader)
 
 
 def client_of(request: Request) -> Client:

@@ -11,10 +11,12 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 from starlette.middleware.body_limit import RequestBodyLimitMiddleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from filewallball import __version__
 from filewallball.api.errors import PlainErrorsAsJson, install_error_handlers
+from filewallball.api.guard import RequestGuard
 from filewallball.api.lingering import LingeringClose
 from filewallball.api.metrics import Metrics, MetricsMiddleware
 from filewallball.api.paths import path_is_utf8
@@ -41,6 +43,20 @@ SECURITY_HEADERS = [
     (b"referrer-policy", b"no-referrer"),
     (b"x-frame-options", b"DENY"),
     (b"cross-origin-opener-policy", b"same-origin"),
+]
+# What a page of a FILEWALLBALL_CORS_ORIGINS origin may read of an answer (SPEC section
+# 10): the tus headers and the uploaded file's UUID.
+CORS_EXPOSED_HEADERS = [
+    "Location",
+    "Tus-Resumable",
+    "Tus-Version",
+    "Tus-Extension",
+    "Tus-Max-Size",
+    "Upload-Offset",
+    "Upload-Length",
+    "Upload-Metadata",
+    "Upload-Expires",
+    "Upload-File-UUID",
 ]
 
 
@@ -81,8 +97,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(compat.router)
     # Inside our middleware, so that its 413 gets the JSON shape and the headers.
     app.add_middleware(RequestBodyLimitMiddleware, max_body_size=MAX_BODY_BYTES)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            allow_credentials=False,
+            expose_headers=CORS_EXPOSED_HEADERS,
+        )
     app.add_middleware(MetricsMiddleware, metrics=lambda: _metrics_of(app), prefixes=(API_PREFIX,))
     app.add_middleware(PlainErrorsAsJson)
+    # Before routing and everything else: only the headers every answer carries are
+    # added outside it.
+    app.add_middleware(RequestGuard, settings=settings)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(LingeringClose)  # outside the rest: sees every answer
     return app

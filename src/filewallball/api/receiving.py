@@ -21,6 +21,7 @@ from typing import Self
 import anyio
 from sqlalchemy.orm import Session
 
+from filewallball.api.numbers import bounded_decimal
 from filewallball.api.schemas import FileOut
 from filewallball.api.services import Services
 from filewallball.errors import FileWallBallError, InvalidInput, TooLarge
@@ -40,6 +41,7 @@ __all__ = ["Upload", "split_tags"]
 
 log = logging.getLogger("filewallball.api")
 BATCH_BYTES = 1024 * 1024
+MAX_FILE_SIZE = 2**63 - 1  # files.file_size is a BIGINT
 
 
 def split_tags(text: str | None) -> list[str]:
@@ -232,9 +234,12 @@ def _write(staged: StagedBlob, batch: list[bytes]) -> None:
 
 
 def parse_declared_size(value: str | None) -> int | None:
-    """The request's Content-Length, if it gave a sane one."""
+    """The request's Content-Length, if it gave one: ASCII digits (400 otherwise), and
+    any number above the largest size a file can have reads as just above it, which
+    every limit refuses (413) before a byte is stored."""
     if value is None:
         return None
-    if not value.isdigit():
+    size = bounded_decimal(value.strip(), MAX_FILE_SIZE + 1)
+    if size is None:
         raise InvalidInput(f"Content-Length {value[:40]!r} is not a number")
-    return int(value)
+    return size

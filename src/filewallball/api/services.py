@@ -116,6 +116,14 @@ class Services:
                 log.warning("deadlock (attempt %d); running the transaction again", attempt)
         raise AssertionError("unreachable")
 
+    async def read(
+        self, work: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """``run`` for work that only reads (every GET but the event it records): it
+        takes no lock on SQLite, so no number of readers, anonymous or not, delays an
+        upload, and SQLite refuses any write it attempts."""
+        return await self.database.read(work, *args, **kwargs)
+
     async def in_thread(self, work: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Blocking file-system work, off the event loop."""
         return await anyio.to_thread.run_sync(lambda: work(*args, **kwargs))

@@ -95,7 +95,7 @@ def search(as_json: bool, **params: Any) -> None:
         )
     except InvalidInput as error:
         raise click.UsageError(str(error)) from None
-    with open_installation().database.transaction() as session:
+    with open_installation().database.transaction(read_only=True) as session:
         try:
             page = search_files(session, query)
         except InvalidInput as error:  # a cursor or tag the query could not take
@@ -142,7 +142,7 @@ def info(file_uuid: str, as_json: bool) -> None:
     """Show a file's metadata, tags and activity.
 
     Soft-deleted files are shown too, with when they went to the trash."""
-    with open_installation().database.transaction() as session:
+    with open_installation().database.transaction(read_only=True) as session:
         file, activity = file_detail(session, file_uuid, include_deleted=True)
         document = {
             **file_json(file),

@@ -39,7 +39,7 @@ def get(file_uuid: str, output: str | None, force: bool) -> None:
     with exit code 1 and leaves no file behind (a file is written whole or not at all).
     Soft-deleted files can be copied too."""
     installation = open_installation()
-    with installation.database.transaction() as session:
+    with installation.database.transaction(read_only=True) as session:
         file = get_file(session, file_uuid, include_deleted=True, lock=False)
     if output == "-":
         with click.open_file("-", "wb") as stdout:

@@ -56,7 +56,7 @@ def stats(period: str, days: int, as_json: bool) -> None:
     Counts live files; the totals also count the trash."""
     end = datetime.now(UTC).date()
     start = end - timedelta(days=days - 1)
-    with open_installation().database.transaction() as session:
+    with open_installation().database.transaction(read_only=True) as session:
         categories = category_statistics(session)
         points = upload_trends(session, Period(period), start=start, end=end)
         overall = totals(session)

@@ -44,7 +44,7 @@ async def tags(
         found = popular_tags(session, limit=limit, public_only=not admin)
         return [TagCount.of(tag, files) for tag, files in found]
 
-    return await services.run(counted)
+    return await services.read(counted)
 
 
 @router.get("/categories", response_model=list[CategoryOut], tags=["categories"])
@@ -53,7 +53,7 @@ async def categories(services: ServicesDep, include_inactive: bool = False) -> l
         found = list_categories(session, include_inactive=include_inactive)
         return [CategoryOut.of(category) for category in found]
 
-    return await services.run(listed)
+    return await services.read(listed)
 
 
 class NewCategory(BaseModel):
@@ -113,7 +113,7 @@ async def change_category(
 @router.get("/extensions", response_model=list[ExtensionOut], tags=["extensions"])
 async def extensions(services: ServicesDep) -> list[ExtensionOut]:
     """The upload policy of every extension: allowed or not, its MIME type, its size limit."""
-    return await services.run(
+    return await services.read(
         lambda session: [ExtensionOut.of(policy) for policy in list_policies(session)]
     )
 
@@ -156,7 +156,7 @@ async def put_extension(
 )
 async def settings(services: ServicesDep, admin: IsAdmin) -> dict[str, JSONValue]:
     """Public settings by key; every setting with the admin token."""
-    return await services.run(lambda session: list_settings(session, include_private=admin))
+    return await services.read(lambda session: list_settings(session, include_private=admin))
 
 
 @router.get(
@@ -167,7 +167,7 @@ async def settings(services: ServicesDep, admin: IsAdmin) -> dict[str, JSONValue
     responses=responses(400, 401, 404, 503),
 )
 async def setting(services: ServicesDep, key: Annotated[str, Path(max_length=100)]) -> SettingValue:
-    return await services.run(lambda session: SettingValue(value=read_setting(session, key)))
+    return await services.read(lambda session: SettingValue(value=read_setting(session, key)))
 
 
 @router.put(

@@ -160,7 +160,7 @@ async def list_files(
             ),
         )
 
-    return await services.run(listed)
+    return await services.read(listed)
 
 
 @router.get("/files/{file_id}", response_model=FileInfoOut, responses=responses(400, 401, 404, 503))
@@ -178,7 +178,7 @@ async def file_info(services: ServicesDep, admin: IsAdmin, file_id: FileId) -> F
             **_urls(file.file_uuid),
         )
 
-    return await services.run(described)
+    return await services.read(described)
 
 
 @router.delete(

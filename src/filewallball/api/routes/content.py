@@ -25,6 +25,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from filewallball.api.access import IsAdmin, client_of
 from filewallball.api.errors import ApiError, responses
+from filewallball.api.numbers import bounded_decimal
 from filewallball.api.services import Services, get_services
 from filewallball.api.visibility import visible_file
 from filewallball.errors import Gone
@@ -106,41 +107,58 @@ def _not_modified(request: Request, served: Served) -> bool:
     return False
 
 
-_RANGE = re.compile(r"\s*(\d*)\s*-\s*(\d*)\s*")
+_RANGE = re.compile(r"\s*([0-9]*)\s*-\s*([0-9]*)\s*")
+# More ranges than this in one header is a request the server may ignore (RFC 9110
+# section 14.2); FileResponse ignores them too.
+MAX_RANGES = 100
 
 
-def usable_range(header: str | None, size: int) -> bool:
-    """Whether to honour a Range header (RFC 9110 section 14.2). One that is not in
-    bytes or is malformed is ignored: the whole content is sent. One whose every range
-    starts past the end is refused (416, raised here)."""
-    if header is None or not header.strip().lower().startswith("bytes="):
-        return False
-    satisfiable = False
-    for part in header.split("=", 1)[1].split(","):
+def usable_range(header: str | None, size: int) -> str | None:
+    """The Range header to honour (RFC 9110 section 14), rewritten as the first and last
+    byte of each satisfiable range; None to send the whole content. A header that is not
+    in bytes, is malformed or asks for more than ``MAX_RANGES`` ranges is ignored. When
+    no range is satisfiable, 416 (raised here). Every number is bounded by the size
+    before it is converted: any position past the end means the same as the end."""
+    if header is None:
+        return None
+    unit, equals, specs = header.partition("=")
+    if not equals or unit.strip().lower() != "bytes":
+        return None
+    parts = specs.split(",")
+    if len(parts) > MAX_RANGES:
+        return None
+    kept: list[tuple[int, int]] = []
+    for part in parts:
         match = _RANGE.fullmatch(part)
         if match is None or match.groups() == ("", ""):
-            return False
-        first, last = match.groups()
-        if first and last and int(last) < int(first):
-            return False
-        satisfiable |= int(first) < size if first else int(last) > 0 and size > 0
-    if not satisfiable:
+            return None
+        first_digits, last_digits = match.groups()
+        first = bounded_decimal(first_digits, size) if first_digits else None
+        last = bounded_decimal(last_digits, size) if last_digits else None
+        if first is None:  # "-N": the last N bytes
+            if last and size:
+                kept.append((size - last, size - 1))
+        elif last is not None and last < first:
+            return None
+        elif first < size:
+            kept.append((first, size - 1 if last is None else min(last, size - 1)))
+    if not kept:
         raise ApiError(
             416,
             "range_not_satisfiable",
             f"the range {header[:100]!r} is outside the content's {size} bytes",
             {"Content-Range": f"bytes */{size}"},
         )
-    return True
+    return "bytes=" + ",".join(f"{first}-{last}" for first, last in kept)
 
 
 class _CountingFileResponse(FileResponse):
     """A FileResponse that knows how many body bytes it sent (ranges, HEAD, a client
-    that went away midway), for the download event; and that does not see a Range
-    header we decided to ignore."""
+    that went away midway), for the download event; and that sees the Range header
+    we decided to honour (``usable_range``), or none."""
 
     sent = 0
-    ignore_range = False
+    honoured_range: str | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         async def counting(message: Message) -> None:
@@ -150,16 +168,18 @@ class _CountingFileResponse(FileResponse):
                 self.sent += self.stat_result.st_size  # the whole file, sent by the server
             await send(message)
 
-        if self.ignore_range:
-            headers = [(k, v) for k, v in scope["headers"] if k not in (b"range", b"if-range")]
-            scope = {**scope, "headers": headers}
+        headers = [(k, v) for k, v in scope["headers"] if k not in (b"range", b"if-range")]
+        if self.honoured_range is not None:
+            kept = [(k, v) for k, v in scope["headers"] if k == b"if-range"]
+            headers += [(b"range", self.honoured_range.encode()), *kept]
+        scope = {**scope, "headers": headers}
         await super().__call__(scope, receive, counting)
 
 
 async def _serve(
     services: Services, request: Request, file_uuid: str, admin: bool, *, view: bool
 ) -> Response:
-    served = await services.run(_served, file_uuid, admin)
+    served = await services.read(_served, file_uuid, admin)
     if served.content_status != "ok":
         raise Gone(
             f"the content of file {served.file_uuid} is {served.content_status} "
@@ -191,9 +211,9 @@ async def _serve(
         headers["Content-Security-Policy"] = (
             PDF_VIEW_POLICY if served.mime_type == "application/pdf" else VIEW_POLICY
         )
-    honour_range = usable_range(request.headers.get("range"), stat.st_size)
+    honoured_range = usable_range(request.headers.get("range"), stat.st_size)
     response = _CountingFileResponse(path, media_type=media_type, headers=headers, stat_result=stat)
-    response.ignore_range = not honour_range
+    response.honoured_range = honoured_range
     if request.method == "GET":
         client = client_of(request)
 

@@ -43,14 +43,14 @@ async def list_files(
             raise unauthorized("private and deleted files need the admin token")
         query = query.model_copy(update={"is_public": True})
 
-    found = await services.run(search_files, query)
+    found = await services.read(search_files, query)
     return ModelJSON(FilePage.of(found))
 
 
 @router.get("/{file_uuid}", response_model=FileDetail, responses=responses(400, 401, 404, 503))
 async def file_metadata(services: ServicesDep, admin: IsAdmin, file_uuid: FileUUID) -> ModelJSON:
     """Metadata with tags, category and activity counts."""
-    file, activity = await services.run(visible_detail, file_uuid, admin)
+    file, activity = await services.read(visible_detail, file_uuid, admin)
     return ModelJSON(FileDetail.with_activity(file, activity))
 
 
@@ -65,7 +65,7 @@ async def activity(services: ServicesDep, admin: IsAdmin, file_uuid: FileUUID) -
     def counted(session: Session) -> ActivityOut:
         return ActivityOut.of(visible_detail(session, file_uuid, admin)[1])
 
-    return await services.run(counted)
+    return await services.read(counted)
 
 
 class FileChanges(BaseModel):

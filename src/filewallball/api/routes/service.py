@@ -12,6 +12,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 
 from filewallball import __version__
+from filewallball.api.access import IsAdmin, MetricsReader
+from filewallball.api.errors import responses
 from filewallball.api.services import Services, get_services
 from filewallball.operations.integrity import last_report
 from filewallball.storage import LocalBlobStore
@@ -22,11 +24,15 @@ LOW_SPACE_BYTES = 256 * 1024 * 1024
 
 
 class Health(BaseModel):
+    """Anonymous callers see whether the database answers (``database.reachable``) and
+    the storage takes writes (``storage.writable``); the admin sees everything: round
+    trip, pool, free space, the last ``filewallball fsck`` run's summary."""
+
     status: str
     version: str
     database: dict[str, Any]
     storage: dict[str, Any]
-    fsck: dict[str, Any] | None = None  # the last `filewallball fsck` run's summary
+    fsck: dict[str, Any] | None = None
 
 
 def _storage_health(store: LocalBlobStore) -> dict[str, Any]:
@@ -50,34 +56,52 @@ def _storage_health(store: LocalBlobStore) -> dict[str, Any]:
 @router.get(
     "/health",
     response_model=Health,
-    responses={503: {"model": Health, "description": "Degraded: database or storage failing"}},
+    responses={
+        **responses(401),
+        503: {"model": Health, "description": "Degraded: database or storage failing"},
+    },
 )
-async def health(services: ServicesDep) -> JSONResponse:
-    """Database reachable (round trip, pool), storage writable, free space. 503 when
-    degraded, so that load balancers and orchestrators notice."""
+async def health(services: ServicesDep, admin: IsAdmin) -> JSONResponse:
+    """Database reachable, storage writable; for the admin also round trip, pool, free
+    space and the last fsck. 503 when degraded, so that load balancers and orchestrators
+    notice."""
     database = await services.database.health()
     storage = await services.in_thread(_storage_health, services.store)
     healthy = database.reachable and storage["writable"]
-    fsck = None
-    if database.reachable:
-        try:
-            fsck = await services.run(last_report)
-        except Exception:  # health must answer even when this one read fails
-            fsck = None
-    body = Health(
-        status="healthy" if healthy else "degraded",
-        version=__version__,
-        database=asdict(database),
-        storage=storage,
-        fsck=fsck,
-    )
-    return JSONResponse(body.model_dump(mode="json"), status_code=200 if healthy else 503)
+    status = "healthy" if healthy else "degraded"
+    if admin:
+        fsck = None
+        if database.reachable:
+            try:
+                fsck = await services.read(last_report)
+            except Exception:  # health must answer even when this one read fails
+                fsck = None
+        body = Health(
+            status=status,
+            version=__version__,
+            database=asdict(database),
+            storage=storage,
+            fsck=fsck,
+        )
+    else:
+        body = Health(
+            status=status,
+            version=__version__,
+            database={"reachable": database.reachable},
+            storage={"writable": storage["writable"]},
+        )
+    answer = body.model_dump(mode="json", exclude_none=not admin)
+    return JSONResponse(answer, status_code=200 if healthy else 503)
 
 
 @router.get(
     "/metrics",
     response_class=Response,
-    responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}},
+    dependencies=[MetricsReader],
+    responses={
+        200: {"content": {"text/plain": {}}, "description": "Prometheus text format"},
+        **responses(401),
+    },
 )
 async def metrics(services: ServicesDep) -> Response:
     return Response(generate_latest(services.metrics.registry), media_type=CONTENT_TYPE_LATEST)

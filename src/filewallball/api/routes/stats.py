@@ -56,4 +56,4 @@ async def stats(
             totals=TotalsOut.of(totals(session)),
         )
 
-    return await services.run(gather)
+    return await services.read(gather)
