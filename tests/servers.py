@@ -33,6 +33,17 @@ ADMIN_URLS = {
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
+def only_on(*dialects: str) -> pytest.MarkDecorator:
+    """Run a test that uses the ``server`` fixture on these databases alone: a case that
+    exists only there, or whose answer comes before any database work. A parametrisation
+    rather than a skip, so every test collected runs."""
+    return pytest.mark.parametrize(
+        "server",
+        [pytest.param(d, marks=getattr(pytest.mark, d), id=d) for d in dialects],
+        indirect=True,
+    )
+
+
 @dataclass
 class Server:
     """One database server (or SQLite files in a directory) that can make scratch databases."""

@@ -23,7 +23,7 @@ from filewallball.migrations import alembic_config
 from filewallball.models import FileCategory, FileTag
 from filewallball.settings import Settings
 from tests import factories
-from tests.servers import settings_for
+from tests.servers import only_on, settings_for
 
 
 class Boom(Exception):
@@ -131,9 +131,7 @@ def _statement_counts(engine: Engine) -> tuple[int, int]:
 
 
 # MariaDB counts the statements of each connection; the others only per database, late.
-@pytest.mark.parametrize(
-    "server", [pytest.param("mariadb", marks=pytest.mark.mariadb, id="mariadb")], indirect=True
-)
+@only_on("mariadb")
 def test_a_committed_connection_comes_back_without_a_rollback(one_connection: Engine) -> None:
     commits, rollbacks = _statement_counts(one_connection)
     with Session(one_connection) as session, session.begin():

@@ -9,7 +9,6 @@ import uuid
 from collections import Counter
 from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
@@ -19,16 +18,10 @@ from filewallball.api.services import Services
 from filewallball.database import AsyncDatabase
 from filewallball.settings import Settings
 from filewallball.storage import LocalBlobStore
+from tests.servers import only_on
 
 # SQLite has one writer at a time: nothing to deadlock.
-pytestmark = pytest.mark.parametrize(
-    "server",
-    [
-        pytest.param("mariadb", marks=pytest.mark.mariadb, id="mariadb"),
-        pytest.param("postgresql", marks=pytest.mark.postgresql, id="postgresql"),
-    ],
-    indirect=True,
-)
+pytestmark = only_on("mariadb", "postgresql")
 
 UPDATE = sa.text("UPDATE system_settings SET setting_value = :value WHERE setting_key = :key")
 

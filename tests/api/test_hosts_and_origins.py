@@ -20,6 +20,7 @@ from filewallball.api import create_app
 from filewallball.api.guard import Origin, cross_site, parse_host, parse_origin
 from filewallball.settings import Settings
 from tests.api.conftest import ADMIN, Running
+from tests.servers import only_on
 
 LOCAL = ("127.0.0.1", 50000)
 
@@ -110,13 +111,8 @@ def test_cross_site_writes_are_recognised(
 
 # --- the service -----------------------------------------------------------------------
 
-
-@pytest.fixture(autouse=True)
-def _on_one_database(request: pytest.FixtureRequest) -> None:
-    """The checks answer before the database is asked anything: one database tells."""
-    callspec = getattr(request.node, "callspec", None)
-    if callspec is not None and callspec.params.get("server", "sqlite") != "sqlite":
-        pytest.skip("the checks run before any database work; tested on SQLite")
+# The checks answer before the database is asked anything: one database tells.
+ON_SQLITE = only_on("sqlite")
 
 
 @pytest.fixture
@@ -156,6 +152,7 @@ def _files(engine: Engine) -> int:
         return int(connection.execute(sa.text("SELECT count(*) FROM files")).scalar_one())
 
 
+@ON_SQLITE
 def test_loopback_mode_answers_only_to_the_loopback_names(local: TestClient) -> None:
     for host in ("localhost", "LOCALHOST:8000", "127.0.0.1", "127.0.0.1:8000", "[::1]:8000"):
         assert local.get("/health", headers={"Host": host}).status_code == 200, host
@@ -168,6 +165,7 @@ def test_loopback_mode_answers_only_to_the_loopback_names(local: TestClient) -> 
     _refused(doubled, 400, "invalid_host", "more than one Host")
 
 
+@ON_SQLITE
 def test_a_rebinding_page_cannot_read_files(local: TestClient, service_engine: Engine) -> None:
     """DNS rebinding: the page's own name now points at 127.0.0.1, and its requests, made
     by the operator's browser on this machine, carry that name."""
@@ -179,6 +177,7 @@ def test_a_rebinding_page_cannot_read_files(local: TestClient, service_engine: E
     assert local.get(private).content == b"secret"
 
 
+@ON_SQLITE
 def test_a_trailing_slash_redirect_only_names_a_vetted_host(local: TestClient) -> None:
     redirected = local.get("/api/v1/files/", follow_redirects=False)
     assert redirected.status_code == 307
@@ -187,6 +186,7 @@ def test_a_trailing_slash_redirect_only_names_a_vetted_host(local: TestClient) -
     _refused(evil, 400, "invalid_host", "evil.example")
 
 
+@ON_SQLITE
 def test_allowed_hosts_and_the_public_url(
     make_settings: Callable[..., Settings], loopback: Callable[..., TestClient]
 ) -> None:
@@ -213,6 +213,7 @@ def test_allowed_hosts_and_the_public_url(
     _refused(lan.get("/health", headers={"Host": "localhost"}), 400, "invalid_host", "localhost")
 
 
+@ON_SQLITE
 def test_a_request_without_a_host_is_refused(running: Running) -> None:
     host, port = running.url.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=10) as connection:
@@ -233,6 +234,7 @@ PROXIED = [
 ]
 
 
+@ON_SQLITE
 @pytest.mark.parametrize("headers", PROXIED, ids=[next(iter(h)) for h in PROXIED])
 def test_loopback_mode_refuses_proxied_requests(
     local: TestClient, service_engine: Engine, headers: dict[str, str]
@@ -250,6 +252,7 @@ def test_loopback_mode_refuses_proxied_requests(
     assert _files(service_engine) == before
 
 
+@ON_SQLITE
 def test_loopback_mode_refuses_other_machines(loopback: Callable[..., TestClient]) -> None:
     for peer in ("192.168.1.20", "10.0.0.1", "2001:db8::1", "testclient"):
         answer = loopback(peer=(peer, 40000)).get("/api/v1/files")
@@ -258,6 +261,7 @@ def test_loopback_mode_refuses_other_machines(loopback: Callable[..., TestClient
         assert loopback(peer=(peer, 40000)).get("/api/v1/files").status_code == 200, peer
 
 
+@ON_SQLITE
 def test_with_a_token_proxies_and_other_machines_are_served(
     make_settings: Callable[..., Settings],
 ) -> None:
@@ -281,6 +285,7 @@ CROSS_SITE = [
 ]
 
 
+@ON_SQLITE
 @pytest.mark.parametrize("headers", CROSS_SITE, ids=[str(h) for h in CROSS_SITE])
 def test_loopback_mode_refuses_writes_from_other_sites(
     local: TestClient, service_engine: Engine, headers: dict[str, str]
@@ -313,6 +318,7 @@ SAME_SITE = [
 ]
 
 
+@ON_SQLITE
 @pytest.mark.parametrize("headers", SAME_SITE, ids=[str(h) for h in SAME_SITE])
 def test_loopback_mode_accepts_writes_from_its_own_pages_and_programs(
     local: TestClient, headers: dict[str, str]
@@ -321,6 +327,7 @@ def test_loopback_mode_accepts_writes_from_its_own_pages_and_programs(
     assert answer.status_code == 201, answer.text
 
 
+@ON_SQLITE
 def test_configured_origins_pass_the_origin_check(loopback: Callable[..., TestClient]) -> None:
     """An origin in FILEWALLBALL_CORS_ORIGINS is one the service trusts as its own, by
     Origin; a browser's Sec-Fetch-Site still decides when it sends one (SPEC section 10),
@@ -341,6 +348,7 @@ def test_configured_origins_pass_the_origin_check(loopback: Callable[..., TestCl
     assert "access-control-allow-origin" not in refused.headers
 
 
+@ON_SQLITE
 def test_with_a_token_credentials_are_never_ambient(make_settings: Callable[..., Settings]) -> None:
     """The bearer token is sent by a program, never added by a browser: no check of
     origin applies, and without the token a write is refused for want of it."""
@@ -351,6 +359,7 @@ def test_with_a_token_credentials_are_never_ambient(make_settings: Callable[...,
         assert client.put("/api/v1/files/t.txt", content=b"x", headers=forged).status_code == 401
 
 
+@ON_SQLITE
 def test_the_public_url_is_an_origin_of_the_service(
     loopback: Callable[..., TestClient],
 ) -> None:

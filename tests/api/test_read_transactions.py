@@ -20,6 +20,7 @@ from filewallball.database import Database
 from filewallball.operations.search import FileQuery, search_files
 from filewallball.settings import Settings
 from tests.api.conftest import ADMIN
+from tests.servers import only_on
 
 NOBODY: dict[str, str] = {}
 
@@ -36,11 +37,10 @@ def sqlite_write_lock(url: URL) -> Iterator[None]:
         holder.close()
 
 
+@only_on("sqlite")  # the write lock is SQLite's
 def test_every_read_is_served_while_another_connection_holds_the_write_lock(
     make_settings: Callable[..., Settings], service_url: URL
 ) -> None:
-    if service_url.get_backend_name() != "sqlite":
-        pytest.skip("the write lock is SQLite's")
     settings = make_settings(sqlite_busy_timeout_ms=100)
     with TestClient(create_app(settings), raise_server_exceptions=False) as client:
         marker = f"m{secrets.token_hex(6)}"
@@ -94,13 +94,12 @@ def test_an_open_search_does_not_block_an_upload(
         reader.dispose()
 
 
+@only_on("sqlite")  # query_only is SQLite's
 def test_a_read_only_transaction_refuses_to_write(make_settings: Callable[..., Settings]) -> None:
     """A transaction that claims to read cannot write by mistake (SQLite's query_only;
     elsewhere the claim only chooses how the transaction begins)."""
     database = Database.from_settings(make_settings())
     try:
-        if database.engine.dialect.name != "sqlite":
-            pytest.skip("query_only is SQLite's")
         with (
             pytest.raises(sa.exc.OperationalError, match="readonly"),
             database.transaction(read_only=True) as session,

@@ -172,6 +172,8 @@ class RequestGuard:
     def _host(self, headers: Headers) -> tuple[str, int | None] | str:
         """The request's host and port, or what is wrong with its Host header."""
         values = headers.getlist("host")
+        if values == [""]:  # how Granian passes on an HTTP/1.0 request without one
+            values = []
         if len(values) != 1:
             return f"the request has {'no' if not values else 'more than one'} Host header"
         host = parse_host(values[0])
