@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
 from functools import lru_cache
-from typing import Any, Final
+from typing import Any, Final, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -136,7 +136,12 @@ def create_file(session: Session, spec: FileSpec) -> FileInfo:
 
 def get_file(session: Session, file_uuid: str, *, include_deleted: bool = False) -> FileInfo:
     """The file's row, to change it (``records.file_record`` shows it); soft-deleted files
-    only when asked."""
+    only when asked.
+
+    The row is locked until the transaction ends, and read as it is now (a locking read
+    sees rows committed after this transaction's snapshot, on MariaDB too): what the
+    caller then writes rests on what is true, and a row that a purge is deleting is
+    waited for, then NotFound, instead of an UPDATE that finds no row."""
     file = session.scalars(
         _lookup(include_deleted), {"file_uuid": parse_file_uuid(file_uuid)}
     ).one_or_none()
@@ -150,7 +155,7 @@ def _lookup(include_deleted: bool) -> sa.Select[FileInfo]:
     statement = sa.select(FileInfo).where(FileInfo.file_uuid == sa.bindparam("file_uuid"))
     if not include_deleted:
         statement = statement.where(FileInfo.is_deleted == sa.false())
-    return statement
+    return statement.with_for_update().execution_options(populate_existing=True)
 
 
 def find_by_hash(session: Session, file_hash: str) -> Sequence[FileInfo]:
@@ -219,15 +224,33 @@ def purge_candidates(
     ).all()
 
 
-def delete_for_good(session: Session, files: Sequence[FileInfo]) -> list[str]:
-    """Delete rows for good (with their tags, uploads and events); returns the hashes of
-    their contents, whose blobs the caller releases (``blobs.release_blob``) once this
-    transaction has committed."""
-    hashes = sorted({file.file_hash for file in files})
-    for file in files:
-        session.delete(file)
-    session.flush()
-    return hashes
+def delete_for_good(
+    session: Session, files: Sequence[FileInfo], *, deleted_before: datetime
+) -> int:
+    """Delete for good those of ``files`` that are still in the trash and were deleted
+    before ``deleted_before`` (with their tags, uploads and events, by the foreign keys'
+    cascades); returns how many rows went. The caller releases the blobs of their
+    contents (``blobs.release_blob``) once this transaction has committed.
+
+    The DELETE checks the condition itself, on each row as it deletes it: the rows were
+    read earlier without a lock, and a file restored since then must stay. MariaDB
+    reads the latest committed version of a row it deletes, PostgreSQL re-checks a row
+    changed by a transaction it waited for, and SQLite has one writer at a time."""
+    if not files:
+        return 0
+    result = session.execute(
+        sa.delete(FileInfo)
+        .where(
+            FileInfo.id.in_(sorted(file.id for file in files)),
+            FileInfo.is_deleted == sa.true(),
+            FileInfo.deleted_at < deleted_before,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    for file in files:  # deleted or not, their state in memory is stale now
+        if file in session:
+            session.expunge(file)
+    return cast("sa.CursorResult[Any]", result).rowcount
 
 
 def bulk_insert_files(session: Session, specs: Sequence[FileSpec]) -> list[tuple[int, str]]:
