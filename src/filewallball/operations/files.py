@@ -141,18 +141,26 @@ def get_file(session: Session, file_uuid: str, *, include_deleted: bool = False)
     The row is locked until the transaction ends, and read as it is now (a locking read
     sees rows committed after this transaction's snapshot, on MariaDB too): what the
     caller then writes rests on what is true, and a row that a purge is deleting is
-    waited for, then NotFound, instead of an UPDATE that finds no row."""
-    file = session.scalars(
-        _lookup(include_deleted), {"file_uuid": parse_file_uuid(file_uuid)}
-    ).one_or_none()
+    waited for, then NotFound, instead of an UPDATE that finds no row.
+
+    The lock is taken through the primary key, found first without a lock: the purge
+    deletes by primary key, and on MariaDB a locking read by UUID locks the UUID's index
+    entry before the row, the reverse of the purge's order, and the two deadlocked."""
+    file_id = session.scalar(_FILE_ID, {"file_uuid": parse_file_uuid(file_uuid)})
+    file = None
+    if file_id is not None:
+        file = session.scalars(_locked(include_deleted), {"file_id": file_id}).one_or_none()
     if file is None:
         raise NotFound(f"no file {file_uuid}")
     return file
 
 
+_FILE_ID = sa.select(FileInfo.id).where(FileInfo.file_uuid == sa.bindparam("file_uuid"))
+
+
 @lru_cache(maxsize=2)
-def _lookup(include_deleted: bool) -> sa.Select[FileInfo]:
-    statement = sa.select(FileInfo).where(FileInfo.file_uuid == sa.bindparam("file_uuid"))
+def _locked(include_deleted: bool) -> sa.Select[FileInfo]:
+    statement = sa.select(FileInfo).where(FileInfo.id == sa.bindparam("file_id"))
     if not include_deleted:
         statement = statement.where(FileInfo.is_deleted == sa.false())
     return statement.with_for_update().execution_options(populate_existing=True)
