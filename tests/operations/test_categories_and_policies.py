@@ -194,7 +194,7 @@ def test_of_two_renames_of_one_category_at_once_the_second_finds_it_gone(
         # Commit once the second waits for our lock (or gave up): it read the category
         # before our rename committed. (Should a busy server hide the wait, the second
         # reads after our commit and finds no "a" either way: the test then proves less.)
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 10
         while not _waits_for_a_lock(migrated) and second.is_alive():
             if time.monotonic() > deadline:
                 break
