@@ -16,6 +16,9 @@ scenario, which it drops and recreates and migrates with ``filewallball db upgra
             from 10 contents: the row count, exactly 10 blobs each hashing to its name.
   purge     upload X, delete it, then ``filewallball purge --older-than 0`` while X is
             uploaded again; a live row naming X must download intact.
+  restore   --uploads files to the trash, then the purge (in small batches) while every
+            one is restored over HTTP, --rounds times: each restore answered 200 must leave
+            a live file that downloads intact, each other restore must be 404.
   hostile   about a hundred and fifty malformed or malicious requests (path traversal,
             control characters, huge names, bad multipart, bad JSON, forged cursors, SQL
             and LIKE metacharacters, absurd ranges): none may answer 5xx, and the data
@@ -57,10 +60,16 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import timedelta
 from urllib.parse import quote
 
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
+
+from filewallball.database import Database
+from filewallball.maintenance import purge_trash
+from filewallball.settings import Settings
+from filewallball.storage import LocalBlobStore
 
 ROOT = Path(__file__).resolve().parents[1]
 FWB = str(Path(sys.executable).with_name("filewallball"))
@@ -145,7 +154,7 @@ def cli(env: dict[str, str], *arguments: str, timeout: float = 300) -> tuple[int
         timeout=timeout,
         check=False,
     )
-    if done.returncode not in (0, 1):
+    if done.returncode not in (0, 1) or (done.returncode == 1 and not done.stdout):
         raise RuntimeError(f"filewallball {' '.join(arguments)}: {done.stderr.decode()[-2000:]}")
     return done.returncode, done.stdout.decode()
 
@@ -604,7 +613,125 @@ def purge_race(run: Run) -> Result:
     return result
 
 
-# -- 4. hostile inputs ----------------------------------------------------------------------
+# -- 4. restores racing purges --------------------------------------------------------------
+
+RESTORES_SECONDS = 1.5  # a round's restores are spread over this long
+PURGE_AFTER_SECONDS = 0.5  # and the purge starts this long after the first
+
+
+def restore_race(run: Run) -> Result:
+    """Rounds of: --uploads files to the trash, then ``filewallball purge --older-than 0``
+    while every one of them is restored over HTTP, at moments spread across the purge's
+    run. A restore answered 200 (not deleted) must leave a live file that downloads
+    intact; any other restore must be 404 (purged first)."""
+    result = Result("restore race")
+    scratch = run.scratch("restore")
+    server = run.serve(scratch, migrate=True)
+    rng = random.Random(4)
+    restored: dict[str, str] = {}  # uuid -> sha256 of the files answered as restored
+    purged = 0
+    for round_number in range(run.args.rounds):
+        trashed = _trash(server, rng, run.args.uploads, f"trash-{round_number}", result)
+        delays = [rng.uniform(0, RESTORES_SECONDS) for _ in trashed]
+        purged += _restore_while_purging(
+            scratch, server, trashed, delays, result=result, restored=restored
+        )
+        result.faults += len(trashed)
+    items = list(restored.items())
+    checks = in_threads(len(items), 8, lambda i: verify(server.port, *items[i]))
+    result.attempted += len(checks)
+    result.verified = checks.count("ok")
+    result.lost += checks.count("lost")
+    result.corrupt += checks.count("corrupt")
+    findings, code = scratch.fsck_after_repair()
+    result.orphans += findings or (1 if code else 0)
+    result.notes.append(
+        f"restore race: {run.args.rounds} purges, each racing {run.args.uploads} restores: "
+        f"{len(restored)} answered restored, {purged} answered 404 (purged first)"
+    )
+    server.stop()
+    return result
+
+
+def _trash(
+    server: Server, rng: random.Random, count: int, prefix: str, result: Result
+) -> list[tuple[str, str]]:
+    """Upload ``count`` files and delete them: their (uuid, sha256)."""
+    trashed = []
+    for index in range(count):
+        body = text_body(rng, rng.randint(1 * KiB, 16 * KiB))
+        status, answer = slow_put(server.port, f"{prefix}-{index}.txt", body, 1, 0)
+        result.attempted += 1
+        result.server_errors += status >= 500 or status == 0
+        if answer is None:
+            continue
+        status, _ = request(server.port, "DELETE", f"{API}/files/{answer['file_uuid']}")
+        result.attempted += 1
+        result.server_errors += status >= 500 or status == 0
+        trashed.append((str(answer["file_uuid"]), sha256(body)))
+    return trashed
+
+
+def _restore_while_purging(
+    scratch: Scratch,
+    server: Server,
+    trashed: list[tuple[str, str]],
+    delays: list[float],
+    *,
+    result: Result,
+    restored: dict[str, str],
+) -> int:
+    """Restore every file of ``trashed``, each after its delay, while the purge runs:
+    the ones answered as restored go into ``restored``. Returns how many were answered
+    404. The purge is the product's own (``maintenance.purge_trash``, what ``filewallball
+    purge`` and the service run), started in this process, so that it runs while the
+    restores arrive rather than after a process start of unknown length; in small
+    batches, each a moment where a restore can fall between its read and its DELETE."""
+    database = Database.from_settings(Settings(database_url=scratch.url, data_dir=scratch.data))
+    store = LocalBlobStore(scratch.data / "blobs")
+    lock = threading.Lock()
+    purged = 0
+    order = sorted(range(len(trashed)), key=delays.__getitem__)  # the pool takes them in turn
+
+    def purge() -> None:
+        time.sleep(PURGE_AFTER_SECONDS)
+        try:
+            purge_trash(database, store, timedelta(0), batch_size=10)
+        except Exception as error:  # reported, not raised: the round goes on
+            result.notes.append(f"restore race: the purge failed: {error!r}"[:300])
+            result.server_errors += 1
+
+    purging = threading.Thread(target=purge)
+    started = time.monotonic()
+    purging.start()
+
+    def restore(turn: int) -> None:
+        nonlocal purged
+        index = order[turn]
+        time.sleep(max(0.0, started + delays[index] - time.monotonic()))
+        file_uuid, digest = trashed[index]
+        try:
+            status, answer = request(server.port, "POST", f"{API}/files/{file_uuid}/restore")
+        except (OSError, http.client.HTTPException):
+            status, answer = 0, b""  # a reset connection, which a 500 used to cause
+        with lock:
+            result.attempted += 1
+            if status == 200 and json.loads(answer)["is_deleted"] is False:
+                restored[file_uuid] = digest
+            elif status == 404:
+                purged += 1
+            else:
+                result.server_errors += 1
+                result.notes.append(f"restore race: a restore answered {status}")
+
+    in_threads(len(trashed), 16, restore)
+    purging.join()
+    result.attempted += 1
+    database.dispose()
+    return purged
+
+
+# -- 5. hostile inputs ----------------------------------------------------------------------
 
 
 def _message(method: str, target: bytes, headers: list[tuple[str, bytes]], body: bytes) -> bytes:
@@ -1087,6 +1214,7 @@ SCENARIOS: dict[str, Callable[[Run], Result]] = {
     "crash": crash,
     "two-proc": two_processes,
     "purge": purge_race,
+    "restore": restore_race,
     "hostile": hostile,
     "backup": backup_round_trip,
 }

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from filewallball.models import Blob, FileInfo
-from filewallball.operations.integrity import last_report
+from filewallball.operations.integrity import last_report, mark_lost, scan
 from filewallball.storage import LocalBlobStore
 from tests.cli_installation import Installation, run, sha256, upload, write
 
@@ -236,3 +236,31 @@ def test_adopt_makes_verified_unreferenced_blobs_private_lost_and_found_files(
     code, report = fsck("--deep")
     assert report["counts"]["unreferenced"] == 1  # only the damaged one is left
     assert report["contents_checked"] == 3
+
+
+def test_a_repair_marks_only_what_is_still_true_under_the_contents_lock(
+    installation: Installation, tmp_path: Path
+) -> None:
+    """fsck scans without locks, then repairs: a content found missing that an upload
+    stored again in between is not marked missing (its files would answer 410 while
+    intact), and one whose every file was purged in between gets no blob row back."""
+    stored_again, purged = b"uploaded again after the scan", b"purged after the scan"
+    upload(write(tmp_path / "again.txt", stored_again), write(tmp_path / "purged.txt", purged))
+    for content in (stored_again, purged):
+        installation.blob_path(sha256(content)).unlink()
+    store = LocalBlobStore(installation.blobs)
+    with Session(installation.engine) as session, session.begin():
+        report = scan(session, store)
+    findings = {finding.content_hash: finding for finding in report.findings}
+    assert {finding.kind for finding in findings.values()} == {"missing"}
+
+    upload(write(tmp_path / "later" / "again.txt", stored_again))
+    with Session(installation.engine) as session, session.begin():
+        session.execute(sa.delete(FileInfo).where(FileInfo.file_hash == sha256(purged)))
+        session.execute(sa.delete(Blob).where(Blob.content_hash == sha256(purged)))
+
+    for content in (stored_again, purged):
+        with Session(installation.engine) as session, session.begin():
+            assert not mark_lost(session, store, findings[sha256(content)])
+    assert _status(installation, sha256(stored_again)) == "ok"
+    assert sha256(purged) not in installation.blob_hashes()

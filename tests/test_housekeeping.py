@@ -1,9 +1,11 @@
-"""Event expiry across committed batches, hashing in chunks, human-readable sizes."""
+"""Housekeeping: event expiry across committed batches, the scheduled retention jobs and
+their leases; hashing in chunks, human-readable sizes."""
 
 from __future__ import annotations
 
 import hashlib
 import io
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,19 +16,29 @@ from hypothesis import strategies as st
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 
+from filewallball import maintenance
 from filewallball.database import Database
 from filewallball.hashing import sha256_of_file, sha256_of_stream
-from filewallball.maintenance import purge_old_events
-from filewallball.models import FileView
+from filewallball.maintenance import (
+    JOB_INTERVAL,
+    JOB_LEASE,
+    JOBS,
+    RETRY_AFTER,
+    purge_old_events,
+    run_due_jobs,
+)
+from filewallball.models import FileInfo, FileView, HousekeepingJob, utcnow
 from filewallball.operations import files
 from filewallball.operations.database_size import database_size
+from filewallball.operations.housekeeping import claim_job, finish_job
+from filewallball.storage import BlobStore, LocalBlobStore
 from filewallball.units import human_size
 from tests import factories
 
 
 @pytest.fixture
 def fresh(migrated: Engine) -> Database:
-    return Database(migrated, sessionmaker(migrated))
+    return Database(migrated, sessionmaker(migrated, expire_on_commit=False))
 
 
 def test_purge_old_events_commits_batch_by_batch(fresh: Database) -> None:
@@ -38,10 +50,137 @@ def test_purge_old_events_commits_batch_by_batch(fresh: Database) -> None:
         )
     batches: list[int] = []
     sa.event.listen(fresh.engine, "commit", lambda _conn: batches.append(1))
-    assert purge_old_events(fresh, timedelta(days=10), batch_size=4, now=now) == 14  # days 11..24
-    assert len(batches) == 5  # 4 + 4 + 4 + 2, then an empty batch
+    expired = purge_old_events(fresh, timedelta(days=10), batch_size=4, now=now)
+    assert (expired.events, expired.complete) == (14, True)  # days 11..24
+    assert len(batches) == 4  # 4 + 4 + 4 + 2: a short batch was the last
     with fresh.transaction() as session:
         assert session.scalar(sa.select(sa.func.count()).select_from(FileView)) == 11
+
+
+def _stored(store: BlobStore, content: bytes) -> files.FileSpec:
+    with store.stage() as staged:
+        staged.write(content)
+        staged.finish()
+        store.place(staged)
+    return factories.spec(content=content)
+
+
+def test_retention_runs_with_no_manual_step(fresh: Database, tmp_path: Path) -> None:
+    """What the service's schedule runs: the trash and the events past their retention
+    (trash_retention_days 30, log_retention_days 90, as seeded) go, the rest stays."""
+    store = LocalBlobStore(tmp_path / "blobs")
+    now = utcnow()
+    with fresh.transaction() as session:
+        old = files.create_file(session, _stored(store, b"deleted 31 days ago"))
+        recent = files.create_file(session, factories.spec())
+        old.is_deleted, old.deleted_at = True, now - timedelta(days=31)
+        recent.is_deleted, recent.deleted_at = True, now - timedelta(days=29)
+        session.add_all(
+            FileView(file_id=recent.id, created_at=now - timedelta(days=days))
+            for days in (1, 89, 91, 365)
+        )
+        old_id, old_hash, recent_id = old.id, old.file_hash, recent.id
+    ran = run_due_jobs(fresh, store, "worker", now=now)
+    assert ran == {
+        "expire_events": "2 events older than 90 days deleted",
+        "purge_trash": "1 files deleted more than 30 days ago purged, "
+        "1 contents (19 bytes) removed",
+    }
+    with fresh.transaction() as session:
+        left = set(
+            session.scalars(sa.select(FileInfo.id).where(FileInfo.id.in_([old_id, recent_id])))
+        )
+        assert left == {recent_id}
+        assert session.scalar(sa.select(sa.func.count()).select_from(FileView)) == 2
+    assert store.stat(old_hash) is None
+
+
+def test_due_jobs_run_once_whichever_worker_looks(fresh: Database, tmp_path: Path) -> None:
+    store = LocalBlobStore(tmp_path / "blobs")
+    now = datetime(2030, 1, 1, tzinfo=UTC)
+    assert set(run_due_jobs(fresh, store, "worker-a", now=now)) == set(JOBS)
+    assert run_due_jobs(fresh, store, "worker-a", now=now) == {}
+    assert run_due_jobs(fresh, store, "worker-b", now=now + JOB_INTERVAL / 2) == {}
+    assert set(run_due_jobs(fresh, store, "worker-b", now=now + JOB_INTERVAL)) == set(JOBS)
+
+
+def test_a_job_stopped_at_its_bound_goes_on_at_the_next_check(
+    fresh: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(maintenance, "SCHEDULED_BATCHES", 1)
+    monkeypatch.setattr(maintenance, "EVENTS_BATCH", 2)
+    now = utcnow()
+    with fresh.transaction() as session:
+        file = files.create_file(session, factories.spec())
+        session.add_all(
+            FileView(file_id=file.id, created_at=now - timedelta(days=100)) for _ in range(3)
+        )
+    store = LocalBlobStore(tmp_path / "blobs")
+    assert run_due_jobs(fresh, store, "worker", now=now)["expire_events"].startswith("2 events")
+    assert run_due_jobs(fresh, store, "worker", now=now)["expire_events"].startswith("1 events")
+    assert "expire_events" not in run_due_jobs(fresh, store, "worker", now=now)
+
+
+def test_a_failing_job_is_retried_later_and_the_others_still_run(
+    fresh: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*_: object) -> tuple[str, bool]:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setitem(JOBS, "expire_events", broken)
+    store = LocalBlobStore(tmp_path / "blobs")
+    now = datetime(2030, 1, 1, tzinfo=UTC)
+    ran = run_due_jobs(fresh, store, "worker", now=now)
+    assert ran["expire_events"] == "failed: disk on fire"
+    assert ran["purge_trash"].startswith("0 files")
+    assert run_due_jobs(fresh, store, "worker", now=now + RETRY_AFTER / 2) == {}
+    assert set(run_due_jobs(fresh, store, "worker", now=now + RETRY_AFTER)) == {"expire_events"}
+
+
+def test_a_lease_that_ran_out_is_taken_over(fresh: Database) -> None:
+    """A worker that died holding a lease holds it until it runs out; when it comes back
+    it cannot hand back what another worker took."""
+    now = datetime(2030, 1, 1, tzinfo=UTC)
+    with fresh.transaction() as session:
+        assert claim_job(session, "job", "a", now=now, hold_for=JOB_LEASE)
+    with fresh.transaction() as session:
+        assert not claim_job(session, "job", "b", now=now + JOB_LEASE / 2, hold_for=JOB_LEASE)
+    with fresh.transaction() as session:
+        assert claim_job(session, "job", "b", now=now + JOB_LEASE, hold_for=JOB_LEASE)
+    with fresh.transaction() as session:
+        assert not finish_job(session, "job", "a", now=now, next_run_at=now, result="late")
+        assert finish_job(session, "job", "b", now=now, next_run_at=now, result="done")
+        [row] = session.scalars(sa.select(HousekeepingJob).where(HousekeepingJob.job == "job"))
+        assert (row.held_by, row.held_until, row.last_result) == (None, None, "done")
+
+
+def test_of_many_workers_claiming_at_once_exactly_one_gets_the_lease(fresh: Database) -> None:
+    """Six threads claim one job at the same moment, each time it is due."""
+    for round_number in range(8):
+        moment = utcnow() + round_number * JOB_INTERVAL
+        start = threading.Barrier(6)
+        won: list[str] = []
+
+        def claim(
+            holder: str,
+            moment: datetime = moment,
+            start: threading.Barrier = start,
+            won: list[str] = won,
+        ) -> None:
+            start.wait()
+            with fresh.transaction() as session:
+                if claim_job(session, "purge_trash", holder, now=moment, hold_for=JOB_LEASE):
+                    won.append(holder)
+
+        threads = [threading.Thread(target=claim, args=(f"w{i}",)) for i in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert len(won) == 1, won
+        with fresh.transaction() as session:
+            next_run = moment + JOB_INTERVAL
+            finish_job(session, "purge_trash", won[0], now=moment, next_run_at=next_run, result="")
 
 
 def test_database_size_lists_every_table(fresh: Database) -> None:

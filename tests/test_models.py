@@ -23,6 +23,7 @@ from filewallball.models import (
     FileTagRelation,
     FileUpload,
     FileView,
+    HousekeepingJob,
     SystemSetting,
     UTCDateTime,
     utcnow,
@@ -58,6 +59,12 @@ CRUD_CASES: list[tuple[type[Base], Callable[[Session], Any], str, Callable[[Sess
     (FileDownload, lambda s: factories.download(factories.file()), "bytes_served", lambda s: 2**40),
     (SystemSetting, lambda s: factories.setting(), "setting_value", lambda s: "42"),
     (FileCount, lambda s: FileCount(category_key=0, live_files=1), "live_bytes", lambda s: 2**40),
+    (
+        HousekeepingJob,
+        lambda s: HousekeepingJob(job=factories.unique("job-"), next_run_at=utcnow()),
+        "held_by",
+        lambda s: "host/1234/abcd",
+    ),
 ]
 
 

@@ -88,6 +88,7 @@ def test_public_names() -> None:
         "FileTagRelation",
         "FileUpload",
         "FileView",
+        "HousekeepingJob",
         "ReadOnlyViewError",
         "SystemSetting",
         "UTCDateTime",

@@ -1,25 +1,97 @@
-"""Housekeeping that spans many transactions, so it runs at the edge (CLI, scheduler)."""
+"""Housekeeping: the work that spans many transactions, and the service's schedule of it.
+
+Each piece commits a bounded batch at a time, so that a big backlog never holds locks or
+grows the undo log for long, and each is safe to run twice at once: the purge deletes
+only rows still in the trash at the moment they are deleted, and a fold that loses a
+race stops. The commands call these functions directly (``filewallball purge``,
+``upload``); the service runs them on a schedule: the fold on every worker every
+``FOLD_SECONDS``, and the retention jobs (``JOBS``: event expiry, the trash purge) at
+start-up and every ``JOB_INTERVAL``, once across all the workers and servers that share
+the database, by the lease on each job's row (``operations.housekeeping``).
+
+The functions take ``Transactions``: a ``Database`` in the commands, and in the service
+``OneSession``, a session of the asyncio engine inside ``AsyncSession.run_sync``.
+"""
 
 from __future__ import annotations
 
+import logging
+import os
+import secrets
+import socket
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
-from filewallball.database import Database
+from sqlalchemy.orm import Session
+
 from filewallball.models import utcnow
 from filewallball.operations.activity import delete_events_before
+from filewallball.operations.blobs import release_blob
+from filewallball.operations.files import delete_for_good, purge_candidates
+from filewallball.operations.housekeeping import claim_job, finish_job
 from filewallball.operations.statistics import CountsMoved, fold_counts
+from filewallball.operations.system_settings import get_setting
+from filewallball.storage import BlobStore
 
-__all__ = ["fold_file_counts", "purge_old_events"]
+__all__ = [
+    "FOLD_SECONDS",
+    "JOBS",
+    "JOBS_CHECK_SECONDS",
+    "Expired",
+    "OneSession",
+    "Purged",
+    "Transactions",
+    "fold_file_counts",
+    "purge_old_events",
+    "purge_trash",
+    "retention_days",
+    "run_due_jobs",
+    "worker_name",
+]
+
+log = logging.getLogger("filewallball.maintenance")
+
+FOLD_SECONDS = 30.0  # uploads append a row to file_counts each; folding keeps statistics instant
+JOBS_CHECK_SECONDS = 60.0  # how often a worker of the service looks for a due job
+JOB_INTERVAL = timedelta(hours=1)
+JOB_LEASE = timedelta(hours=1)  # far longer than a scheduled run of SCHEDULED_BATCHES
+RETRY_AFTER = timedelta(minutes=10)  # after a failed run
+SCHEDULED_BATCHES = 20  # per job and run; a bigger backlog goes on at the next check
+PURGE_BATCH = 500  # file rows per transaction
+EVENTS_BATCH = 5000  # view or download events per transaction
+RETENTION_DEFAULTS = {"log_retention_days": 90, "trash_retention_days": 30}
 
 
-def fold_file_counts(database: Database) -> int:
+class Transactions(Protocol):
+    """Something that opens transactions, each committed when its block succeeds."""
+
+    def transaction(self) -> AbstractContextManager[Session]: ...
+
+
+@dataclass(frozen=True)
+class OneSession:
+    """Transactions one after another on one session: how the service runs housekeeping
+    on its asyncio engine, inside the greenlet of ``AsyncSession.run_sync``."""
+
+    session: Session
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        with self.session.begin():
+            yield self.session
+
+
+def fold_file_counts(transactions: Transactions) -> int:
     """Fold the counts' rows of differences, a bounded transaction at a time (commands
     that write rows do it before they end); returns how many rows went. Losing a race
     to another fold ends it: that one is doing the work."""
     total = 0
     while True:
         try:
-            with database.transaction() as session:
+            with transactions.transaction() as session:
                 folded = fold_counts(session)
         except CountsMoved:
             return total
@@ -28,20 +100,152 @@ def fold_file_counts(database: Database) -> int:
         total += folded
 
 
+@dataclass
+class Expired:
+    events: int = 0
+    complete: bool = True  # False: stopped at max_batches, more may be left
+
+
 def purge_old_events(
-    database: Database,
+    transactions: Transactions,
     older_than: timedelta,
     *,
-    batch_size: int = 5000,
+    batch_size: int = EVENTS_BATCH,
+    max_batches: int | None = None,
     now: datetime | None = None,
-) -> int:
+) -> Expired:
     """Delete view and download events older than ``older_than``, one committed batch at a
-    time, so a big backlog never holds locks or grows the undo log for long."""
+    time, at most ``max_batches`` of them when given."""
     cutoff = (now or utcnow()) - older_than
-    total = 0
-    while True:
-        with database.transaction() as session:
+    expired = Expired()
+    while max_batches is None or max_batches > 0:
+        with transactions.transaction() as session:
             deleted = delete_events_before(session, cutoff, limit=batch_size)
-        if not deleted:
-            return total
-        total += deleted
+        expired.events += deleted
+        if deleted < batch_size:  # of views and of downloads, fewer than a batch were left
+            return expired
+        max_batches = None if max_batches is None else max_batches - 1
+    expired.complete = False
+    return expired
+
+
+@dataclass
+class Purged:
+    files: int = 0
+    blobs: int = 0
+    bytes_freed: int = 0
+    complete: bool = True  # False: stopped at max_batches, more may be left
+
+
+def purge_trash(
+    transactions: Transactions,
+    store: BlobStore,
+    older_than: timedelta,
+    *,
+    batch_size: int = PURGE_BATCH,
+    max_batches: int | None = None,
+    now: datetime | None = None,
+) -> Purged:
+    """Delete for good the files in the trash for longer than ``older_than``: one
+    committed transaction per batch of rows, then each of their contents in its own
+    transaction, removed only when no row refers to it any more. The DELETE itself checks
+    that each row is still in the trash and past retention, so a file restored after the
+    batch was read stays."""
+    now = now or utcnow()
+    purged = Purged()
+    while max_batches is None or max_batches > 0:
+        with transactions.transaction() as session:
+            files = purge_candidates(session, older_than, now=now, limit=batch_size)
+            if not files:
+                return purged
+            sizes = {file.file_hash: file.file_size for file in files}
+            purged.files += delete_for_good(session, files, deleted_before=now - older_than)
+        for content_hash in sorted(sizes):
+            with transactions.transaction() as session:
+                released = release_blob(session, store, content_hash)
+            if released:
+                purged.blobs += 1
+                purged.bytes_freed += sizes[content_hash]
+        if len(files) < batch_size:
+            return purged
+        max_batches = None if max_batches is None else max_batches - 1
+    purged.complete = False
+    return purged
+
+
+def retention_days(transactions: Transactions, key: str) -> int:
+    """``log_retention_days`` or ``trash_retention_days``, as the settings say now."""
+    with transactions.transaction() as session:
+        days = get_setting(session, key, RETENTION_DEFAULTS[key])
+    assert isinstance(days, int)  # the setting's declared type, checked on read
+    return days
+
+
+# -- the service's schedule -------------------------------------------------------------
+
+
+def _expire_events(transactions: Transactions, store: BlobStore, now: datetime) -> tuple[str, bool]:
+    days = retention_days(transactions, "log_retention_days")
+    expired = purge_old_events(
+        transactions,
+        timedelta(days=days),
+        batch_size=EVENTS_BATCH,
+        max_batches=SCHEDULED_BATCHES,
+        now=now,
+    )
+    return f"{expired.events} events older than {days} days deleted", expired.complete
+
+
+def _purge_trash(transactions: Transactions, store: BlobStore, now: datetime) -> tuple[str, bool]:
+    days = retention_days(transactions, "trash_retention_days")
+    purged = purge_trash(
+        transactions,
+        store,
+        timedelta(days=days),
+        batch_size=PURGE_BATCH,
+        max_batches=SCHEDULED_BATCHES,
+        now=now,
+    )
+    summary = (
+        f"{purged.files} files deleted more than {days} days ago purged, "
+        f"{purged.blobs} contents ({purged.bytes_freed} bytes) removed"
+    )
+    return summary, purged.complete
+
+
+# name -> run(transactions, store, now): (what it did, whether it finished the backlog)
+Job = Callable[[Transactions, BlobStore, datetime], tuple[str, bool]]
+JOBS: dict[str, Job] = {"expire_events": _expire_events, "purge_trash": _purge_trash}
+
+
+def worker_name() -> str:
+    """Who holds a lease: the host and process, and a random part for a restarted process
+    that got the same pid."""
+    return f"{socket.gethostname()[:60]}/{os.getpid()}/{secrets.token_hex(4)}"
+
+
+def run_due_jobs(
+    transactions: Transactions, store: BlobStore, holder: str, *, now: datetime | None = None
+) -> dict[str, str]:
+    """Run every job that is due and that no other worker holds, each under its lease;
+    returns what each job run here did. A job that finished its backlog runs again after
+    ``JOB_INTERVAL``, one that stopped at its bound at the next check, one that failed
+    after ``RETRY_AFTER``."""
+    done: dict[str, str] = {}
+    for name, job in JOBS.items():
+        started = now or utcnow()
+        with transactions.transaction() as session:
+            if not claim_job(session, name, holder, now=started, hold_for=JOB_LEASE):
+                continue
+        try:
+            result, complete = job(transactions, store, started)
+        except Exception as error:  # one failing job must not stop the others, nor the schedule
+            log.exception("housekeeping job %s failed; retrying in %s", name, RETRY_AFTER)
+            result, next_run = f"failed: {error}", started + RETRY_AFTER
+        else:
+            next_run = started + JOB_INTERVAL if complete else started
+        finished = now or utcnow()
+        with transactions.transaction() as session:
+            finish_job(session, name, holder, now=finished, next_run_at=next_run, result=result)
+        done[name] = result
+    return done

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from email.utils import format_datetime, parsedate_to_datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from filewallball.models import utcnow
 from filewallball.operations.integrity import Finding, Report, mark_lost, record_report
+from filewallball.storage import LocalBlobStore
 from tests.factories import random_content
 
 CONTENT = random_content(10_000)
@@ -169,12 +171,14 @@ def test_missing_content_is_410(admin: TestClient, stored: dict[str, Any], data_
 
 
 def test_content_marked_lost_by_fsck_answers_410_until_uploaded_again(
-    admin: TestClient, service_engine: Engine
+    admin: TestClient, service_engine: Engine, data_dir: Path
 ) -> None:
     content = random_content(2000)
     stored = admin.put("/api/v1/files/marked.txt", content=content).json()
+    store = LocalBlobStore(data_dir / "blobs")
+    store.path(stored["file_hash"]).write_bytes(b"damaged")
     with Session(service_engine) as session, session.begin():
-        mark_lost(session, Finding("corrupt", stored["file_hash"], "test"))
+        assert mark_lost(session, store, Finding("corrupt", stored["file_hash"], "test"))
         record_report(session, Report(started_at=utcnow(), deep=True))
     gone = admin.get(stored["content_url"])
     assert gone.status_code == 410

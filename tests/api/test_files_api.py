@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -11,10 +12,11 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
-from filewallball.api import app as app_module
+from filewallball import maintenance
 from filewallball.api import create_app
-from filewallball.models import FileCount
+from filewallball.models import FileCount, FileInfo, FileView, HousekeepingJob, utcnow
 from filewallball.settings import Settings
+from filewallball.storage import LocalBlobStore
 from tests.api.conftest import ADMIN
 from tests.factories import random_content
 
@@ -180,20 +182,68 @@ def test_the_service_folds_the_counts_while_it_runs(
 ) -> None:
     """Each upload appends a row to file_counts; the running service folds them into
     one row per category, and the statistics read the same before and after."""
-    monkeypatch.setattr(app_module, "FOLD_SECONDS", 3600.0)
+    monkeypatch.setattr(maintenance, "FOLD_SECONDS", 3600.0)
     with TestClient(create_app(settings), headers=ADMIN) as admin:
         for number in range(5):
             _upload(admin, f"fold-{number}.txt", 10 + number, category="documents")
         before = admin.get("/api/v1/stats").json()
     assert _count_rows(service_engine) > _count_keys(service_engine)
 
-    monkeypatch.setattr(app_module, "FOLD_SECONDS", 0.05)
+    monkeypatch.setattr(maintenance, "FOLD_SECONDS", 0.05)
     with TestClient(create_app(settings), headers=ADMIN) as admin:
         deadline = time.monotonic() + 30
         while _count_rows(service_engine) > _count_keys(service_engine):
             assert time.monotonic() < deadline, "the service never folded the counts"
             time.sleep(0.05)
         assert admin.get("/api/v1/stats").json() == before
+
+
+def test_the_service_applies_the_retention_settings_by_itself(
+    settings: Settings, service_engine: Engine
+) -> None:
+    """A file 31 days in the trash and a view 91 days old (trash_retention_days 30 and
+    log_retention_days 90, as seeded): the service removes both once it has started, the
+    file's content with it, and keeps what is younger. Nobody runs a command."""
+    with TestClient(create_app(settings), headers=ADMIN) as admin:
+        doomed, kept = _upload(admin, "doomed.txt", 100), _upload(admin, "kept.txt", 100)
+        assert admin.delete(f"/api/v1/files/{doomed['file_uuid']}").status_code == 200
+    now = utcnow()
+    with service_engine.begin() as connection:
+        connection.execute(
+            sa.update(FileInfo)
+            .where(FileInfo.file_uuid == doomed["file_uuid"])
+            .values(deleted_at=now - timedelta(days=31))
+        )
+        kept_id = connection.scalar(
+            sa.select(FileInfo.id).where(FileInfo.file_uuid == kept["file_uuid"])
+        )
+        connection.execute(
+            sa.insert(FileView),
+            [{"file_id": kept_id, "created_at": now - timedelta(days=d)} for d in (1, 91)],
+        )
+        # due now, whatever the services of earlier tests on this database did
+        connection.execute(
+            sa.update(HousekeepingJob).values(next_run_at=now, held_by=None, held_until=None)
+        )
+    store = LocalBlobStore(settings.data_dir / "blobs")
+    assert store.stat(doomed["file_hash"]) is not None
+
+    def left() -> tuple[int, int]:
+        with service_engine.connect() as connection:
+            files = connection.scalar(
+                sa.select(sa.func.count()).where(
+                    FileInfo.file_uuid.in_([doomed["file_uuid"], kept["file_uuid"]])
+                )
+            )
+            views = connection.scalar(sa.select(sa.func.count()).where(FileView.file_id == kept_id))
+            return files or 0, views or 0
+
+    with TestClient(create_app(settings), headers=ADMIN):
+        deadline = time.monotonic() + 30
+        while left() != (1, 1) or store.stat(doomed["file_hash"]) is not None:
+            assert time.monotonic() < deadline, f"retention never ran: {left()} left"
+            time.sleep(0.02)
+    assert store.stat(kept["file_hash"]) is not None
 
 
 def _count_rows(engine: Engine) -> int:

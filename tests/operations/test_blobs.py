@@ -5,13 +5,14 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+from datetime import timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from filewallball.models import Blob, FileInfo
+from filewallball.models import Blob, FileInfo, utcnow
 from filewallball.operations import blobs, files
 from filewallball.operations.uploads import Client, begin_upload, check_upload, complete_upload
 from filewallball.storage import LocalBlobStore
@@ -79,14 +80,20 @@ def test_release_keeps_referenced_content(session: Session, tmp_path: Path) -> N
     )
     first, second = files.create_file(session, spec), files.create_file(session, spec)
 
-    files.delete_for_good(session, [first])
+    files.soft_delete_file(session, first.file_uuid)
+    assert (
+        files.delete_for_good(session, [first], deleted_before=utcnow() + timedelta(seconds=1)) == 1
+    )
     assert blobs.release_blob(session, store, content_hash) is False
     assert store.path(content_hash).exists()
 
     files.soft_delete_file(session, second.file_uuid)  # soft-deleted rows still need it
     assert blobs.release_blob(session, store, content_hash) is False
 
-    files.delete_for_good(session, [second])
+    assert (
+        files.delete_for_good(session, [second], deleted_before=utcnow() + timedelta(seconds=1))
+        == 1
+    )
     assert blobs.release_blob(session, store, content_hash) is True
     assert not store.path(content_hash).exists()
     assert session.scalars(sa.select(Blob).where(Blob.content_hash == content_hash)).all() == []
@@ -113,8 +120,9 @@ def test_a_purge_racing_an_upload_never_removes_the_blob_it_needs(
         content_hash = hashlib.sha256(content).hexdigest()
         upload(content, f"old-{round_number}.txt")
         with sessions.begin() as session:  # the old row is purged: the blob is now litter
-            rows = session.scalars(sa.select(FileInfo).where(FileInfo.file_hash == content_hash))
-            files.delete_for_good(session, rows.all())
+            [row] = session.scalars(sa.select(FileInfo).where(FileInfo.file_hash == content_hash))
+            files.soft_delete_file(session, row.file_uuid)
+            files.delete_for_good(session, [row], deleted_before=utcnow() + timedelta(seconds=1))
 
         def race(
             index: int,

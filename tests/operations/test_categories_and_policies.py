@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
-from sqlalchemy.orm import Session
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
 
 from filewallball.errors import Conflict, InvalidInput, NotFound
 from filewallball.operations import categories, extensions, files
@@ -139,3 +143,64 @@ def test_a_refused_policy_leaves_nothing_pending(session: Session) -> None:
     assert not session.new
     session.flush()
     assert extensions.get_policy(session, "newext") is None
+
+
+def _waits_for_a_lock(engine: Engine) -> bool:
+    """Whether a transaction on this engine's database is waiting for a row lock."""
+    if engine.dialect.name == "postgresql":
+        sql = (
+            "SELECT count(*) FROM pg_locks JOIN pg_stat_activity USING (pid) "
+            "WHERE NOT granted AND datname = current_database()"
+        )
+    else:
+        sql = (
+            "SELECT count(*) FROM information_schema.innodb_trx JOIN "
+            "information_schema.processlist ON id = trx_mysql_thread_id "
+            "WHERE trx_state = 'LOCK WAIT' AND db = DATABASE()"
+        )
+    with engine.connect() as connection:
+        return bool(connection.exec_driver_sql(sql).scalar())
+
+
+@pytest.mark.parametrize(
+    "server",
+    [
+        pytest.param("mariadb", marks=pytest.mark.mariadb, id="mariadb"),
+        pytest.param("postgresql", marks=pytest.mark.postgresql, id="postgresql"),
+    ],
+    indirect=True,
+)
+def test_of_two_renames_of_one_category_at_once_the_second_finds_it_gone(
+    migrated: Engine,
+) -> None:
+    """Both read the category named "a"; the first renames it to "c" and commits while
+    the second waits: the second is NotFound, not a success that undoes the first."""
+    sessions = sessionmaker(migrated)
+    with sessions.begin() as session:
+        categories.create_category(session, "a")
+    outcome: list[BaseException | str] = []
+
+    def rename_to_b() -> None:
+        try:
+            with sessions.begin() as session:
+                outcome.append(categories.update_category(session, "a", new_name="b").name)
+        except BaseException as error:  # reported by the main thread
+            outcome.append(error)
+
+    with sessions.begin() as session:
+        categories.update_category(session, "a", new_name="c")
+        second = threading.Thread(target=rename_to_b)
+        second.start()
+        # Commit once the second waits for our lock (or gave up): it read the category
+        # before our rename committed. (Should a busy server hide the wait, the second
+        # reads after our commit and finds no "a" either way: the test then proves less.)
+        deadline = time.monotonic() + 10
+        while not _waits_for_a_lock(migrated) and second.is_alive():
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.01)
+    second.join(timeout=60)
+    [result] = outcome
+    assert isinstance(result, NotFound), result
+    with sessions() as session:
+        assert [c.name for c in categories.list_categories(session) if c.name in "abc"] == ["c"]

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from filewallball.database import create_database_engine
 from filewallball.migrations import alembic_config
-from filewallball.models import FileCategory, FileCount, FileInfo
+from filewallball.models import FileCategory, FileCount, FileInfo, utcnow
 from filewallball.operations import files, statistics
 from filewallball.operations.statistics import CountsMoved, Totals
 from tests import factories
@@ -135,7 +135,7 @@ def test_every_kind_of_write_keeps_the_counts(session: Session) -> None:
 
     def purge() -> None:
         if file := some_file(deleted=True):
-            files.delete_for_good(session, [file])
+            files.delete_for_good(session, [file], deleted_before=utcnow() + timedelta(seconds=1))
 
     def resize() -> None:  # what no operation does, a database administrator might
         if file := some_file():
@@ -366,5 +366,11 @@ def test_purge_candidates_are_counted_as_deleted_until_purged(session: Session) 
     candidates = files.purge_candidates(
         session, timedelta(0), now=file.deleted_at + timedelta(seconds=1)
     )
-    files.delete_for_good(session, [c for c in candidates if c.id == file.id])
+    purged = [c for c in candidates if c.id == file.id]
+    assert (
+        files.delete_for_good(
+            session, purged, deleted_before=file.deleted_at + timedelta(seconds=1)
+        )
+        == 1
+    )
     assert counted(session)[0] == before

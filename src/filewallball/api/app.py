@@ -14,7 +14,7 @@ from starlette.middleware.body_limit import RequestBodyLimitMiddleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from filewallball import __version__
+from filewallball import __version__, maintenance
 from filewallball.api.errors import PlainErrorsAsJson, install_error_handlers
 from filewallball.api.guard import RequestGuard
 from filewallball.api.lingering import LingeringClose
@@ -23,7 +23,6 @@ from filewallball.api.paths import path_is_utf8
 from filewallball.api.routes import catalog, compat, content, files, service, stats, uploads
 from filewallball.api.services import Services
 from filewallball.database import AsyncDatabase
-from filewallball.operations.statistics import CountsMoved, fold_counts
 from filewallball.settings import Settings, get_settings
 from filewallball.storage import LocalBlobStore
 
@@ -35,8 +34,6 @@ API_PREFIX = "/api/v1"
 # Every body but an upload's is a little JSON; the upload routes lift this limit and
 # enforce their own (the extension's policy and max_upload_bytes) as bytes arrive.
 MAX_BODY_BYTES = 1024 * 1024
-# Uploads append a row to file_counts each; folding them keeps statistics instant.
-FOLD_SECONDS = 30.0
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # glibc's malloc.h
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
@@ -71,12 +68,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if removed := store.remove_temporary():
             log.warning("removed %d partial upload(s) left by a crash", removed)
         services = Services(settings, database, store, Metrics(database.pool_status))
-
-        async def fold_backlog() -> None:
-            while await services.run(fold_counts):
-                pass
-
-        services.every(FOLD_SECONDS, fold_backlog, "fold the file counts", CountsMoved)
+        holder = maintenance.worker_name()
+        services.every(
+            maintenance.FOLD_SECONDS,
+            lambda: services.housekeep(maintenance.fold_file_counts),
+            "fold the file counts",
+        )
+        services.every(
+            maintenance.JOBS_CHECK_SECONDS,
+            lambda: services.housekeep(maintenance.run_due_jobs, store, holder),
+            "housekeeping jobs",
+            at_start=True,
+        )
         app.state.services = services
         try:
             yield

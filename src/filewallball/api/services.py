@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from filewallball.api.metrics import Metrics
 from filewallball.database import AsyncDatabase, is_deadlock
+from filewallball.maintenance import OneSession, Transactions
 from filewallball.settings import Settings
 from filewallball.storage import LocalBlobStore
 
@@ -64,19 +65,23 @@ class Services:
         job: Callable[[], Awaitable[object]],
         what: str,
         *ignored: type[Exception],
+        at_start: bool = False,
     ) -> None:
-        """Run ``job`` every ``seconds`` until the service stops; a failure (the database
-        away, or one of ``ignored``) waits for the next turn."""
+        """Run ``job`` every ``seconds`` until the service stops, the first time at once
+        when ``at_start``; a failure (the database away, or one of ``ignored``) waits for
+        the next turn."""
 
         failures = (*TRANSIENT, *ignored)
 
         async def repeat() -> None:
-            while True:
+            if not at_start:
                 await asyncio.sleep(seconds)
+            while True:
                 try:
                     await job()
                 except failures as error:
                     log.debug("%s: %s; next time", what, error)
+                await asyncio.sleep(seconds)
 
         self._start(repeat())
 
@@ -124,9 +129,27 @@ class Services:
         upload, and SQLite refuses any write it attempts."""
         return await self.database.read(work, *args, **kwargs)
 
+    async def housekeep(
+        self, work: Callable[Concatenate[Transactions, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """Run housekeeping (``maintenance``), which commits one transaction after another,
+        on one session of the service's engine, in one greenlet like a request's work."""
+        async with self.database.sessions() as session:
+            return await session.run_sync(_in_transactions, work, *args, **kwargs)
+
     async def in_thread(self, work: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Blocking file-system work, off the event loop."""
         return await anyio.to_thread.run_sync(lambda: work(*args, **kwargs))
+
+
+def _in_transactions(
+    session: Session,
+    work: Callable[Concatenate[Transactions, P], T],
+    /,
+    *args: P.args,
+    **kwargs: P.kwargs,
+) -> T:
+    return work(OneSession(session), *args, **kwargs)
 
 
 def services_of(request: Request) -> Services:

@@ -167,8 +167,7 @@ def _repair(
                 repaired["blobs_removed"] += release_blob(session, store, finding.content_hash)
         elif finding.kind in ("missing", "corrupt", "restored"):
             with database.transaction() as session:
-                mark_lost(session, finding)
-            repaired["contents_marked"] += 1
+                repaired["contents_marked"] += mark_lost(session, store, finding, deep=report.deep)
     if report.count("temporary"):
         older_than = report.started_at - timedelta(minutes=cutoff_minutes)
         repaired["temporary_removed"] = store.remove_temporary(older_than=older_than)

@@ -3,7 +3,6 @@ the contents no file refers to any more."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import timedelta
 
 import click
@@ -17,25 +16,13 @@ from filewallball.cli.shared import (
     plural,
     reports_errors,
 )
-from filewallball.maintenance import fold_file_counts
-from filewallball.models import utcnow
-from filewallball.operations.blobs import release_blob
-from filewallball.operations.files import delete_for_good, purge_candidates
-from filewallball.operations.system_settings import get_setting
+from filewallball.maintenance import fold_file_counts, purge_trash, retention_days
+from filewallball.operations.files import purge_candidates
 from filewallball.units import human_size
 
 __all__ = ["purge"]
 
-BATCH_SIZE = 500  # rows deleted per transaction
 DRY_RUN_LIMIT = 10_000  # rows listed by --dry-run; purge_candidates cannot page further
-DEFAULT_RETENTION_DAYS = 30
-
-
-@dataclass
-class Purged:
-    files: int = 0
-    blobs: int = 0
-    bytes_freed: int = 0
 
 
 @click.command()
@@ -53,18 +40,16 @@ def purge(days: int | None, dry_run: bool, as_json: bool) -> None:
     """Delete old soft-deleted files for good.
 
     Rows go in committed batches; then each of their contents is removed from the store
-    unless another file (live or in the trash) has the same content."""
+    unless another file (live or in the trash) has the same content. The service does
+    the same by itself, hourly."""
     installation = open_installation()
     if days is None:
-        with installation.database.transaction() as session:
-            setting = get_setting(session, "trash_retention_days", DEFAULT_RETENTION_DAYS)
-        assert isinstance(setting, int)  # the setting's declared type, checked on read
-        days = setting
+        days = retention_days(installation.database, "trash_retention_days")
     older_than = timedelta(days=days)
     if dry_run:
         _dry_run(installation, older_than, days, as_json=as_json)
         return
-    purged = _purge(installation, older_than)
+    purged = purge_trash(installation.database, installation.store, older_than)
     fold_file_counts(installation.database)
     if as_json:
         echo_json(
@@ -81,27 +66,6 @@ def purge(days: int | None, dry_run: bool, as_json: bool) -> None:
         f"removed {plural(purged.blobs, 'content')} no file refers to any more, "
         f"freeing {human_size(purged.bytes_freed)}."
     )
-
-
-def _purge(installation: Installation, older_than: timedelta) -> Purged:
-    """One committed transaction per batch of rows; then each of their contents in its own
-    transaction, removed only when no row refers to it any more."""
-    database, store = installation.database, installation.store
-    purged, now = Purged(), utcnow()
-    while True:
-        with database.transaction() as session:
-            files = purge_candidates(session, older_than, now=now, limit=BATCH_SIZE)
-            if not files:
-                return purged
-            sizes = {file.file_hash: file.file_size for file in files}
-            hashes = delete_for_good(session, files)
-        purged.files += len(files)
-        for content_hash in hashes:
-            with database.transaction() as session:
-                released = release_blob(session, store, content_hash)
-            if released:
-                purged.blobs += 1
-                purged.bytes_freed += sizes[content_hash]
 
 
 def _dry_run(

@@ -4,6 +4,7 @@ from filewallball.models.activity import FileDownload, FileView
 from filewallball.models.base import NAMING_CONVENTION, Base
 from filewallball.models.blobs import Blob
 from filewallball.models.files import FileCategory, FileExtension, FileInfo, FileUpload
+from filewallball.models.housekeeping import HousekeepingJob
 from filewallball.models.statistics import (
     FileCount,
     FileStatistics,
@@ -28,6 +29,7 @@ __all__ = [
     "FileTagRelation",
     "FileUpload",
     "FileView",
+    "HousekeepingJob",
     "ReadOnlyViewError",
     "SystemSetting",
     "UTCDateTime",

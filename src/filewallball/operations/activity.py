@@ -116,6 +116,6 @@ def delete_events_before(session: Session, cutoff: datetime, *, limit: int = 500
             sa.select(model.id).where(model.created_at < cutoff).limit(limit)
         ).all()
         if ids:
-            session.execute(sa.delete(model).where(model.id.in_(ids)))
-            deleted += len(ids)
+            result = session.execute(sa.delete(model).where(model.id.in_(ids)))
+            deleted += cast("sa.CursorResult[Any]", result).rowcount
     return deleted

@@ -35,6 +35,12 @@ def release_blob(session: Session, store: BlobStore, content_hash: str) -> bool:
     database. Returns whether it went. Call it in its own transaction, after the rows
     that referred to the content were deleted and committed."""
     blob = lock_blob(session, content_hash, 0)
+    # Exact under the lock: every statement that makes a row name a content (an upload, a
+    # bulk insert, raw SQL) locks the blob row through the insert trigger until it
+    # commits. The read is not a locking one: restores and soft deletes lock a file row,
+    # then its blob row (the trigger), and a locking read of file rows here would take
+    # the two in the other order. So on MariaDB this must be the transaction's first
+    # read, whose snapshot is taken now: hence its own transaction.
     if is_referenced(session, content_hash):
         return False
     # Under the lock: an upload of the same content waits, then finds no blob and

@@ -42,8 +42,15 @@ def list_categories(session: Session, *, include_inactive: bool = False) -> Sequ
 
 
 def _get(session: Session, name: str) -> FileCategory:
+    """The category named ``name`` now, locked to change it: a concurrent rename makes it
+    NotFound here, instead of both renames answering success and the first one lost."""
     name = _check_name(name)
-    category = session.scalars(sa.select(FileCategory).where(FileCategory.name == name)).first()
+    category = session.scalars(
+        sa.select(FileCategory)
+        .where(FileCategory.name == name)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).first()
     if category is None:
         raise NotFound(f"no category {name!r}")
     return category

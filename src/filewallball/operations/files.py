@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
 from functools import lru_cache
-from typing import Any, Final
+from typing import Any, Final, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -140,23 +140,32 @@ def get_file(
     """The file's row, to change it (``records.file_record`` shows it); soft-deleted files
     only when asked.
 
-    The row is locked (FOR UPDATE) until the transaction ends, and this is the first
-    thing a change of a file does: every change of one file (its tags included) takes
-    this lock first, so two of them queue instead of deadlocking over the gap locks of
-    its tag links (MariaDB), and the second one reads what the first committed instead
-    of an older snapshot (a PATCH of the tags replaces the set it read). ``lock=False``
-    only to read the row."""
-    file = session.scalars(
-        _lookup(include_deleted, lock), {"file_uuid": parse_file_uuid(file_uuid)}
-    ).one_or_none()
+    The row is locked (FOR UPDATE) until the transaction ends and read as it is now (a
+    locking read sees rows committed after this transaction's snapshot, on MariaDB too),
+    and this is the first thing a change of a file does. So every change of one file
+    (its tags included) queues behind the one before instead of deadlocking over the gap
+    locks of its tag links (MariaDB), a PATCH of the tags replaces the set the previous
+    change committed, and a row that a purge is deleting is waited for, then NotFound,
+    instead of an UPDATE that finds no row. ``lock=False`` only to read the row.
+
+    The lock is taken through the primary key, found first without a lock: the purge
+    deletes by primary key, and on MariaDB a locking read by UUID locks the UUID's index
+    entry before the row, the reverse of the purge's order, and the two deadlocked."""
+    file_id = session.scalar(_FILE_ID, {"file_uuid": parse_file_uuid(file_uuid)})
+    file = None
+    if file_id is not None:
+        file = session.scalars(_by_id(include_deleted, lock), {"file_id": file_id}).one_or_none()
     if file is None:
         raise NotFound(f"no file {file_uuid}")
     return file
 
 
+_FILE_ID = sa.select(FileInfo.id).where(FileInfo.file_uuid == sa.bindparam("file_uuid"))
+
+
 @lru_cache(maxsize=4)
-def _lookup(include_deleted: bool, lock: bool) -> sa.Select[FileInfo]:
-    statement = sa.select(FileInfo).where(FileInfo.file_uuid == sa.bindparam("file_uuid"))
+def _by_id(include_deleted: bool, lock: bool) -> sa.Select[FileInfo]:
+    statement = sa.select(FileInfo).where(FileInfo.id == sa.bindparam("file_id"))
     if not include_deleted:
         statement = statement.where(FileInfo.is_deleted == sa.false())
     if lock:
@@ -230,15 +239,33 @@ def purge_candidates(
     ).all()
 
 
-def delete_for_good(session: Session, files: Sequence[FileInfo]) -> list[str]:
-    """Delete rows for good (with their tags, uploads and events); returns the hashes of
-    their contents, whose blobs the caller releases (``blobs.release_blob``) once this
-    transaction has committed."""
-    hashes = sorted({file.file_hash for file in files})
-    for file in files:
-        session.delete(file)
-    session.flush()
-    return hashes
+def delete_for_good(
+    session: Session, files: Sequence[FileInfo], *, deleted_before: datetime
+) -> int:
+    """Delete for good those of ``files`` that are still in the trash and were deleted
+    before ``deleted_before`` (with their tags, uploads and events, by the foreign keys'
+    cascades); returns how many rows went. The caller releases the blobs of their
+    contents (``blobs.release_blob``) once this transaction has committed.
+
+    The DELETE checks the condition itself, on each row as it deletes it: the rows were
+    read earlier without a lock, and a file restored since then must stay. MariaDB
+    reads the latest committed version of a row it deletes, PostgreSQL re-checks a row
+    changed by a transaction it waited for, and SQLite has one writer at a time."""
+    if not files:
+        return 0
+    result = session.execute(
+        sa.delete(FileInfo)
+        .where(
+            FileInfo.id.in_(sorted(file.id for file in files)),
+            FileInfo.is_deleted == sa.true(),
+            FileInfo.deleted_at < deleted_before,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    for file in files:  # deleted or not, their state in memory is stale now
+        if file in session:
+            session.expunge(file)
+    return cast("sa.CursorResult[Any]", result).rowcount
 
 
 def bulk_insert_files(session: Session, specs: Sequence[FileSpec]) -> list[tuple[int, str]]:

@@ -173,15 +173,41 @@ def _check_blob(
     return None
 
 
-def mark_lost(session: Session, finding: Finding) -> None:
-    """Record that a content is missing or corrupt (or intact again, "restored"); the
-    files naming it answer 410 until it is stored again."""
+def mark_lost(
+    session: Session, store: LocalBlobStore, finding: Finding, *, deep: bool = False
+) -> bool:
+    """Record what is true of a finding's content now: missing or corrupt (the files
+    naming it answer 410 until it is stored again), or intact ("ok"). Returns whether
+    its status changed.
+
+    The scan read everything without a lock, so the content is checked again under its
+    lock: an upload of the same bytes may have stored it since (uploads place blobs
+    holding that lock), or a purge removed the last file naming it (then there is
+    nothing to mark, and no blob row is made for it)."""
     if finding.content_hash is None:
-        return
-    blob = lock_blob(session, finding.content_hash, 0)
-    blob.status = "ok" if finding.kind == "restored" else finding.kind
-    blob.checked_at = utcnow()
+        return False
+    blob = session.scalars(
+        sa.select(Blob)
+        .where(Blob.content_hash == finding.content_hash)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one_or_none()
+    size = session.scalar(
+        sa.select(sa.func.max(FileInfo.file_size)).where(FileInfo.file_hash == finding.content_hash)
+    )
+    if blob is None or size is None:
+        return False
+    problem = _check_blob(store, finding.content_hash, int(size), deep=deep, progress=_ignore)
+    status = "ok" if problem is None else problem[0]
+    if blob.status == status:
+        return False
+    blob.status, blob.checked_at = status, utcnow()
     session.flush()
+    return True
+
+
+def _ignore(_bytes: int) -> None:
+    pass
 
 
 def record_report(session: Session, report: Report) -> None:
