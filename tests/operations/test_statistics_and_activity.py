@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from filewallball.errors import InvalidInput
-from filewallball.models import FileDownload, FileInfo, FileView
+from filewallball.models import FileDownload, FileInfo, FileView, utcnow
 from filewallball.operations import activity, files, statistics, tags
 from filewallball.operations.clients import Client
 from filewallball.operations.statistics import Period, TrendPoint
@@ -157,7 +157,9 @@ def test_an_event_of_a_file_gone_meanwhile_records_nothing(session: Session) -> 
     """A download that ran while its file was purged: no row, no foreign-key error."""
     file = files.create_file(session, factories.spec())
     file_id = file.id
-    files.delete_for_good(session, [file])
+    file.is_deleted, file.deleted_at = True, utcnow() - timedelta(days=1)
+    session.flush()
+    assert files.delete_for_good(session, [file], deleted_before=utcnow()) == 1
     activity.record_download(session, file_id, bytes_served=10)
     activity.record_view(session, file_id)
     for model in (FileView, FileDownload):

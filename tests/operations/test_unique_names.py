@@ -23,6 +23,7 @@ GUARDED = {
     "file_extensions.extension": "trimmed, letters and digits only (extensions._check_extension)",
     "file_tags.tag_name": "trimmed (tags.normalise_tag)",
     "files.file_uuid": "a canonical UUID (files.parse_file_uuid)",
+    "housekeeping_jobs.job": "a name from maintenance.JOBS, never from a request",
     "system_settings.setting_key": "refused (system_settings.check_key)",
 }
 

@@ -142,30 +142,26 @@ def get_file(
 
     The row is locked (FOR UPDATE) until the transaction ends and read as it is now (a
     locking read sees rows committed after this transaction's snapshot, on MariaDB too),
-    and this is the first thing a change of a file does. So every change of one file
-    (its tags included) queues behind the one before instead of deadlocking over the gap
-    locks of its tag links (MariaDB), a PATCH of the tags replaces the set the previous
-    change committed, and a row that a purge is deleting is waited for, then NotFound,
-    instead of an UPDATE that finds no row. ``lock=False`` only to read the row.
+    and this is the first statement of every change of a file, so that the snapshot of
+    what the change reads next (its tags) is taken after the lock. Every change of one
+    file queues behind the one before instead of deadlocking over the gap locks of its
+    tag links (MariaDB), a PATCH of the tags replaces the set the previous change
+    committed, and a row that a purge is deleting is waited for, then NotFound, instead
+    of an UPDATE that finds no row. ``lock=False`` only to read the row.
 
-    The lock is taken through the primary key, found first without a lock: the purge
-    deletes by primary key, and on MariaDB a locking read by UUID locks the UUID's index
-    entry before the row, the reverse of the purge's order, and the two deadlocked."""
-    file_id = session.scalar(_FILE_ID, {"file_uuid": parse_file_uuid(file_uuid)})
-    file = None
-    if file_id is not None:
-        file = session.scalars(_by_id(include_deleted, lock), {"file_id": file_id}).one_or_none()
+    The lock is taken through the UUID's index, then the row: ``delete_for_good``
+    deletes in the same order, so a restore and the purge queue instead of deadlocking."""
+    file = session.scalars(
+        _lookup(include_deleted, lock), {"file_uuid": parse_file_uuid(file_uuid)}
+    ).one_or_none()
     if file is None:
         raise NotFound(f"no file {file_uuid}")
     return file
 
 
-_FILE_ID = sa.select(FileInfo.id).where(FileInfo.file_uuid == sa.bindparam("file_uuid"))
-
-
 @lru_cache(maxsize=4)
-def _by_id(include_deleted: bool, lock: bool) -> sa.Select[FileInfo]:
-    statement = sa.select(FileInfo).where(FileInfo.id == sa.bindparam("file_id"))
+def _lookup(include_deleted: bool, lock: bool) -> sa.Select[FileInfo]:
+    statement = sa.select(FileInfo).where(FileInfo.file_uuid == sa.bindparam("file_uuid"))
     if not include_deleted:
         statement = statement.where(FileInfo.is_deleted == sa.false())
     if lock:
@@ -250,13 +246,17 @@ def delete_for_good(
     The DELETE checks the condition itself, on each row as it deletes it: the rows were
     read earlier without a lock, and a file restored since then must stay. MariaDB
     reads the latest committed version of a row it deletes, PostgreSQL re-checks a row
-    changed by a transaction it waited for, and SQLite has one writer at a time."""
+    changed by a transaction it waited for, and SQLite has one writer at a time.
+
+    The rows are found by UUID, so the DELETE locks each UUID's index entry before its
+    row, in the order ``get_file`` locks them for a restore: by primary key, the two
+    took the locks in opposite orders and deadlocked (MariaDB)."""
     if not files:
         return 0
     result = session.execute(
         sa.delete(FileInfo)
         .where(
-            FileInfo.id.in_(sorted(file.id for file in files)),
+            FileInfo.file_uuid.in_(sorted(file.file_uuid for file in files)),
             FileInfo.is_deleted == sa.true(),
             FileInfo.deleted_at < deleted_before,
         )
