@@ -11,8 +11,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from filewallball.maintenance import OneSession, check_integrity
 from filewallball.models import Blob, FileInfo
-from filewallball.operations.integrity import last_report, mark_lost, scan
+from filewallball.operations.integrity import count_contents, last_report, mark_lost, scan
 from filewallball.storage import LocalBlobStore
 from tests.cli_installation import Installation, run, sha256, upload, write
 
@@ -264,3 +265,49 @@ def test_a_repair_marks_only_what_is_still_true_under_the_contents_lock(
             assert not mark_lost(session, store, findings[sha256(content)])
     assert _status(installation, sha256(stored_again)) == "ok"
     assert sha256(purged) not in installation.blob_hashes()
+
+
+def test_the_check_is_one_job_that_the_service_can_run_on_its_own_session(
+    installation: Installation, tmp_path: Path
+) -> None:
+    """What ``fsck --repair`` runs, called as the service calls housekeeping: one
+    session, a committed transaction to count, one to scan, one per repair, one to
+    record the report."""
+    upload(write(tmp_path / "a.txt", b"alpha"), write(tmp_path / "b.txt", b"beta"))
+    orphans = [b"orphan one", b"orphan two"]
+    for content in orphans:
+        _age(write(installation.blob_path(sha256(content)), content))
+    write(installation.blobs / "README", b"not a blob")
+    store, counted = LocalBlobStore(installation.blobs), []
+    commits: list[sa.Connection] = []
+
+    def committed(connection: sa.Connection) -> None:
+        commits.append(connection)
+
+    sa.event.listen(installation.engine, "commit", committed)
+    try:
+        with Session(installation.engine) as session:
+            checked = check_integrity(
+                OneSession(session),
+                store,
+                strays_into=tmp_path / "aside",
+                repair=True,
+                counted=counted.append,
+            )
+    finally:
+        sa.event.remove(installation.engine, "commit", committed)
+    assert counted == [2] == [checked.report.contents_checked]
+    assert checked.report.repaired == {
+        "blobs_removed": 2,
+        "temporary_removed": 0,
+        "contents_marked": 0,
+        "strays_moved": 1,
+    }
+    assert len(commits) == 3 + len(orphans)
+    assert (tmp_path / "aside" / "README").read_bytes() == b"not a blob"
+    assert installation.stored_blobs() == {sha256(b"alpha"), sha256(b"beta")}
+    with Session(installation.engine) as session:
+        assert count_contents(session) == 2
+        recorded = last_report(session)
+    assert recorded is not None
+    assert recorded["repaired"] == checked.report.repaired

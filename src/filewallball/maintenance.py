@@ -2,9 +2,10 @@
 
 Each piece commits a bounded batch at a time, so that a big backlog never holds locks or
 grows the undo log for long, and each is safe to run twice at once: the purge deletes
-only rows still in the trash at the moment they are deleted, and a fold that loses a
-race stops. The commands call these functions directly (``filewallball purge``,
-``upload``); the service runs them on a schedule: the fold on every worker every
+only rows still in the trash at the moment they are deleted, a fold that loses a race
+stops, and fsck's repairs re-check each finding under its content's lock. The commands
+call these functions directly (``filewallball purge``, ``fsck``, ``upload``); the
+service runs them on a schedule: the fold on every worker every
 ``FOLD_SECONDS``, and the retention jobs (``JOBS``: event expiry, the trash purge) at
 start-up and every ``JOB_INTERVAL``, once across all the workers and servers that share
 the database, by the lease on each job's row (``operations.housekeeping``).
@@ -23,6 +24,7 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Protocol
 
 from sqlalchemy.orm import Session
@@ -32,18 +34,31 @@ from filewallball.operations.activity import delete_events_before
 from filewallball.operations.blobs import release_blob
 from filewallball.operations.files import delete_for_good, purge_candidates
 from filewallball.operations.housekeeping import claim_job, finish_job
+from filewallball.operations.integrity import (
+    DEFAULT_CUTOFF,
+    Adoption,
+    Report,
+    adopt_blob,
+    adoption_of,
+    count_contents,
+    mark_lost,
+    record_report,
+    scan,
+)
 from filewallball.operations.statistics import CountsMoved, fold_counts
 from filewallball.operations.system_settings import get_setting
-from filewallball.storage import BlobStore
+from filewallball.storage import BlobStore, LocalBlobStore
 
 __all__ = [
     "FOLD_SECONDS",
     "JOBS",
     "JOBS_CHECK_SECONDS",
+    "Checked",
     "Expired",
     "OneSession",
     "Purged",
     "Transactions",
+    "check_integrity",
     "fold_file_counts",
     "purge_old_events",
     "purge_trash",
@@ -179,6 +194,91 @@ def retention_days(transactions: Transactions, key: str) -> int:
         days = get_setting(session, key, RETENTION_DEFAULTS[key])
     assert isinstance(days, int)  # the setting's declared type, checked on read
     return days
+
+
+# -- fsck -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Checked:
+    report: Report
+    # with adopt: for each unreferenced blob, the file it becomes or why it cannot
+    adoptions: dict[str, Adoption | str]
+
+
+def check_integrity(
+    transactions: Transactions,
+    store: LocalBlobStore,
+    *,
+    strays_into: Path,
+    deep: bool = False,
+    cutoff: timedelta = DEFAULT_CUTOFF,
+    adopt: bool = False,
+    repair: bool = False,
+    counted: Callable[[int], None] = lambda _contents: None,
+    progress: Callable[[int], None] = lambda _bytes: None,
+) -> Checked:
+    """fsck: compare the database and the store (``operations.integrity``), with
+    ``repair`` repair what the scan found, and record the report. ``counted`` is told
+    how many contents the scan will check, ``progress`` what ``scan`` tells it."""
+    with transactions.transaction() as session:
+        counted(count_contents(session))
+    with transactions.transaction() as session:
+        report = scan(session, store, deep=deep, cutoff=cutoff, progress=progress)
+    adoptions = _adoptions(store, report) if adopt else {}
+    if repair:
+        report.repaired = _repair(
+            transactions, store, report, cutoff=cutoff, adoptions=adoptions, strays_into=strays_into
+        )
+    with transactions.transaction() as session:
+        record_report(session, report)
+    return Checked(report, adoptions)
+
+
+def _adoptions(store: LocalBlobStore, report: Report) -> dict[str, Adoption | str]:
+    return {
+        finding.content_hash: adoption_of(store, finding.content_hash)
+        for finding in report.findings
+        if finding.kind == "unreferenced" and finding.content_hash
+    }
+
+
+def _repair(
+    transactions: Transactions,
+    store: LocalBlobStore,
+    report: Report,
+    *,
+    cutoff: timedelta,
+    adoptions: dict[str, Adoption | str],
+    strays_into: Path,
+) -> dict[str, int]:
+    """Each finding in its own transaction, re-checked there under its content's lock;
+    returns how many of each repair were made."""
+    repaired = {"blobs_removed": 0, "temporary_removed": 0, "contents_marked": 0}
+    if adoptions:
+        repaired["files_adopted"] = 0
+    if report.count("stray"):
+        repaired["strays_moved"] = 0
+    for finding in report.findings:
+        if finding.kind == "unreferenced" and finding.content_hash in adoptions:
+            adoption = adoptions[finding.content_hash]
+            if isinstance(adoption, Adoption):  # a blob that does not verify stays
+                with transactions.transaction() as session:
+                    repaired["files_adopted"] += adopt_blob(session, store, adoption) is not None
+        elif finding.kind == "stray":
+            store.move_stray(finding.detail, strays_into)
+            repaired["strays_moved"] += 1
+        elif finding.kind == "unreferenced" and finding.content_hash:
+            with transactions.transaction() as session:
+                repaired["blobs_removed"] += release_blob(session, store, finding.content_hash)
+        elif finding.kind in ("missing", "corrupt", "restored"):
+            with transactions.transaction() as session:
+                repaired["contents_marked"] += mark_lost(session, store, finding, deep=report.deep)
+    if report.count("temporary"):
+        repaired["temporary_removed"] = store.remove_temporary(
+            older_than=report.started_at - cutoff
+        )
+    return repaired
 
 
 # -- the service's schedule -------------------------------------------------------------

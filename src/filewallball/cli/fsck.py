@@ -8,28 +8,15 @@ from datetime import timedelta
 import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-from sqlalchemy import func, select
 
-from filewallball.cli.shared import (
-    Installation,
-    echo_json,
-    open_installation,
-    plural,
-    reports_errors,
-)
-from filewallball.models import FileInfo
-from filewallball.operations.blobs import release_blob
+from filewallball.cli.shared import echo_json, open_installation, plural, reports_errors
+from filewallball.maintenance import check_integrity
 from filewallball.operations.integrity import (
     DEFAULT_CUTOFF,
     KINDS,
     LOST_AND_FOUND,
     Adoption,
     Report,
-    adopt_blob,
-    adoption_of,
-    mark_lost,
-    record_report,
-    scan,
 )
 
 __all__ = ["STRAY_DIR", "fsck"]
@@ -65,10 +52,7 @@ def fsck(deep: bool, repair: bool, adopt: bool, cutoff_minutes: int, as_json: bo
     --repair; repairs never delete a file row and never rewrite content. Exit code 1
     while problems remain."""
     installation = open_installation()
-    database, store = installation.database, installation.store
     stderr = Console(stderr=True)
-    with database.transaction() as session:
-        contents = session.scalar(select(func.count(func.distinct(FileInfo.file_hash)))) or 0
     with Progress(
         TextColumn("checking"),
         BarColumn(),
@@ -77,20 +61,19 @@ def fsck(deep: bool, repair: bool, adopt: bool, cutoff_minutes: int, as_json: bo
         disable=as_json or not stderr.is_terminal,
         transient=True,
     ) as progress:
-        task = progress.add_task("fsck", total=contents)
-        with database.transaction() as session:
-            report = scan(
-                session,
-                store,
-                deep=deep,
-                cutoff=timedelta(minutes=cutoff_minutes),
-                progress=lambda _bytes: progress.advance(task),
-            )
-    adoptions = _adoptions(installation, report) if adopt else {}
-    if repair:
-        _repair(installation, report, cutoff_minutes, adoptions)
-    with database.transaction() as session:
-        record_report(session, report)
+        task = progress.add_task("fsck", total=None)
+        checked = check_integrity(
+            installation.database,
+            installation.store,
+            strays_into=installation.settings.data_dir / STRAY_DIR,
+            deep=deep,
+            cutoff=timedelta(minutes=cutoff_minutes),
+            adopt=adopt,
+            repair=repair,
+            counted=lambda contents: progress.update(task, total=contents),
+            progress=lambda _bytes: progress.advance(task),
+        )
+    report, adoptions = checked.report, checked.adoptions
     if as_json:
         document = report.as_json()
         if adopt:
@@ -105,15 +88,6 @@ def fsck(deep: bool, repair: bool, adopt: bool, cutoff_minutes: int, as_json: bo
     unadoptable = [reason for reason in adoptions.values() if isinstance(reason, str)]
     if remaining or unadoptable:
         raise SystemExit(1)
-
-
-def _adoptions(installation: Installation, report: Report) -> dict[str, Adoption | str]:
-    """For each unreferenced blob, the file it becomes, or why it cannot be adopted."""
-    return {
-        finding.content_hash: adoption_of(installation.store, finding.content_hash)
-        for finding in report.findings
-        if finding.kind == "unreferenced" and finding.content_hash
-    }
 
 
 def _adoption_json(content_hash: str, adoption: Adoption | str) -> dict[str, object]:
@@ -139,39 +113,6 @@ def _print_adoptions(adoptions: dict[str, Adoption | str], *, done: bool) -> Non
                 f"{verb:<13} {content_hash}: as {adoption.original_filename} "
                 f"({adoption.mime_type}, private, tagged {LOST_AND_FOUND})"
             )
-
-
-def _repair(
-    installation: Installation,
-    report: Report,
-    cutoff_minutes: int,
-    adoptions: dict[str, Adoption | str],
-) -> None:
-    database, store = installation.database, installation.store
-    repaired = {"blobs_removed": 0, "temporary_removed": 0, "contents_marked": 0}
-    if adoptions:
-        repaired["files_adopted"] = 0
-    if report.count("stray"):
-        repaired["strays_moved"] = 0
-    for finding in report.findings:
-        if finding.kind == "unreferenced" and finding.content_hash in adoptions:
-            adoption = adoptions[finding.content_hash]
-            if isinstance(adoption, Adoption):  # a blob that does not verify stays
-                with database.transaction() as session:
-                    repaired["files_adopted"] += adopt_blob(session, store, adoption) is not None
-        elif finding.kind == "stray":
-            store.move_stray(finding.detail, installation.settings.data_dir / STRAY_DIR)
-            repaired["strays_moved"] += 1
-        elif finding.kind == "unreferenced" and finding.content_hash:
-            with database.transaction() as session:
-                repaired["blobs_removed"] += release_blob(session, store, finding.content_hash)
-        elif finding.kind in ("missing", "corrupt", "restored"):
-            with database.transaction() as session:
-                repaired["contents_marked"] += mark_lost(session, store, finding, deep=report.deep)
-    if report.count("temporary"):
-        older_than = report.started_at - timedelta(minutes=cutoff_minutes)
-        repaired["temporary_removed"] = store.remove_temporary(older_than=older_than)
-    report.repaired = repaired
 
 
 def _print(report: Report) -> None:

@@ -45,6 +45,7 @@ __all__ = [
     "Report",
     "adopt_blob",
     "adoption_of",
+    "count_contents",
     "last_report",
     "mark_lost",
     "record_report",
@@ -94,6 +95,11 @@ class Report:
             "repaired": self.repaired,
             "findings": [asdict(finding) for finding in self.findings],
         }
+
+
+def count_contents(session: Session) -> int:
+    """How many contents the file rows name: what ``scan`` will check."""
+    return session.scalar(sa.select(sa.func.count(sa.func.distinct(FileInfo.file_hash)))) or 0
 
 
 def _contents(session: Session) -> Iterator[tuple[str, int, int]]:
