@@ -13,8 +13,16 @@ from sqlalchemy.orm import Session
 
 from filewallball.maintenance import OneSession, check_integrity
 from filewallball.models import Blob, FileInfo
-from filewallball.operations.integrity import count_contents, last_report, mark_lost, scan
+from filewallball.operations import files
+from filewallball.operations.integrity import (
+    count_contents,
+    last_report,
+    mark_lost,
+    named_contents,
+    scan,
+)
 from filewallball.storage import LocalBlobStore
+from tests import factories
 from tests.cli_installation import Installation, run, sha256, upload, write
 
 HOURS_AGO = time.time() - 2 * 3600
@@ -311,3 +319,20 @@ def test_the_check_is_one_job_that_the_service_can_run_on_its_own_session(
         recorded = last_report(session)
     assert recorded is not None
     assert recorded["repaired"] == checked.report.repaired
+
+
+def test_the_contents_named_count_each_content_once_and_every_row(session: Session) -> None:
+    """What a backup copies and what its manifest counts: shared content is one
+    content of its size, each row (the trash's too) one file."""
+    before = named_contents(session)
+    shared, alone = b"shared content", b"alone"
+    for content in (shared, shared, alone):
+        files.create_file(session, factories.spec(content=content))
+    deleted = files.create_file(session, factories.spec(content=shared))
+    files.soft_delete_file(session, deleted.file_uuid)
+    after = named_contents(session)
+    assert after.hashes - before.hashes == {sha256(shared), sha256(alone)}
+    assert after.files - before.files == 4
+    assert after.deleted_files - before.deleted_files == 1
+    assert after.content_bytes - before.content_bytes == len(shared) + len(alone)
+    assert count_contents(session) == len(after.hashes)

@@ -24,19 +24,20 @@ import shutil
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import closing
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import click
 import sqlalchemy as sa
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy.orm import Session
 
 from filewallball import __version__
 from filewallball.cli.init import prepare
 from filewallball.cli.shared import Installation, open_installation, plural, reports_errors
 from filewallball.hashing import CHUNK_SIZE, sha256_of_file
-from filewallball.models import FileInfo
+from filewallball.operations.integrity import Contents, named_contents
 from filewallball.storage import LocalBlobStore
 from filewallball.units import human_size
 
@@ -46,16 +47,6 @@ FORMAT = 1
 MANIFEST = "manifest.json"
 DATABASE_FILE = "filewallball.db"
 BLOBS_DIR = "blobs"
-
-
-@dataclass(frozen=True)
-class Contents:
-    """What a database's file rows need of the store."""
-
-    hashes: frozenset[str]
-    files: int
-    deleted_files: int
-    content_bytes: int
 
 
 @click.command()
@@ -285,23 +276,10 @@ def _write_durably(path: Path, content: bytes | None) -> None:
 
 
 def _contents(engine: sa.Engine) -> Contents:
-    with engine.connect() as connection:
-        rows = connection.execute(
-            sa.select(
-                FileInfo.file_hash,
-                sa.func.max(FileInfo.file_size),
-                sa.func.count(),
-                sa.func.sum(sa.case((FileInfo.is_deleted, 1), else_=0)),
-            ).group_by(FileInfo.file_hash)
-        ).all()
-    return Contents(
-        hashes=frozenset(row[0] for row in rows),
-        files=sum(int(row[2]) for row in rows),
-        deleted_files=sum(int(row[3] or 0) for row in rows),
-        content_bytes=sum(int(row[1]) for row in rows),
-    )
+    with Session(engine) as session:
+        return named_contents(session)
 
 
 def _revision(engine: sa.Engine) -> str | None:
     with engine.connect() as connection:
-        return connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+        return MigrationContext.configure(connection).get_current_revision()

@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -41,6 +41,7 @@ __all__ = [
     "KINDS",
     "LOST_AND_FOUND",
     "Adoption",
+    "Contents",
     "Finding",
     "Report",
     "adopt_blob",
@@ -48,6 +49,7 @@ __all__ = [
     "count_contents",
     "last_report",
     "mark_lost",
+    "named_contents",
     "record_report",
     "scan",
 ]
@@ -102,15 +104,47 @@ def count_contents(session: Session) -> int:
     return session.scalar(sa.select(sa.func.count(sa.func.distinct(FileInfo.file_hash)))) or 0
 
 
-def _contents(session: Session) -> Iterator[tuple[str, int, int]]:
-    """(hash, size, rows) of every content a file row names, in hash order."""
+class Named(NamedTuple):
+    content_hash: str
+    size: int
+    files: int  # rows, live or in the trash
+    deleted_files: int
+
+
+def _contents(session: Session) -> Iterator[Named]:
+    """Every content a file row names, in hash order."""
     statement = (
-        sa.select(FileInfo.file_hash, sa.func.max(FileInfo.file_size), sa.func.count())
+        sa.select(
+            FileInfo.file_hash,
+            sa.func.max(FileInfo.file_size),
+            sa.func.count(),
+            sa.func.sum(sa.case((FileInfo.is_deleted, 1), else_=0)),
+        )
         .group_by(FileInfo.file_hash)
         .order_by(FileInfo.file_hash)
     )
-    for content_hash, size, rows in session.execute(statement):
-        yield content_hash, int(size), int(rows)
+    for content_hash, size, rows, deleted in session.execute(statement):
+        yield Named(content_hash, int(size), int(rows), int(deleted or 0))
+
+
+@dataclass(frozen=True)
+class Contents:
+    """What the file rows need of the store (a backup copies exactly this)."""
+
+    hashes: frozenset[str]
+    files: int
+    deleted_files: int
+    content_bytes: int
+
+
+def named_contents(session: Session) -> Contents:
+    named = list(_contents(session))
+    return Contents(
+        hashes=frozenset(content.content_hash for content in named),
+        files=sum(content.files for content in named),
+        deleted_files=sum(content.deleted_files for content in named),
+        content_bytes=sum(content.size for content in named),
+    )
 
 
 def scan(
@@ -128,7 +162,7 @@ def scan(
     report = Report(started_at=now, deep=deep)
     statuses = dict(session.execute(sa.select(Blob.content_hash, Blob.status)).all())
     named: set[str] = set()
-    for content_hash, size, rows in _contents(session):
+    for content_hash, size, rows, _deleted in _contents(session):
         named.add(content_hash)
         report.contents_checked += 1
         problem = _check_blob(store, content_hash, size, deep=deep, progress=progress)
