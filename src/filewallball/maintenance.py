@@ -1,14 +1,16 @@
-"""Housekeeping: the work that spans many transactions, and the service's schedule of it.
+"""Housekeeping: every job that commits one transaction after another, and the service's
+schedule of them.
 
-Each piece commits a bounded batch at a time, so that a big backlog never holds locks or
-grows the undo log for long, and each is safe to run twice at once: the purge deletes
-only rows still in the trash at the moment they are deleted, a fold that loses a race
-stops, and fsck's repairs re-check each finding under its content's lock. The commands
-call these functions directly (``filewallball purge``, ``fsck``, ``upload``); the
-service runs them on a schedule: the fold on every worker every
-``FOLD_SECONDS``, and the retention jobs (``JOBS``: event expiry, the trash purge) at
-start-up and every ``JOB_INTERVAL``, once across all the workers and servers that share
-the database, by the lease on each job's row (``operations.housekeeping``).
+The purge, the expiry of events and the fold commit a bounded batch at a time, so that
+a big backlog never holds locks or grows the undo log for long; fsck commits each repair
+on its own. Each is safe to run twice at once: the purge deletes only rows still in the
+trash at the moment they are deleted, a fold that loses a race stops, and fsck's repairs
+re-check each finding under its content's lock. The commands are only edges that call
+these functions (``filewallball purge``, ``fsck``, ``upload``); the service runs them on
+a schedule: the fold on every worker every ``FOLD_SECONDS``, and the retention jobs
+(``JOBS``: event expiry, the trash purge) at start-up and every ``JOB_INTERVAL``, once
+across all the workers and servers that share the database, by the lease on each job's
+row (``operations.housekeeping``).
 
 The functions take ``Transactions``: a ``Database`` in the commands, and in the service
 ``OneSession``, a session of the asyncio engine inside ``AsyncSession.run_sync``.
