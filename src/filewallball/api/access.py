@@ -6,7 +6,6 @@ refuses other addresses), and every caller there is the admin.
 
 from __future__ import annotations
 
-import ipaddress
 import secrets
 import uuid
 from typing import Annotated
@@ -15,7 +14,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from filewallball.api.errors import ApiError
-from filewallball.api.services import services_of
+from filewallball.api.services import Services, get_services
 from filewallball.operations.clients import Client
 
 __all__ = ["Admin", "IsAdmin", "MetricsReader", "client_of", "require_admin", "unauthorized"]
@@ -30,12 +29,12 @@ def unauthorized(message: str) -> ApiError:
 
 
 async def is_admin(
-    request: Request,
+    services: Annotated[Services, Depends(get_services)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> bool:
     """True for the admin; a token that is given but wrong is refused outright (401),
     so a mistyped token is noticed instead of silently reading as anonymous."""
-    token = services_of(request).settings.admin_token
+    token = services.settings.admin_token
     if token is None:
         return True
     if credentials is None:
@@ -58,13 +57,13 @@ Admin = Depends(require_admin)
 
 
 async def require_metrics_reader(
-    request: Request,
+    services: Annotated[Services, Depends(get_services)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> None:
     """``/metrics`` counts private files too: with a token set, it needs
     ``FILEWALLBALL_METRICS_TOKEN`` (for a scraper that should not be the admin) or the
     admin token. In loopback mode it is open, like everything else."""
-    settings = services_of(request).settings
+    settings = services.settings
     if settings.admin_token is None:
         return
     if credentials is None:
@@ -81,18 +80,10 @@ MetricsReader = Depends(require_metrics_reader)
 
 
 def client_of(request: Request) -> Client:
-    """The caller's address: the peer's, or the one a trusted proxy says it forwarded."""
-    peer = request.client.host if request.client else None
-    address = peer
-    forwarded = request.headers.get("x-forwarded-for")
-    if forwarded and peer and _trusted(request, peer):
-        # The right-most address not belonging to a trusted proxy is the client.
-        for hop in reversed([part.strip() for part in forwarded.split(",")]):
-            address = hop
-            if not _trusted(request, hop):
-                break
+    """The caller: its address (a trusted proxy's client, see ``api.proxies``), its user
+    agent and its upload session."""
     return Client(
-        ip=address,
+        ip=request.client.host if request.client else None,
         user_agent=request.headers.get("user-agent"),
         session_id=_session_id(request.headers.get("x-upload-session")),
     )
@@ -104,12 +95,3 @@ def _session_id(given: str | None) -> str:
         return str(uuid.UUID(given)) if given else str(uuid.uuid4())
     except ValueError:
         return str(uuid.uuid4())
-
-
-def _trusted(request: Request, address: str) -> bool:
-    proxies = services_of(request).settings.trusted_proxies
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    return any(ip in network for network in proxies)

@@ -20,6 +20,7 @@ from filewallball.api.guard import RequestGuard
 from filewallball.api.lingering import LingeringClose
 from filewallball.api.metrics import Metrics, MetricsMiddleware
 from filewallball.api.paths import path_is_utf8
+from filewallball.api.proxies import TrustedProxies
 from filewallball.api.routes import catalog, compat, content, files, service, stats, uploads
 from filewallball.api.services import Services
 from filewallball.database import AsyncDatabase
@@ -111,6 +112,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
     app.add_middleware(MetricsMiddleware, metrics=lambda: _metrics_of(app), prefixes=(API_PREFIX,))
     app.add_middleware(PlainErrorsAsJson)
+    if settings.trusted_proxies:
+        app.add_middleware(TrustedProxies, networks=settings.trusted_proxies)
     # Before routing and everything else: only the headers every answer carries are
     # added outside it.
     app.add_middleware(RequestGuard, settings=settings)
@@ -123,8 +126,8 @@ def reuse_freed_buffers() -> bool:
     """Have glibc keep freed buffers of up to a few MiB for reuse, instead of handing
     them back to the kernel and asking for fresh pages (page faults, zeroed pages) for
     the next one. Every chunk of a request body is such a buffer, allocated and freed
-    several times over by the server and the event loop. Measured here, draining a
-    1 GiB body through uvicorn took 1.4-2.0 s of CPU, 0.5-0.8 s with this. Returns
+    several times over by the server and the event loop, so a large upload otherwise
+    spends much of its CPU time faulting in fresh pages (bench/ measures it). Returns
     whether it applied (not on other C libraries, which have their own ways)."""
     if platform.libc_ver()[0] != "glibc":
         return False

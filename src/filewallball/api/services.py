@@ -21,7 +21,7 @@ from filewallball.maintenance import OneSession, Transactions
 from filewallball.settings import Settings
 from filewallball.storage import LocalBlobStore
 
-__all__ = ["Services", "get_services", "services_of"]
+__all__ = ["Services", "get_services"]
 
 log = logging.getLogger("filewallball.api")
 P = ParamSpec("P")
@@ -152,12 +152,8 @@ def _in_transactions(
     return work(OneSession(session), *args, **kwargs)
 
 
-def services_of(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
+    """The app's services, as a dependency; ``async`` so that FastAPI calls it on the
+    event loop instead of sending it to a worker thread."""
     services: Services = request.app.state.services
     return services
-
-
-async def get_services(request: Request) -> Services:
-    """The dependency form; ``async`` so that FastAPI calls it on the event loop instead
-    of sending it to a worker thread."""
-    return services_of(request)
