@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+import dataclasses
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -15,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from filewallball.database import (
     AsyncDatabase,
     Database,
+    WalFlush,
     create_database_engine,
     get_database,
     get_db,
@@ -23,6 +27,7 @@ from filewallball.migrations import alembic_config
 from filewallball.models import FileCategory, FileTag
 from filewallball.settings import Settings
 from tests import factories
+from tests.conftest import upgrade
 from tests.servers import only_on, settings_for
 
 
@@ -203,30 +208,69 @@ class TestSqlite:
             assert pragma("PRAGMA journal_mode").scalar() == "wal"
             assert pragma("PRAGMA busy_timeout").scalar() == 1234
 
-    def test_the_transactions_that_commit_uploads_wait_for_stable_storage(
+    def test_commits_are_on_stable_storage_inside_commit_unless_grouped(
         self, tmp_path: Path
     ) -> None:
-        """synchronous=FULL (2) on the CLI's and the service's sessions: what a 201 to an
-        upload promises survives a power cut (SPEC section 13)."""
+        """synchronous=FULL (2) for the CLI and for every service session but a request's
+        write transaction, which commits with NORMAL (1) and is made durable by the
+        group commit that ``run`` waits for (SPEC section 13)."""
         settings = Settings(data_dir=tmp_path)
         cli = Database.from_settings(settings)
         service = AsyncDatabase.from_settings(settings)
 
-        def synchronous(session: Session) -> int:
-            return int(session.connection().exec_driver_sql("PRAGMA synchronous").scalar_one())
-
-        async def in_the_service() -> int:
+        async def in_the_service() -> tuple[int, int, int]:
             try:
-                return await service.run(synchronous)
+                grouped = await service.run(_synchronous)
+                read = await service.read(_synchronous)
+                async with service.sessions() as session:  # as housekeeping has it
+                    alone = await session.run_sync(_in_a_transaction, _synchronous)
+                return grouped, read, alone
             finally:
                 await service.dispose()
 
         try:
             with cli.transaction() as session:
-                assert synchronous(session) == SQLITE_SYNCHRONOUS_FULL
+                assert _synchronous(session) == SQLITE_SYNCHRONOUS_FULL
         finally:
             cli.dispose()
-        assert asyncio.run(in_the_service()) == SQLITE_SYNCHRONOUS_FULL
+        assert service.wal is not None
+        assert asyncio.run(in_the_service()) == (
+            SQLITE_SYNCHRONOUS_NORMAL,
+            SQLITE_SYNCHRONOUS_FULL,  # a reader writes nothing; its setting is the default
+            SQLITE_SYNCHRONOUS_FULL,
+        )
+
+    def test_a_service_commit_returns_after_the_log_holding_it_is_flushed(
+        self, tmp_path: Path
+    ) -> None:
+        settings = Settings(data_dir=tmp_path)
+        upgrade(create_database_engine(settings)).dispose()
+        service = AsyncDatabase.from_settings(settings)
+        assert service.wal is not None
+        seen: list[str] = []
+        database_file = service.wal.database
+
+        class Watched(WalFlush):
+            def _fsync(self) -> None:
+                with sqlite3.connect(database_file) as other:
+                    count = other.execute(
+                        "SELECT count(*) FROM file_categories WHERE name = 'flushed'"
+                    ).fetchone()[0]
+                seen.append(f"fsync of a log holding {count} row")
+                super()._fsync()
+                seen.append("fsync done")
+
+        service = dataclasses.replace(service, wal=Watched(database_file))
+
+        async def commit() -> None:
+            try:
+                await service.run(lambda session: session.add(factories.category(name="flushed")))
+                seen.append("returned")
+            finally:
+                await service.dispose()
+
+        asyncio.run(commit())
+        assert seen == ["fsync of a log holding 1 row", "fsync done", "returned"]
 
     def test_savepoints_really_roll_back(self, engine: Engine) -> None:
         with engine.begin() as connection:
@@ -252,3 +296,65 @@ class TestSqlite:
             self._insert_then_fail(engine)
         with engine.connect() as connection:
             assert connection.exec_driver_sql("SELECT count(*) FROM t").scalar() == 0
+
+
+SQLITE_SYNCHRONOUS_NORMAL = 1
+
+
+def _synchronous(session: Session) -> int:
+    return int(session.connection().exec_driver_sql("PRAGMA synchronous").scalar_one())
+
+
+def _in_a_transaction(session: Session, work: Callable[[Session], int]) -> int:
+    with session.begin():
+        return work(session)
+
+
+class TestGroupCommit:
+    """WalFlush: one fsync covers every commit made before it started, never one made
+    while it ran."""
+
+    def test_callers_during_a_flush_wait_for_the_next_one_and_share_it(
+        self, tmp_path: Path
+    ) -> None:
+        database = tmp_path / "group.db"
+        database.write_bytes(b"")
+        release = threading.Event()
+        started: list[int] = []
+
+        class Slow(WalFlush):
+            def _fsync(self) -> None:
+                started.append(self._taken)
+                if len(started) == 1:
+                    release.wait(10)
+                super()._fsync()
+
+        flush = Slow(database)
+
+        async def scenario() -> list[str]:
+            order: list[str] = []
+
+            async def caller(name: str) -> None:
+                await flush.flushed()
+                order.append(name)
+
+            first = asyncio.create_task(caller("first"))
+            while not started:  # the first fsync is running, and blocked
+                await asyncio.sleep(0.001)
+            later = [asyncio.create_task(caller(f"later {i}")) for i in range(5)]
+            await asyncio.sleep(0.05)
+            assert order == []  # the running fsync started before their commits
+            release.set()
+            await asyncio.gather(first, *later)
+            return order
+
+        order = asyncio.run(scenario())
+        assert order[0] == "first"
+        assert sorted(order[1:]) == [f"later {i}" for i in range(5)]
+        # One fsync for the first caller, one for the five that came during it.
+        assert started == [1, 6]
+
+    def test_a_missing_log_flushes_the_database_file(self, tmp_path: Path) -> None:
+        database = tmp_path / "alone.db"
+        database.write_bytes(b"")
+        asyncio.run(WalFlush(database).flushed())  # no -wal file: no error
