@@ -14,10 +14,12 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import cast
 
 import httpx
 import pytest
 import sqlalchemy as sa
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import URL, Engine
 
@@ -74,6 +76,13 @@ def client(settings: Settings) -> Iterator[TestClient]:
     """The app in-process, lifespan included; the admin token is configured."""
     with TestClient(create_app(settings), raise_server_exceptions=False) as client:
         yield client
+
+
+def events_written(client: TestClient) -> None:
+    """Views and downloads are written in batches after their answers: have the ones
+    answered so far written now."""
+    app = cast(FastAPI, client.app)
+    client.portal.call(app.state.services.events.drain)  # type: ignore[union-attr]
 
 
 @pytest.fixture

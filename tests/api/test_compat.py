@@ -19,7 +19,7 @@ from typing import Any
 import httpx2
 from fastapi.testclient import TestClient
 
-from tests.api.conftest import ADMIN
+from tests.api.conftest import ADMIN, events_written
 
 UPLOADED = {
     "file_id",
@@ -118,6 +118,7 @@ def test_file_info_answers_the_earlier_shape_and_counts_downloads(
     assert client.head(f"/api/v1/files/{file_id}/content").status_code == 200
     etag = f'"{body["file_hash"]}"'
     assert client.get(f"/download/{file_id}", headers={"If-None-Match": etag}).status_code == 304
+    events_written(client)
     assert info()["download_count"] == 3
     assert client.get(f"/files/{file_id.upper()}").json()["file_id"] == file_id
 

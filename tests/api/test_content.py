@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from filewallball.models import utcnow
 from filewallball.operations.integrity import Finding, Report, mark_lost, record_report
 from filewallball.storage import LocalBlobStore
+from tests.api.conftest import events_written
 from tests.factories import random_content
 
 CONTENT = random_content(10_000)
@@ -61,6 +62,7 @@ def test_ranges(
     assert partial.content == CONTENT[start : end + 1]
     assert partial.headers["content-range"] == f"bytes {start}-{end}/10000"
     assert partial.headers["content-length"] == str(end - start + 1)
+    events_written(admin)
     assert _downloads(service_engine, stored["file_uuid"]) == [end - start + 1]
 
 
@@ -105,6 +107,7 @@ def test_conditional_requests_answer_304(
     old = format_datetime(parsedate_to_datetime(modified).replace(year=2000), usegmt=True)
     assert admin.get(stored["content_url"], headers={"If-Modified-Since": old}).status_code == 200
     # Only the bodies that went out count as downloads.
+    events_written(admin)
     assert _downloads(service_engine, stored["file_uuid"]) == [10_000, 10_000, 10_000]
 
 
@@ -139,6 +142,7 @@ def test_view_is_inline_for_text_and_counts_a_view(
     assert viewed.headers["content-type"] == "text/plain; charset=utf-8"
     assert "default-src 'none'" in viewed.headers["content-security-policy"]
     assert viewed.headers["x-content-type-options"] == "nosniff"
+    events_written(admin)
     activity = admin.get(f"/api/v1/files/{stored['file_uuid']}/activity").json()
     assert activity["views"] == 1
     assert activity["downloads"] == 0

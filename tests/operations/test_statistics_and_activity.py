@@ -167,6 +167,27 @@ def test_an_event_of_a_file_gone_meanwhile_records_nothing(session: Session) -> 
         assert session.scalar(events) == 0
 
 
+def test_a_batch_leaves_out_only_the_events_of_a_file_gone_meanwhile(session: Session) -> None:
+    gone, kept = (files.create_file(session, factories.spec()) for _ in range(2))
+    gone_id, kept_id = gone.id, kept.id
+    gone.is_deleted, gone.deleted_at = True, utcnow() - timedelta(days=1)
+    session.flush()
+    assert files.delete_for_good(session, [gone], deleted_before=utcnow()) == 1
+    batch = [
+        activity.Event(gone_id),
+        activity.Event(kept_id, Client(ip="192.0.2.9")),
+        activity.Event(gone_id, bytes_served=10),
+        activity.Event(kept_id, bytes_served=7),
+        activity.Event(kept_id, bytes_served=5),
+    ]
+    activity.record_events(session, batch)
+    result = activity.file_activity(session, session.get_one(FileInfo, kept_id))
+    assert (result.views, result.downloads, result.bytes_served) == (1, 2, 12)
+    for model in (FileView, FileDownload):
+        events = sa.select(sa.func.count(model.id)).where(model.file_id == gone_id)
+        assert session.scalar(events) == 0
+
+
 def test_old_events_are_deleted_in_batches(session: Session) -> None:
     file = files.create_file(session, factories.spec())
     now = datetime(2030, 1, 1, tzinfo=UTC)

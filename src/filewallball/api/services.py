@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
@@ -15,9 +15,11 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 
+from filewallball.api.events import EventWriter
 from filewallball.api.metrics import Metrics
 from filewallball.database import AsyncDatabase, is_deadlock
 from filewallball.maintenance import OneSession, Transactions
+from filewallball.operations.activity import Event, record_events
 from filewallball.settings import Settings
 from filewallball.storage import LocalBlobStore
 
@@ -40,6 +42,13 @@ class Services:
     store: LocalBlobStore
     metrics: Metrics
     pending: set[asyncio.Task[None]] = field(default_factory=set)
+    events: EventWriter = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "events", EventWriter(self._write_events))
+
+    async def _write_events(self, events: Sequence[Event]) -> None:
+        await self.run(record_events, events)
 
     def retry_later(self, work: Callable[[Session], object], what: str) -> None:
         """Run ``work`` in its own transaction once the database answers again: the
@@ -91,8 +100,9 @@ class Services:
         task.add_done_callback(self.pending.discard)
 
     async def close(self) -> None:
-        """Stop the background work, letting a transaction it was in roll back, then
-        close the connections."""
+        """Write the waiting events, stop the background work, letting a transaction it
+        was in roll back, then close the connections."""
+        await self.events.close()
         tasks = list(self.pending)
         for task in tasks:
             task.cancel()

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
@@ -15,10 +15,12 @@ from filewallball.operations.clients import ANONYMOUS, Client
 
 __all__ = [
     "Activity",
+    "Event",
     "activity_columns",
     "delete_events_before",
     "file_activity",
     "record_download",
+    "record_events",
     "record_view",
 ]
 
@@ -38,43 +40,66 @@ class Activity:
         return cls(int(views), int(downloads), int(served), max(seen, default=None))
 
 
+@dataclass(frozen=True)
+class Event:
+    """A view (``bytes_served`` None) or a download of the file with this id, made at
+    ``at`` (the answer's time, not the time the event is written)."""
+
+    file_id: int
+    client: Client = ANONYMOUS
+    bytes_served: int | None = None
+    at: datetime = field(default_factory=utcnow)
+
+
 def record_view(session: Session, file_id: int, client: Client = ANONYMOUS) -> None:
-    """A view of the file with this id (what a served response knows; no need to load
-    the file again)."""
-    _record(session, FileView, file_id, client)
+    record_events(session, [Event(file_id, client)])
 
 
 def record_download(
     session: Session, file_id: int, *, bytes_served: int, client: Client = ANONYMOUS
 ) -> None:
-    _record(session, FileDownload, file_id, client, bytes_served=max(bytes_served, 0))
+    record_events(session, [Event(file_id, client, max(bytes_served, 0))])
 
 
-def _record(
-    session: Session,
-    model: type[FileView | FileDownload],
-    file_id: int,
-    client: Client,
-    **extra: int,
-) -> None:
-    """One event, inserted from the file's row: a file purged while it was being served
-    has no row, and then nothing is recorded (instead of a foreign-key error). The row
-    is read with a key-share lock, so a purge cannot remove it between the read and the
-    insert's foreign-key check."""
+def record_events(session: Session, events: Iterable[Event]) -> None:
+    """Insert the events, each from its file's row: an event of a file purged meanwhile
+    has no row to come from and is left out, without a foreign-key error that would
+    fail the others. The row is read with a key-share lock, so a purge cannot remove it
+    between the read and the insert's foreign-key check. One statement per kind, sent
+    with executemany."""
+    views: list[dict[str, Any]] = []
+    downloads: list[dict[str, Any]] = []
+    for event in events:
+        values = {
+            "event_file_id": event.file_id,
+            "client_ip": event.client.ip,
+            "user_agent": event.client.user_agent,
+            "created_at": event.at,
+        }
+        if event.bytes_served is None:
+            views.append(values)
+        else:
+            downloads.append({**values, "bytes_served": max(event.bytes_served, 0)})
+    if views:
+        session.execute(_INSERT_VIEW, views)
+    if downloads:
+        session.execute(_INSERT_DOWNLOAD, downloads)
+
+
+def _insert_from_file(model: type[FileView | FileDownload], *columns: str) -> sa.Insert:
     events, files = cast("sa.Table", model.__table__), FileInfo.__table__
-    values: dict[str, Any] = {
-        "client_ip": client.ip,
-        "user_agent": client.user_agent,
-        "created_at": utcnow(),
-        **extra,
-    }
-    columns = [sa.literal(value, events.c[name].type) for name, value in values.items()]
+    values = [sa.bindparam(name, type_=events.c[name].type) for name in columns]
     source = (
-        sa.select(files.c.id, *columns)
-        .where(files.c.id == file_id)
+        sa.select(files.c.id, *values)
+        .where(files.c.id == sa.bindparam("event_file_id"))
         .with_for_update(read=True, key_share=True)
     )
-    session.execute(sa.insert(events).from_select(["file_id", *values], source))
+    return sa.insert(events).from_select(["file_id", *columns], source)
+
+
+_EVENT_COLUMNS = ("client_ip", "user_agent", "created_at")
+_INSERT_VIEW = _insert_from_file(FileView, *_EVENT_COLUMNS)
+_INSERT_DOWNLOAD = _insert_from_file(FileDownload, *_EVENT_COLUMNS, "bytes_served")
 
 
 def activity_columns(file_id: Any) -> list[sa.ScalarSelect[Any]]:

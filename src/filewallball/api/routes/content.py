@@ -29,8 +29,7 @@ from filewallball.api.numbers import bounded_decimal
 from filewallball.api.services import Services, get_services
 from filewallball.api.visibility import visible_file
 from filewallball.errors import Gone
-from filewallball.operations.activity import record_download, record_view
-from filewallball.operations.clients import Client
+from filewallball.operations.activity import Event
 
 router = APIRouter(prefix="/files", tags=["content"])
 ServicesDep = Annotated[Services, Depends(get_services)]
@@ -217,25 +216,17 @@ async def _serve(
     if request.method == "GET":
         client = client_of(request)
 
-        async def record() -> None:
+        async def record() -> None:  # once the answer is sent: how much of it was
             if response.status_code >= 300:
                 return
             if not view:
                 services.metrics.downloads.inc()
                 services.metrics.download_bytes.inc(response.sent)
-            await services.run(_record_event, served.file_id, view, response.sent, client)
+            served_bytes = None if view else response.sent
+            services.events.add(Event(served.file_id, client, served_bytes))
 
         response.background = BackgroundTask(record)
     return response
-
-
-def _record_event(
-    session: Session, file_id: int, view: bool, bytes_served: int, client: Client
-) -> None:
-    if view:
-        record_view(session, file_id, client)
-    else:
-        record_download(session, file_id, bytes_served=bytes_served, client=client)
 
 
 @router.get(
