@@ -176,7 +176,7 @@ def test_content_marked_lost_by_fsck_answers_410_until_uploaded_again(
     content = random_content(2000)
     stored = admin.put("/api/v1/files/marked.txt", content=content).json()
     store = LocalBlobStore(data_dir / "blobs")
-    store.path(stored["file_hash"]).write_bytes(b"damaged")
+    store.local_path(stored["file_hash"]).write_bytes(b"damaged")
     with Session(service_engine) as session, session.begin():
         assert mark_lost(session, store, Finding("corrupt", stored["file_hash"], "test"))
         record_report(session, Report(started_at=utcnow(), deep=True))

@@ -19,7 +19,7 @@ from filewallball.api.metrics import Metrics
 from filewallball.database import AsyncDatabase, is_deadlock
 from filewallball.maintenance import OneSession, Transactions
 from filewallball.settings import Settings
-from filewallball.storage import LocalBlobStore
+from filewallball.storage import BlobStore
 
 __all__ = ["Services", "get_services", "services_of"]
 
@@ -37,7 +37,7 @@ DEADLOCK_ATTEMPTS = 3
 class Services:
     settings: Settings
     database: AsyncDatabase
-    store: LocalBlobStore
+    store: BlobStore
     metrics: Metrics
     pending: set[asyncio.Task[None]] = field(default_factory=set)
 
