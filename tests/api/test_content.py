@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from pathlib import Path
@@ -16,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from filewallball.models import utcnow
 from filewallball.operations.integrity import Finding, Report, mark_lost, record_report
-from filewallball.storage import LocalBlobStore
+from filewallball.storage import BlobStore, LocalBlobStore
 from tests.factories import random_content
 
 CONTENT = random_content(10_000)
@@ -62,6 +63,45 @@ def test_ranges(
     assert partial.headers["content-range"] == f"bytes {start}-{end}/10000"
     assert partial.headers["content-length"] == str(end - start + 1)
     assert _downloads(service_engine, stored["file_uuid"]) == [end - start + 1]
+
+
+class _WithoutLocalFiles:
+    """The local store declining to name its files: an object store, to the download route."""
+
+    def __init__(self, store: BlobStore) -> None:
+        self._store = store
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    def local_path(self, _content_hash: str) -> None:
+        return None
+
+
+def test_a_store_without_local_files_is_read_through_open(
+    admin: TestClient, stored: dict[str, Any]
+) -> None:
+    state = admin.app.state
+    services = state.services
+    state.services = dataclasses.replace(services, store=_WithoutLocalFiles(services.store))
+    url = stored["content_url"]
+    try:
+        whole = admin.get(url)
+        single = admin.get(url, headers={"Range": "bytes=100-199"})
+        several = admin.get(url, headers={"Range": "bytes=0-9,5000-5009"})
+        head = admin.head(url)
+    finally:
+        state.services = services
+    assert whole.status_code == 200
+    assert whole.content == CONTENT
+    assert single.status_code == 206
+    assert single.content == CONTENT[100:200]
+    assert several.status_code == 206
+    assert several.headers["content-type"].startswith("multipart/byteranges")
+    assert CONTENT[:10] in several.content
+    assert CONTENT[5000:5010] in several.content
+    assert head.status_code == 200
+    assert head.headers["content-length"] == "10000"
 
 
 def test_unsatisfiable_range_is_416(admin: TestClient, stored: dict[str, Any]) -> None:
