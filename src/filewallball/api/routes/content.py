@@ -186,7 +186,9 @@ class _CountingFileResponse(FileResponse):
         scope = {**scope, "headers": headers}
         if self.opener is not None:  # no path for the server to send
             extensions = scope.get("extensions") or {}
-            scope["extensions"] = {k: v for k, v in extensions.items() if "pathsend" not in k}
+            scope["extensions"] = {
+                k: v for k, v in extensions.items() if k != "http.response.pathsend"
+            }
         await super().__call__(scope, receive, counting)
 
     @asynccontextmanager
