@@ -59,10 +59,10 @@ import sqlalchemy as sa
 from alembic import command
 from sqlalchemy.engine import make_url
 
-from filewallball.api.receiving import BATCH_BYTES
 from filewallball.database import create_database_engine
 from filewallball.migrations import alembic_config
 from filewallball.settings import Settings
+from filewallball.uploading import BATCH_BYTES
 
 ROOT = Path(__file__).resolve().parents[1]
 MiB = 1024 * 1024

@@ -10,6 +10,7 @@ takes no lock at all, while a writer takes the write lock when it begins.
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -19,9 +20,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
+import anyio.to_thread
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.engine import URL, Engine, ExceptionContext
+from sqlalchemy.engine import URL, AdaptedConnection, Engine, ExceptionContext
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -48,6 +50,7 @@ __all__ = [
     "get_database",
     "get_db",
     "is_deadlock",
+    "off_the_event_loop",
 ]
 
 
@@ -379,6 +382,21 @@ def _in_transaction(
 ) -> T:
     with session, session.begin():
         return work(session, *args, **kwargs)
+
+
+def off_the_event_loop(
+    session: Session, work: Callable[P, T], *args: P.args, **kwargs: P.kwargs
+) -> T:
+    """Blocking file-system work inside ``session``'s transaction. A transaction of the
+    service (``AsyncDatabase.run``) runs in a greenlet on the event loop's thread: there
+    the work goes to a worker thread, and the greenlet waits for it while the event loop
+    serves other requests, the transaction and its locks held all along. Anywhere else
+    (the commands) it simply runs."""
+    connection = session.connection().connection.dbapi_connection
+    if isinstance(connection, AdaptedConnection):
+        call = functools.partial(work, *args, **kwargs)
+        return connection.run_async(lambda _driver: anyio.to_thread.run_sync(call))
+    return work(*args, **kwargs)
 
 
 def _probe(dbapi_connection: Any, dialect_name: str) -> None:

@@ -1,7 +1,7 @@
 """Whether the database server keeps what a 2xx promises (SPEC section 13): a
-committed change survives a loss of power. SQLite is configured for it by the
-database module (``synchronous = FULL``, or a group commit); MariaDB and PostgreSQL decide it in their own settings, which
-FileWallBall can only read and report."""
+committed change survives a loss of power. SQLite is configured for it by the database
+module (``synchronous = FULL``, or a group commit); MariaDB and PostgreSQL decide it in
+their own settings, which FileWallBall can only read and report."""
 
 from __future__ import annotations
 

@@ -49,7 +49,7 @@ from filewallball.operations.integrity import (
 )
 from filewallball.operations.statistics import CountsMoved, fold_counts
 from filewallball.operations.system_settings import get_setting
-from filewallball.storage import BlobStore, LocalBlobStore
+from filewallball.storage import BlobStore
 
 __all__ = [
     "FOLD_SECONDS",
@@ -210,7 +210,7 @@ class Checked:
 
 def check_integrity(
     transactions: Transactions,
-    store: LocalBlobStore,
+    store: BlobStore,
     *,
     strays_into: Path,
     deep: bool = False,
@@ -237,7 +237,7 @@ def check_integrity(
     return Checked(report, adoptions)
 
 
-def _adoptions(store: LocalBlobStore, report: Report) -> dict[str, Adoption | str]:
+def _adoptions(store: BlobStore, report: Report) -> dict[str, Adoption | str]:
     return {
         finding.content_hash: adoption_of(store, finding.content_hash)
         for finding in report.findings
@@ -247,7 +247,7 @@ def _adoptions(store: LocalBlobStore, report: Report) -> dict[str, Adoption | st
 
 def _repair(
     transactions: Transactions,
-    store: LocalBlobStore,
+    store: BlobStore,
     report: Report,
     *,
     cutoff: timedelta,

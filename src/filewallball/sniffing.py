@@ -12,7 +12,9 @@ import filetype
 
 from filewallball.errors import UnsupportedType
 
-__all__ = ["check_content", "sniff"]
+__all__ = ["SNIFF_BYTES", "check_content", "sniff"]
+
+SNIFF_BYTES = 8192  # how much of the content the checks see
 
 # Signatures that several extensions legitimately share.
 _ZIP_CONTAINERS = frozenset({"zip", "docx", "xlsx", "pptx", "odt", "ods", "odp", "epub", "jar"})

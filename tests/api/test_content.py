@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from pathlib import Path
@@ -16,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from filewallball.models import utcnow
 from filewallball.operations.integrity import Finding, Report, mark_lost, record_report
-from filewallball.storage import LocalBlobStore
+from filewallball.storage import BlobStore, LocalBlobStore
 from tests.api.conftest import events_written
 from tests.factories import random_content
 
@@ -64,6 +65,45 @@ def test_ranges(
     assert partial.headers["content-length"] == str(end - start + 1)
     events_written(admin)
     assert _downloads(service_engine, stored["file_uuid"]) == [end - start + 1]
+
+
+class _WithoutLocalFiles:
+    """The local store declining to name its files: an object store, to the download route."""
+
+    def __init__(self, store: BlobStore) -> None:
+        self._store = store
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    def local_path(self, _content_hash: str) -> None:
+        return None
+
+
+def test_a_store_without_local_files_is_read_through_open(
+    admin: TestClient, stored: dict[str, Any]
+) -> None:
+    state = admin.app.state
+    services = state.services
+    state.services = dataclasses.replace(services, store=_WithoutLocalFiles(services.store))
+    url = stored["content_url"]
+    try:
+        whole = admin.get(url)
+        single = admin.get(url, headers={"Range": "bytes=100-199"})
+        several = admin.get(url, headers={"Range": "bytes=0-9,5000-5009"})
+        head = admin.head(url)
+    finally:
+        state.services = services
+    assert whole.status_code == 200
+    assert whole.content == CONTENT
+    assert single.status_code == 206
+    assert single.content == CONTENT[100:200]
+    assert several.status_code == 206
+    assert several.headers["content-type"].startswith("multipart/byteranges")
+    assert CONTENT[:10] in several.content
+    assert CONTENT[5000:5010] in several.content
+    assert head.status_code == 200
+    assert head.headers["content-length"] == "10000"
 
 
 def test_unsatisfiable_range_is_416(admin: TestClient, stored: dict[str, Any]) -> None:
@@ -180,7 +220,7 @@ def test_content_marked_lost_by_fsck_answers_410_until_uploaded_again(
     content = random_content(2000)
     stored = admin.put("/api/v1/files/marked.txt", content=content).json()
     store = LocalBlobStore(data_dir / "blobs")
-    store.path(stored["file_hash"]).write_bytes(b"damaged")
+    store.local_path(stored["file_hash"]).write_bytes(b"damaged")
     with Session(service_engine) as session, session.begin():
         assert mark_lost(session, store, Finding("corrupt", stored["file_hash"], "test"))
         record_report(session, Report(started_at=utcnow(), deep=True))

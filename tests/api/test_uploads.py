@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
-from filewallball.api.receiving import BATCH_BYTES
+from filewallball.uploading import BATCH_BYTES
 from tests.api.conftest import blob_files, staged_files
 from tests.factories import random_content
 

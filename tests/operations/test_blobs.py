@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import threading
@@ -12,10 +13,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from filewallball.database import Database
 from filewallball.models import Blob, FileInfo, utcnow
 from filewallball.operations import blobs, files
-from filewallball.operations.uploads import Client, begin_upload, check_upload, complete_upload
+from filewallball.operations.clients import Client
 from filewallball.storage import LocalBlobStore
+from filewallball.uploading import CommandRunner, Upload
 
 
 def _at_once(count: int, work: object) -> list[BaseException]:
@@ -37,24 +40,28 @@ def _at_once(count: int, work: object) -> list[BaseException]:
     return errors
 
 
+def _upload(database: Database, store: LocalBlobStore, name: str, content: bytes) -> None:
+    async def upload() -> None:
+        async with Upload(CommandRunner(database), store, Client()) as upload:
+            await upload.start(name)
+            await upload.write(content)
+            await upload.finish(lambda _session, completed: completed)
+
+    asyncio.run(upload())
+
+
 def test_many_uploads_of_one_new_content_at_once(migrated: Engine, tmp_path: Path) -> None:
     """Eight transactions create the same new blob row at the same moment: all succeed
     (on MariaDB, insert-then-lock deadlocked from three on), one row, one blob."""
-    sessions = sessionmaker(migrated)
+    sessions = sessionmaker(migrated, expire_on_commit=False)
+    database = Database(migrated, sessions)
     store = LocalBlobStore(tmp_path / "blobs")
     for _ in range(3):
         content = os.urandom(1000)
         content_hash = hashlib.sha256(content).hexdigest()
 
         def upload(index: int, content: bytes = content) -> None:
-            with sessions.begin() as session:
-                plan = check_upload(session, f"same-{index}.txt")
-                upload_id = begin_upload(session, Client())
-            with store.stage(limit=plan.limit) as staged:
-                staged.write(content)
-                staged.finish()
-                with sessions.begin() as session:
-                    complete_upload(session, store, plan, staged, upload_id)
+            _upload(database, store, f"same-{index}.txt", content)
 
         assert _at_once(8, upload) == []
         with sessions() as session:
@@ -64,7 +71,7 @@ def test_many_uploads_of_one_new_content_at_once(migrated: Engine, tmp_path: Pat
             )
             [blob] = session.scalars(sa.select(Blob).where(Blob.content_hash == content_hash))
             assert blob.size == 1000
-        assert store.path(content_hash).read_bytes() == content
+        assert store.local_path(content_hash).read_bytes() == content
     assert list((tmp_path / "blobs" / ".staging").iterdir()) == []
 
 
@@ -85,7 +92,7 @@ def test_release_keeps_referenced_content(session: Session, tmp_path: Path) -> N
         files.delete_for_good(session, [first], deleted_before=utcnow() + timedelta(seconds=1)) == 1
     )
     assert blobs.release_blob(session, store, content_hash) is False
-    assert store.path(content_hash).exists()
+    assert store.local_path(content_hash).exists()
 
     files.soft_delete_file(session, second.file_uuid)  # soft-deleted rows still need it
     assert blobs.release_blob(session, store, content_hash) is False
@@ -95,30 +102,21 @@ def test_release_keeps_referenced_content(session: Session, tmp_path: Path) -> N
         == 1
     )
     assert blobs.release_blob(session, store, content_hash) is True
-    assert not store.path(content_hash).exists()
+    assert not store.local_path(content_hash).exists()
     assert session.scalars(sa.select(Blob).where(Blob.content_hash == content_hash)).all() == []
 
 
 def test_a_purge_racing_an_upload_never_removes_the_blob_it_needs(
     migrated: Engine, tmp_path: Path
 ) -> None:
-    sessions = sessionmaker(migrated)
+    sessions = sessionmaker(migrated, expire_on_commit=False)
+    database = Database(migrated, sessions)
     store = LocalBlobStore(tmp_path / "blobs")
-
-    def upload(content: bytes, name: str) -> None:
-        with sessions.begin() as session:
-            plan = check_upload(session, name)
-            upload_id = begin_upload(session, Client())
-        with store.stage(limit=plan.limit) as staged:
-            staged.write(content)
-            staged.finish()
-            with sessions.begin() as session:
-                complete_upload(session, store, plan, staged, upload_id)
 
     for round_number in range(15):
         content = os.urandom(500)
         content_hash = hashlib.sha256(content).hexdigest()
-        upload(content, f"old-{round_number}.txt")
+        _upload(database, store, f"old-{round_number}.txt", content)
         with sessions.begin() as session:  # the old row is purged: the blob is now litter
             [row] = session.scalars(sa.select(FileInfo).where(FileInfo.file_hash == content_hash))
             files.soft_delete_file(session, row.file_uuid)
@@ -134,7 +132,7 @@ def test_a_purge_racing_an_upload_never_removes_the_blob_it_needs(
                 with sessions.begin() as session:
                     blobs.release_blob(session, store, content_hash)
             else:
-                upload(content, f"new-{n}.txt")
+                _upload(database, store, f"new-{n}.txt", content)
 
         assert _at_once(2, race) == []
         with sessions() as session:
@@ -142,4 +140,4 @@ def test_a_purge_racing_an_upload_never_removes_the_blob_it_needs(
                 sa.select(sa.func.count()).where(FileInfo.file_hash == content_hash)
             )
         assert named == 1
-        assert store.path(content_hash).read_bytes() == content  # the new row's blob is there
+        assert store.local_path(content_hash).read_bytes() == content  # the new row's blob is there

@@ -25,7 +25,7 @@ from filewallball.api.routes import catalog, compat, content, files, service, st
 from filewallball.api.services import Services
 from filewallball.database import AsyncDatabase
 from filewallball.settings import Settings, get_settings
-from filewallball.storage import LocalBlobStore
+from filewallball.storage import open_store
 
 __all__ = ["create_app"]
 
@@ -65,7 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         reuse_freed_buffers()
         database = AsyncDatabase.from_settings(settings)
-        store = LocalBlobStore(settings.data_dir / "blobs")
+        store = open_store(settings)
         if removed := store.remove_temporary():
             log.warning("removed %d partial upload(s) left by a crash", removed)
         services = Services(settings, database, store, Metrics(database.pool_status))

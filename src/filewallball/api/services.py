@@ -21,7 +21,7 @@ from filewallball.database import AsyncDatabase, is_deadlock
 from filewallball.maintenance import OneSession, Transactions
 from filewallball.operations.activity import Event, record_events
 from filewallball.settings import Settings
-from filewallball.storage import LocalBlobStore
+from filewallball.storage import BlobStore
 
 __all__ = ["Services", "get_services"]
 
@@ -39,7 +39,7 @@ DEADLOCK_ATTEMPTS = 3
 class Services:
     settings: Settings
     database: AsyncDatabase
-    store: LocalBlobStore
+    store: BlobStore
     metrics: Metrics
     pending: set[asyncio.Task[None]] = field(default_factory=set)
     events: EventWriter = field(init=False)

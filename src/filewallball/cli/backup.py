@@ -38,7 +38,7 @@ from filewallball.cli.init import prepare
 from filewallball.cli.shared import Installation, open_installation, plural, reports_errors
 from filewallball.hashing import CHUNK_SIZE, sha256_of_file
 from filewallball.operations.integrity import Contents, named_contents
-from filewallball.storage import LocalBlobStore
+from filewallball.storage import BlobStore
 from filewallball.units import human_size
 
 __all__ = ["backup", "restore_backup"]
@@ -67,7 +67,7 @@ def backup(directory: Path) -> None:
     blobs = directory / BLOBS_DIR
     blobs.mkdir(parents=True, exist_ok=True)
     for content_hash in store:  # before the snapshot: a purge after it cannot take them
-        _link_or_copy(store.path(content_hash), _blob_path(blobs, content_hash))
+        _copy_blob(store, content_hash, _blob_path(blobs, content_hash))
     dialect = installation.database.engine.dialect.name
     if dialect == "sqlite":
         snapshot = directory / DATABASE_FILE
@@ -186,7 +186,7 @@ def _refuse_unless_empty(installation: Installation, *, check_database: bool) ->
         )
 
 
-def _restore_blobs(source: Path, store: LocalBlobStore) -> list[str]:
+def _restore_blobs(source: Path, store: BlobStore) -> list[str]:
     """Write every blob of the backup into the store the way an upload does (staged,
     hashed, fsynced, placed); returns the names whose bytes did not match."""
     damaged = []
@@ -201,7 +201,7 @@ def _restore_blobs(source: Path, store: LocalBlobStore) -> list[str]:
     return damaged
 
 
-def _keep_exactly(blobs: Path, store: LocalBlobStore, needed: Iterable[str]) -> set[str]:
+def _keep_exactly(blobs: Path, store: BlobStore, needed: Iterable[str]) -> set[str]:
     """Make the backup's blobs exactly ``needed``, each verified: copy what the first pass
     missed, drop what no row of the snapshot names. Returns what could not be had."""
     needed = set(needed)
@@ -210,7 +210,7 @@ def _keep_exactly(blobs: Path, store: LocalBlobStore, needed: Iterable[str]) -> 
         target = _blob_path(blobs, content_hash)
         if not target.exists():
             try:
-                _link_or_copy(store.path(content_hash), target)
+                _copy_blob(store, content_hash, target)
             except FileNotFoundError:
                 unavailable.add(content_hash)
                 continue
@@ -231,18 +231,24 @@ def _blob_path(blobs: Path, content_hash: str) -> Path:
     return blobs / content_hash[:2] / content_hash[2:4] / content_hash
 
 
-def _link_or_copy(source: Path, target: Path) -> None:
+def _copy_blob(store: BlobStore, content_hash: str, target: Path) -> None:
+    """Hard-link the blob's local file when the store has one and it is on the same
+    filesystem, else copy its bytes; FileNotFoundError when the blob is not there."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        os.link(source, target)
-    except FileExistsError:
-        pass
-    except OSError as error:
-        if error.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK):
-            raise
-        shutil.copyfile(source, target)
-        with target.open("rb") as copy:
-            os.fsync(copy.fileno())
+    if target.exists():
+        return
+    source = store.local_path(content_hash)
+    if source is not None:
+        try:
+            os.link(source, target)
+            return
+        except OSError as error:
+            if error.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK):
+                raise
+    with store.open(content_hash) as blob, target.open("wb") as copy:
+        shutil.copyfileobj(blob, copy, CHUNK_SIZE)
+        copy.flush()
+        os.fsync(copy.fileno())
 
 
 def _sqlite_path(installation: Installation) -> Path:

@@ -19,7 +19,7 @@ from filewallball.operations.files import parse_file_uuid
 from filewallball.operations.records import FileRecord
 from filewallball.operations.tags import normalise_tags
 from filewallball.settings import Settings, get_settings
-from filewallball.storage import LocalBlobStore
+from filewallball.storage import BlobStore, open_store
 
 __all__ = [
     "FILE_UUID",
@@ -48,9 +48,9 @@ class Installation:
         self.database = Database.from_settings(settings)
 
     @functools.cached_property
-    def store(self) -> LocalBlobStore:
+    def store(self) -> BlobStore:
         # Made on first use: commands that only read metadata create no directories.
-        return LocalBlobStore(self.settings.data_dir / "blobs")
+        return open_store(self.settings)
 
 
 def open_installation() -> Installation:

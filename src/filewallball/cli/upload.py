@@ -1,8 +1,9 @@
 """``filewallball upload``: files and directory trees into the store, as the HTTP service
-takes them: the same checks, the same three transactions around the transfer."""
+takes them: the same upload (``uploading.Upload``), fed from each file."""
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import os
 from collections.abc import Callable, Iterator, Sequence
@@ -15,10 +16,12 @@ from rich.progress import (
     BarColumn,
     DownloadColumn,
     Progress,
+    TaskID,
     TextColumn,
     TimeRemainingColumn,
     TransferSpeedColumn,
 )
+from sqlalchemy.orm import Session
 
 from filewallball.cli.shared import (
     Installation,
@@ -32,16 +35,10 @@ from filewallball.errors import FileWallBallError
 from filewallball.hashing import CHUNK_SIZE
 from filewallball.maintenance import fold_file_counts
 from filewallball.operations.clients import Client
-from filewallball.operations.uploads import (
-    UploadPlan,
-    begin_upload,
-    check_upload,
-    complete_upload,
-    fail_upload,
-)
-from filewallball.storage import StagedBlob
-from filewallball.storage.base import SNIFF_BYTES
+from filewallball.operations.uploads import Completed
+from filewallball.storage import BlobStore
 from filewallball.units import human_size
+from filewallball.uploading import CommandRunner, Runner, Upload
 
 __all__ = ["upload"]
 
@@ -114,7 +111,6 @@ def upload(
     options = Options(tags, category, is_public)
     failed: list[Failed] = []
     sources = [(file, _size(file)) for path in paths for file in _files_in(path, failed)]
-    uploaded: list[Uploaded] = []
     stderr = Console(stderr=True)
     with Progress(
         TextColumn("{task.description}", markup=False),
@@ -127,16 +123,10 @@ def upload(
         transient=True,
     ) as progress:
         task = progress.add_task("", total=sum(size for _path, size in sources))
-        advance = functools.partial(progress.advance, task)
-        finished = 0
-        for path, size in sources:
-            progress.update(task, description=path.name)
-            try:
-                uploaded.append(_upload_file(installation, path, options, advance))
-            except (FileWallBallError, OSError) as error:
-                failed.append(Failed(path, _describe(error)))
-            finished += size
-            progress.update(task, completed=finished)
+        uploading = _upload_each(
+            installation, sources, options, failed, progress=progress, task=task
+        )
+        uploaded = asyncio.run(uploading)
     if uploaded:
         fold_file_counts(installation.database)
     if as_json:
@@ -183,59 +173,58 @@ def _size(file: Path) -> int:
         return 0
 
 
-def _upload_file(
+async def _upload_each(
     installation: Installation,
+    sources: list[tuple[Path, int]],
+    options: Options,
+    failed: list[Failed],
+    *,
+    progress: Progress,
+    task: TaskID,
+) -> list[Uploaded]:
+    runner, store = CommandRunner(installation.database), installation.store
+    advance = functools.partial(progress.advance, task)
+    uploaded: list[Uploaded] = []
+    finished = 0
+    for path, size in sources:
+        progress.update(task, description=path.name)
+        try:
+            uploaded.append(await _upload_file(runner, store, path, options, advance))
+        except (FileWallBallError, OSError) as error:
+            failed.append(Failed(path, _describe(error)))
+        finished += size
+        progress.update(task, completed=finished)
+    return uploaded
+
+
+async def _upload_file(
+    runner: Runner,
+    store: BlobStore,
     path: Path,
     options: Options,
     advance: Callable[[int], None],
 ) -> Uploaded:
-    database, store = installation.database, installation.store
-    with database.transaction() as session:
-        plan = check_upload(
-            session,
-            path.name,
-            tags=options.tags,
-            category=options.category,
-            is_public=options.is_public,
+    async with Upload(runner, store, CLIENT) as upload:
+        await upload.start(
+            path.name, tags=options.tags, category=options.category, is_public=options.is_public
         )
-        upload_id = begin_upload(session, CLIENT)
-    staged: StagedBlob | None = None
-    try:
-        staged = store.stage(limit=plan.limit)
-        _receive(path, plan, staged, advance)
-        with database.transaction() as session:
-            completed = complete_upload(session, store, plan, staged, upload_id)
-            file = completed.file
-            return Uploaded(
-                path=path,
-                file_uuid=file.file_uuid,
-                original_filename=file.original_filename,
-                file_size=file.file_size,
-                file_hash=file.file_hash,
-                duplicate=completed.duplicate,
-            )
-    except BaseException:
-        with database.transaction() as session:
-            fail_upload(session, store, upload_id, staged)
-        raise
+        with path.open("rb") as source:
+            while chunk := source.read(CHUNK_SIZE):
+                await upload.write(chunk)
+                advance(len(chunk))
+        return await upload.finish(functools.partial(_uploaded, path))
 
 
-def _receive(
-    path: Path, plan: UploadPlan, staged: StagedBlob, advance: Callable[[int], None]
-) -> None:
-    """Stream the file into the staged blob, checking its content as soon as the sniffer
-    has seen enough of it."""
-    checked = False
-    with path.open("rb") as source:
-        while chunk := source.read(CHUNK_SIZE):
-            staged.write(chunk)
-            advance(len(chunk))
-            if not checked and len(staged.head) >= SNIFF_BYTES:
-                plan.check_content(staged.head)
-                checked = True
-    if not checked:
-        plan.check_content(staged.head)
-    staged.finish()
+def _uploaded(path: Path, _session: Session, completed: Completed) -> Uploaded:
+    file = completed.file
+    return Uploaded(
+        path=path,
+        file_uuid=file.file_uuid,
+        original_filename=file.original_filename,
+        file_size=file.file_size,
+        file_hash=file.file_hash,
+        duplicate=completed.duplicate,
+    )
 
 
 def _describe(error: BaseException) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from filewallball.database import off_the_event_loop
 from filewallball.models import Blob, FileInfo, utcnow
 from filewallball.operations.upserts import insert_or_lock
 from filewallball.storage import BlobStore
@@ -47,7 +48,7 @@ def release_blob(session: Session, store: BlobStore, content_hash: str) -> bool:
     # places its own copy. Removing the file before the row is committed is safe for
     # that reason; a crash in between leaves a row without a blob, which an upload
     # repairs the same way and fsck reports.
-    store.delete(content_hash)
+    off_the_event_loop(session, store.delete, content_hash)
     session.delete(blob)
     session.flush()
     return True

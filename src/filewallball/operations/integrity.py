@@ -26,15 +26,14 @@ from typing import Any, Literal, NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from filewallball.hashing import sha256_of_file
+from filewallball.hashing import sha256_of_stream
 from filewallball.models import Blob, FileInfo, utcnow
 from filewallball.operations.blobs import is_referenced, lock_blob
 from filewallball.operations.files import DEFAULT_MIME_TYPE, FileSpec, create_file
 from filewallball.operations.system_settings import get_setting, set_setting
 from filewallball.operations.tags import add_tags
-from filewallball.sniffing import sniff
-from filewallball.storage import LocalBlobStore
-from filewallball.storage.base import SNIFF_BYTES
+from filewallball.sniffing import SNIFF_BYTES, sniff
+from filewallball.storage import BlobStore
 
 __all__ = [
     "DEFAULT_CUTOFF",
@@ -149,7 +148,7 @@ def named_contents(session: Session) -> Contents:
 
 def scan(
     session: Session,
-    store: LocalBlobStore,
+    store: BlobStore,
     *,
     deep: bool = False,
     cutoff: timedelta = DEFAULT_CUTOFF,
@@ -191,7 +190,7 @@ def scan(
 
 
 def _check_blob(
-    store: LocalBlobStore,
+    store: BlobStore,
     content_hash: str,
     size: int,
     *,
@@ -204,7 +203,8 @@ def _check_blob(
     if info.size != size:
         return "corrupt", f"{info.size} bytes in the store, {size} expected"
     if deep:
-        actual, _ = sha256_of_file(store.path(content_hash))
+        with store.open(content_hash) as blob:
+            actual, _ = sha256_of_stream(blob)
         progress(size)
         if actual != content_hash:
             return "corrupt", f"its content hashes to {actual}"
@@ -213,9 +213,7 @@ def _check_blob(
     return None
 
 
-def mark_lost(
-    session: Session, store: LocalBlobStore, finding: Finding, *, deep: bool = False
-) -> bool:
+def mark_lost(session: Session, store: BlobStore, finding: Finding, *, deep: bool = False) -> bool:
     """Record what is true of a finding's content now: missing or corrupt (the files
     naming it answer 410 until it is stored again), or intact ("ok"). Returns whether
     its status changed.
@@ -270,15 +268,15 @@ class Adoption:
     mime_type: str
 
 
-def adoption_of(store: LocalBlobStore, content_hash: str) -> Adoption | str:
+def adoption_of(store: BlobStore, content_hash: str) -> Adoption | str:
     """The file an unreferenced blob would become, named after its hash with the
     extension the sniffer recognises (else ``.bin``); or why it cannot be adopted (its
     bytes do not hash to its name, or it is gone)."""
-    path = store.path(content_hash)
     try:
-        actual, size = sha256_of_file(path)
-        with path.open("rb") as blob:
+        with store.open(content_hash) as blob:
             head = blob.read(SNIFF_BYTES)
+            blob.seek(0)
+            actual, size = sha256_of_stream(blob)
     except FileNotFoundError:
         return "no longer in the store"
     if actual != content_hash:
@@ -287,7 +285,7 @@ def adoption_of(store: LocalBlobStore, content_hash: str) -> Adoption | str:
     return Adoption(content_hash, size, f"recovered-{content_hash[:12]}.{extension}", mime_type)
 
 
-def adopt_blob(session: Session, store: LocalBlobStore, adoption: Adoption) -> FileInfo | None:
+def adopt_blob(session: Session, store: BlobStore, adoption: Adoption) -> FileInfo | None:
     """A private file row, tagged ``lost+found``, for a verified unreferenced blob, under
     the content's lock as an upload would write it; None when a row names the content
     by now (an upload came first) or the blob went meanwhile. Never touches the blob."""

@@ -1,18 +1,17 @@
 """Uploads: what may be uploaded, and turning received bytes into a file.
 
 An upload is three short transactions around the transfer, so that no transaction is
-held open while bytes arrive over a slow network:
+held open while bytes arrive over a slow network (``uploading.Upload`` runs them):
 
 1. ``check_upload`` and ``begin_upload``: the policy is known and the attempt is
    recorded (``file_uploads``, status "started") before any byte is stored;
-2. the bytes stream into a ``StagedBlob`` (the edge's work), hashed and size-checked
-   on the way;
+2. the bytes stream into a ``StagedBlob``, hashed, size-checked and sniffed on the way;
 3. ``complete_upload``: under the lock of the content's blob row, the blob is placed
    in the store and the file row written; or ``fail_upload`` records the failure.
 
 Blob first, then the row: a committed row always has its blob. When the last step
-fails after placing a new blob, the edge calls ``blobs.release_blob`` to remove it
-unless another row refers to it.
+fails after placing a new blob, ``fail_upload`` removes it unless another row refers
+to it.
 """
 
 from __future__ import annotations
@@ -23,6 +22,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from filewallball.database import off_the_event_loop
 from filewallball.errors import NotFound, UnsupportedType
 from filewallball.filenames import check_filename, extension_of
 from filewallball.models import FileCategory, FileInfo, FileUpload, utcnow
@@ -134,7 +134,7 @@ def complete_upload(
     blob = lock_blob(session, staged.content_hash, staged.size)
     duplicate = is_referenced(session, staged.content_hash)  # exact: we hold the lock
     # A content fsck found lost is stored again from these verified bytes.
-    store.place(staged, replace=blob.status != "ok")
+    off_the_event_loop(session, store.place, staged, replace=blob.status != "ok")
     if blob.status != "ok":
         blob.status, blob.checked_at = "ok", utcnow()
     file = create_file(
@@ -160,14 +160,12 @@ def complete_upload(
 
 
 def fail_upload(
-    session: Session, store: BlobStore, upload_id: int, staged: StagedBlob | None = None
+    session: Session, store: BlobStore, upload_id: int, content_hash: str | None = None
 ) -> None:
-    """Record that an upload failed, and take back what it left: its staged file, and
-    the blob it placed unless another file row refers to that content."""
-    if staged is not None:
-        staged.discard()
-        if staged.content_hash is not None:
-            release_blob(session, store, staged.content_hash)
+    """Record that an upload failed (its staged blob discarded already), and remove the
+    blob it may have placed, ``content_hash``'s, unless a file row refers to it."""
+    if content_hash is not None:
+        release_blob(session, store, content_hash)
     upload = session.get(FileUpload, upload_id)
     if upload is not None:
         upload.upload_status = "failed"

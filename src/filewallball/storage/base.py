@@ -1,23 +1,21 @@
-"""The blob store's interface, and the upload being received into it."""
+"""The blob store's interface: all that a holder of a store may ask of it.
+
+Written to fit an object store as well as the local filesystem: a staged blob can be a
+multipart upload to a temporary key, placing it a copy to the content's key, listing a
+paginated walk, and a store that has no file on this machine for a blob says so
+(``local_path``) instead of pretending. Every method blocks: async code calls it from a
+worker thread.
+"""
 
 from __future__ import annotations
 
-import errno
-import fcntl
-import hashlib
-import os
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO, Protocol, Self
 
-from filewallball.errors import StorageFull, TooLarge
-
-__all__ = ["SNIFF_BYTES", "BlobInfo", "BlobStore", "StagedBlob"]
-
-SNIFF_BYTES = 8192  # what the content sniffer sees of an upload
+__all__ = ["BlobInfo", "BlobStore", "Space", "StagedBlob"]
 
 
 @dataclass(frozen=True)
@@ -27,93 +25,60 @@ class BlobInfo:
     modified_at: datetime
 
 
-class StagedBlob:
-    """Bytes on their way into the store: written to a temporary file and hashed as they
-    arrive, in one pass. Nothing is visible under a blob's name until the store places
-    the finished file there (``BlobStore.place``). Used as a context manager, the
-    temporary file is removed on the way out unless it was placed."""
+@dataclass(frozen=True)
+class Space:
+    free_bytes: int
+    total_bytes: int
 
-    def __init__(self, path: Path, *, limit: int | None = None) -> None:
-        self.path = path
-        self.limit = limit
-        self.size = 0
-        self.head = b""
-        self._digest = hashlib.sha256()
-        self._file: BinaryIO | None = path.open("xb")
-        # Held while the upload runs, released by the kernel if the process dies: how
-        # a clean-up in any process tells a live upload from a crashed one's leftovers.
-        fcntl.flock(self._file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        self.content_hash: str | None = None
+
+class StagedBlob(Protocol):
+    """Bytes on their way into the store, hashed as they arrive. Nothing is visible under
+    a blob's name until the store places the finished blob there (``BlobStore.place``).
+    Used as a context manager, it is discarded on the way out unless it was placed."""
+
+    @property
+    def size(self) -> int:
+        """How many bytes were written."""
+
+    @property
+    def content_hash(self) -> str | None:
+        """The SHA-256 of the bytes, once ``finish`` has returned it."""
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
-        """Append ``data``; refuses (TooLarge) the chunk that crosses the limit, before
-        writing any of it."""
-        if self._file is None:
-            raise RuntimeError("the staged blob is closed")
-        if self.limit is not None and self.size + len(data) > self.limit:
-            raise TooLarge(self.limit)
-        if len(self.head) < SNIFF_BYTES:
-            self.head += bytes(data[: SNIFF_BYTES - len(self.head)])
-        self._digest.update(data)
-        with _full_disk_is_storage_full():
-            self._file.write(data)
-        self.size += len(data)
+        """Append ``data``; StorageFull when the store has no room for it."""
 
     def finish(self) -> str:
-        """Flush the bytes to the disk and return their SHA-256."""
-        if self._file is None:
-            raise RuntimeError("the staged blob is closed")
-        with _full_disk_is_storage_full():
-            self._file.flush()
-            os.fsync(self._file.fileno())
-        self._file.close()
-        self._file = None
-        self.content_hash = self._digest.hexdigest()
-        return self.content_hash
+        """Make the bytes durable and return their SHA-256."""
 
     def discard(self) -> None:
-        if self._file is not None:
-            with suppress(OSError):  # closing flushes, which fails again on a full disk
-                self._file.close()
-            self._file = None
-        self.path.unlink(missing_ok=True)
+        """Drop the bytes (nothing happens once placed, or twice)."""
 
-    def __enter__(self) -> Self:
-        return self
+    def __enter__(self) -> Self: ...
 
-    def __exit__(self, *_exc: object) -> None:
-        self.discard()
-
-
-@contextmanager
-def _full_disk_is_storage_full() -> Iterator[None]:
-    try:
-        yield
-    except OSError as error:
-        if error.errno in (errno.ENOSPC, errno.EDQUOT):
-            raise StorageFull("no space left on the storage device for this upload") from None
-        raise
+    def __exit__(self, *_exc: object) -> None: ...
 
 
 class BlobStore(Protocol):
-    """Content-addressed storage. Every method is blocking: call it from a worker thread
-    in async code."""
+    """Content-addressed storage: a blob is named by the SHA-256 of its bytes."""
 
-    def stage(self, *, limit: int | None = None) -> StagedBlob:
-        """A new temporary blob to write an upload into."""
+    def stage(self) -> StagedBlob:
+        """A new staged blob to write an upload into."""
 
     def place(self, staged: StagedBlob, *, replace: bool = False) -> bool:
         """Make a finished staged blob readable under its hash. Returns False when an
         intact blob was already there (the staged copy is then dropped); ``replace``
-        puts the staged copy in place regardless (the one there is known damaged)."""
+        puts the staged copy in place regardless (the one there is known damaged).
+        Safe to call again for the same staged blob (a transaction run twice)."""
 
     def key(self, content_hash: str) -> str:
         """The blob's name inside the store (``files.storage_path``)."""
 
-    def open(self, content_hash: str) -> BinaryIO: ...
+    def open(self, content_hash: str) -> BinaryIO:
+        """The blob's bytes, seekable (FileNotFoundError when it is not there)."""
 
-    def path(self, content_hash: str) -> Path:
-        """Where the blob is on the local disk (for sendfile-style serving)."""
+    def local_path(self, content_hash: str) -> Path | None:
+        """The blob's file on this machine, for the server to send from the kernel or a
+        backup to hard-link; None from a store that keeps no such file."""
 
     def stat(self, content_hash: str) -> BlobInfo | None: ...
 
@@ -121,9 +86,23 @@ class BlobStore(Protocol):
         """Remove the blob; False when it was not there."""
 
     def __iter__(self) -> Iterator[str]:
-        """The hash of every blob in the store."""
+        """The hash of every blob in the store, in hash order, read a page at a time."""
+
+    def dead_temporary(self, older_than: datetime | None = None) -> list[str]:
+        """The staged blobs no upload is writing any more (left by a crash), all of them
+        or those last written before ``older_than``."""
 
     def remove_temporary(self, older_than: datetime | None = None) -> int:
-        """Remove staged files left by crashed uploads (all of them, or those last
-        written before ``older_than``), never one an upload is still writing; returns
-        how many went."""
+        """Remove what ``dead_temporary`` names, never a blob an upload is still
+        writing; returns how many went."""
+
+    def strays(self) -> list[str]:
+        """What is in the store's space that the store did not put there, by names
+        relative to it."""
+
+    def move_stray(self, name: str, into: Path) -> Path:
+        """Move a stray out of the store to the same relative path under the local
+        directory ``into``, never over something already there; returns where it went."""
+
+    def space(self) -> Space | None:
+        """Room left for blobs; None from a store without such a bound."""

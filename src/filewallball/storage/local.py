@@ -2,24 +2,84 @@
 
 from __future__ import annotations
 
+import errno
 import fcntl
+import hashlib
 import os
 import re
 import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Self
 
-from filewallball.errors import InvalidInput
-from filewallball.storage.base import BlobInfo, StagedBlob
+from filewallball.errors import InvalidInput, StorageFull
+from filewallball.storage.base import BlobInfo, Space, StagedBlob
 
-__all__ = ["LocalBlobStore"]
+__all__ = ["LocalBlobStore", "StagedFile"]
 
 _HASH = re.compile(r"[0-9a-f]{64}")
 _PREFIX = re.compile(r"[0-9a-f]{2}")
 TEMPORARY_DIR = ".staging"  # inside the root: same filesystem, so renames are atomic
+
+
+class StagedFile:
+    """A staged blob in a temporary file under the store's root, hashed as it is written,
+    in one pass."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.size = 0
+        self._digest = hashlib.sha256()
+        self._file: BinaryIO | None = path.open("xb")
+        # Held while the upload runs, released by the kernel if the process dies: how
+        # a clean-up in any process tells a live upload from a crashed one's leftovers.
+        fcntl.flock(self._file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        self.content_hash: str | None = None
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        if self._file is None:
+            raise RuntimeError("the staged blob is closed")
+        self._digest.update(data)
+        with _full_disk_is_storage_full():
+            self._file.write(data)
+        self.size += len(data)
+
+    def finish(self) -> str:
+        if self._file is None:
+            raise RuntimeError("the staged blob is closed")
+        with _full_disk_is_storage_full():
+            self._file.flush()
+            os.fsync(self._file.fileno())
+        self._file.close()
+        self._file = None
+        self.content_hash = self._digest.hexdigest()
+        return self.content_hash
+
+    def discard(self) -> None:
+        if self._file is not None:
+            with suppress(OSError):  # closing flushes, which fails again on a full disk
+                self._file.close()
+            self._file = None
+        self.path.unlink(missing_ok=True)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.discard()
+
+
+@contextmanager
+def _full_disk_is_storage_full() -> Iterator[None]:
+    try:
+        yield
+    except OSError as error:
+        if error.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise StorageFull("no space left on the storage device for this upload") from None
+        raise
 
 
 class LocalBlobStore:
@@ -32,21 +92,23 @@ class LocalBlobStore:
         self.temporary = root / TEMPORARY_DIR
         self.temporary.mkdir(parents=True, exist_ok=True)
 
-    def stage(self, *, limit: int | None = None) -> StagedBlob:
-        return StagedBlob(self.temporary / f"{uuid.uuid4().hex}.part", limit=limit)
+    def stage(self) -> StagedFile:
+        return StagedFile(self.temporary / f"{uuid.uuid4().hex}.part")
 
     def key(self, content_hash: str) -> str:
         if not _HASH.fullmatch(content_hash):
             raise InvalidInput(f"{content_hash!r} is not a SHA-256 hex digest")
         return f"{content_hash[:2]}/{content_hash[2:4]}/{content_hash}"
 
-    def path(self, content_hash: str) -> Path:
+    def local_path(self, content_hash: str) -> Path:
         return self.root / self.key(content_hash)
 
     def place(self, staged: StagedBlob, *, replace: bool = False) -> bool:
+        if not isinstance(staged, StagedFile):
+            raise TypeError("a staged blob is placed by the store that staged it")
         if staged.content_hash is None:
             raise RuntimeError("finish() the staged blob before placing it")
-        target = self.path(staged.content_hash)
+        target = self.local_path(staged.content_hash)
         existing = self.stat(staged.content_hash)
         placed = not staged.path.exists()  # already, by a transaction that was run again
         if existing is not None and existing.size == staged.size and (not replace or placed):
@@ -59,17 +121,17 @@ class LocalBlobStore:
         return True
 
     def open(self, content_hash: str) -> BinaryIO:
-        return self.path(content_hash).open("rb")
+        return self.local_path(content_hash).open("rb")
 
     def stat(self, content_hash: str) -> BlobInfo | None:
         try:
-            result = self.path(content_hash).stat()
+            result = self.local_path(content_hash).stat()
         except FileNotFoundError:
             return None
         return BlobInfo(content_hash, result.st_size, datetime.fromtimestamp(result.st_mtime, UTC))
 
     def delete(self, content_hash: str) -> bool:
-        path = self.path(content_hash)
+        path = self.local_path(content_hash)
         try:
             path.unlink()
         except FileNotFoundError:
@@ -82,6 +144,10 @@ class LocalBlobStore:
             for path in sorted(first.glob("[0-9a-f][0-9a-f]/*")):
                 if _HASH.fullmatch(path.name) and path.name[:4] == first.name + path.parent.name:
                     yield path.name
+
+    def space(self) -> Space:
+        usage = shutil.disk_usage(self.root)
+        return Space(usage.free, usage.total)
 
     def strays(self) -> list[str]:
         """What is in the store that the store did not put there, as paths relative to the
@@ -128,7 +194,7 @@ class LocalBlobStore:
         return target
 
     def dead_temporary(self, older_than: datetime | None = None) -> list[str]:
-        """The staged files no upload is writing (their writer's lock is gone)."""
+        """The staged files whose writer's lock is gone."""
         return [path.name for path in self._dead_temporary(older_than, remove=False)]
 
     def remove_temporary(self, older_than: datetime | None = None) -> int:

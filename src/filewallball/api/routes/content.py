@@ -1,22 +1,30 @@
 """Serving content: downloads (Range, ETag, 304) and inline views of safe types.
 
-Starlette's FileResponse does the sending (single and multiple ranges, If-Range, 416;
-a whole file is handed to the server, which sends it from the kernel: the ASGI
-``http.response.pathsend`` extension). Around it: the file's identity instead of the
+Starlette's FileResponse does the sending (single and multiple ranges, If-Range, 416).
+A whole blob that the store keeps as a local file is handed to the server, which sends
+it from the kernel (the ASGI ``http.response.pathsend`` extension); a store without
+local files is read through its ``open``. Around it: the file's identity instead of the
 disk's (the ETag is the content hash, Last-Modified the upload time, so every copy of a
 blob answers the same), conditional requests, a Content-Disposition that survives any
 name, and one download or view event once the bytes have gone out."""
 
 from __future__ import annotations
 
+import functools
 import os
+import pathlib
 import re
+import stat
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import format_datetime, parsedate_to_datetime
-from typing import Annotated
+from typing import Annotated, BinaryIO
 from urllib.parse import quote
 
+import anyio
+import anyio.to_thread
 from fastapi import APIRouter, Depends, Path, Request, Response
 from sqlalchemy.orm import Session
 from starlette.background import BackgroundTask
@@ -30,6 +38,7 @@ from filewallball.api.services import Services, get_services
 from filewallball.api.visibility import visible_file
 from filewallball.errors import Gone
 from filewallball.operations.activity import Event
+from filewallball.storage import BlobInfo, BlobStore
 
 router = APIRouter(prefix="/files", tags=["content"])
 ServicesDep = Annotated[Services, Depends(get_services)]
@@ -153,11 +162,13 @@ def usable_range(header: str | None, size: int) -> str | None:
 
 class _CountingFileResponse(FileResponse):
     """A FileResponse that knows how many body bytes it sent (ranges, HEAD, a client
-    that went away midway), for the download event; and that sees the Range header
-    we decided to honour (``usable_range``), or none."""
+    that went away midway), for the download event; that sees the Range header we
+    decided to honour (``usable_range``), or none; and that reads through ``opener``
+    (the store's ``open``) when it is given, instead of a local path."""
 
     sent = 0
     honoured_range: str | None = None
+    opener: Callable[[], BinaryIO] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         async def counting(message: Message) -> None:
@@ -172,7 +183,37 @@ class _CountingFileResponse(FileResponse):
             kept = [(k, v) for k, v in scope["headers"] if k == b"if-range"]
             headers += [(b"range", self.honoured_range.encode()), *kept]
         scope = {**scope, "headers": headers}
+        if self.opener is not None:  # no path for the server to send
+            extensions = scope.get("extensions") or {}
+            scope["extensions"] = {
+                k: v for k, v in extensions.items() if k != "http.response.pathsend"
+            }
         await super().__call__(scope, receive, counting)
+
+    @asynccontextmanager
+    async def _open_file(self) -> AsyncIterator[anyio.AsyncFile[bytes]]:
+        # FileResponse's one way in to the bytes it sends; test_content covers a store
+        # without local files, so a Starlette that stops calling it is noticed.
+        if self.opener is None:
+            async with super()._open_file() as file:
+                yield file
+            return
+        file = anyio.wrap_file(await anyio.to_thread.run_sync(self.opener))
+        try:
+            yield file
+        finally:
+            with anyio.CancelScope(shield=True):
+                await file.aclose()
+
+
+def _located(store: BlobStore, content_hash: str) -> tuple[BlobInfo | None, pathlib.Path | None]:
+    return store.stat(content_hash), store.local_path(content_hash)
+
+
+def _stat_result(info: BlobInfo) -> os.stat_result:
+    """What FileResponse reads of a file's stat: its size and modification time."""
+    moment = info.modified_at.timestamp()
+    return os.stat_result((stat.S_IFREG | 0o444, 0, 0, 1, 0, 0, info.size, moment, moment, moment))
 
 
 async def _serve(
@@ -192,12 +233,11 @@ async def _serve(
     }
     if _not_modified(request, served):
         return Response(status_code=304, headers=headers)
-    path = services.store.path(served.content_hash)
-    try:
-        stat = await services.in_thread(os.stat, path)
-    except FileNotFoundError:
-        raise Gone(f"the content of file {served.file_uuid} is missing from storage") from None
-    if stat.st_size != served.size:
+    store = services.store
+    info, local = await services.in_thread(_located, store, served.content_hash)
+    if info is None:
+        raise Gone(f"the content of file {served.file_uuid} is missing from storage")
+    if info.size != served.size:
         raise Gone(f"the content of file {served.file_uuid} is damaged in storage")
     inline = view and served.mime_type in INLINE_TYPES
     media_type = served.mime_type if inline or not view else "application/octet-stream"
@@ -210,9 +250,16 @@ async def _serve(
         headers["Content-Security-Policy"] = (
             PDF_VIEW_POLICY if served.mime_type == "application/pdf" else VIEW_POLICY
         )
-    honoured_range = usable_range(request.headers.get("range"), stat.st_size)
-    response = _CountingFileResponse(path, media_type=media_type, headers=headers, stat_result=stat)
+    honoured_range = usable_range(request.headers.get("range"), info.size)
+    response = _CountingFileResponse(
+        local or store.key(served.content_hash),
+        media_type=media_type,
+        headers=headers,
+        stat_result=_stat_result(info),
+    )
     response.honoured_range = honoured_range
+    if local is None:
+        response.opener = functools.partial(store.open, served.content_hash)
     if request.method == "GET":
         client = client_of(request)
 

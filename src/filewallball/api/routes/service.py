@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import asdict
 from typing import Annotated, Any
 
@@ -16,7 +15,7 @@ from filewallball.api.access import IsAdmin, MetricsReader
 from filewallball.api.errors import responses
 from filewallball.api.services import Services, get_services
 from filewallball.operations.integrity import last_report
-from filewallball.storage import LocalBlobStore
+from filewallball.storage import BlobStore
 
 router = APIRouter(tags=["service"])
 ServicesDep = Annotated[Services, Depends(get_services)]
@@ -35,7 +34,7 @@ class Health(BaseModel):
     fsck: dict[str, Any] | None = None
 
 
-def _storage_health(store: LocalBlobStore) -> dict[str, Any]:
+def _storage_health(store: BlobStore) -> dict[str, Any]:
     try:
         with store.stage() as probe:
             probe.write(b"health")
@@ -43,12 +42,12 @@ def _storage_health(store: LocalBlobStore) -> dict[str, Any]:
         writable, error = True, None
     except OSError as failure:
         writable, error = False, failure.strerror or type(failure).__name__
-    usage = shutil.disk_usage(store.root)
+    space = store.space()
     return {
         "writable": writable,
-        "free_bytes": usage.free,
-        "total_bytes": usage.total,
-        "low_space": usage.free < LOW_SPACE_BYTES,
+        "free_bytes": space.free_bytes if space else None,
+        "total_bytes": space.total_bytes if space else None,
+        "low_space": space is not None and space.free_bytes < LOW_SPACE_BYTES,
         "error": error,
     }
 

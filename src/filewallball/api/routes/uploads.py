@@ -10,7 +10,7 @@ from starlette.status import HTTP_201_CREATED
 from filewallball.api.access import Admin, client_of
 from filewallball.api.errors import responses
 from filewallball.api.multipart import receive_multipart
-from filewallball.api.receiving import Upload, parse_declared_size, split_tags
+from filewallball.api.receiving import file_out, parse_declared_size, receiving, split_tags
 from filewallball.api.schemas import FileOut
 from filewallball.api.services import Services, get_services
 from filewallball.errors import InvalidInput
@@ -18,7 +18,7 @@ from filewallball.errors import InvalidInput
 router = APIRouter(prefix="/files", tags=["uploads"])
 ServicesDep = Annotated[Services, Depends(get_services)]
 UPLOAD_ERRORS = responses(400, 401, 404, 413, 415, 422, 503, 507)
-UNLIMITED = 2**63 - 1  # the upload's own limits apply while it streams (receiving.Upload)
+UNLIMITED = 2**63 - 1  # the upload's own limits apply while it streams (uploading.Upload)
 
 _MULTIPART_BODY: dict[str, Any] = {
     "requestBody": {
@@ -60,7 +60,7 @@ def parse_bool(value: str | None, name: str) -> bool | None:
 
 async def receive_form_upload(services: Services, request: Request) -> FileOut:
     """The multipart upload itself; the earlier API's ``POST /upload`` uses it too."""
-    async with Upload(services, client_of(request)) as upload:
+    async with receiving(services, client_of(request)) as upload:
 
         async def start_file(filename: str, fields: dict[str, str]) -> None:
             await upload.start(
@@ -74,6 +74,7 @@ async def receive_form_upload(services: Services, request: Request) -> FileOut:
             request.headers.get("content-type", ""), request.stream(), start_file, upload.write
         )
         return await upload.finish(
+            file_out,
             tags=split_tags(fields["tags"]) if "tags" in fields else None,
             category=fields.get("category") or None,
             is_public=parse_bool(fields.get("is_public"), "is_public"),
@@ -119,7 +120,7 @@ async def upload_raw(
     is_public: bool = True,
 ) -> FileOut:
     """Upload the request body as a file named ``filename`` (``curl -T photo.jpg URL/``)."""
-    async with Upload(services, client_of(request)) as upload:
+    async with receiving(services, client_of(request)) as upload:
         await upload.start(
             filename,
             tags=split_tags(tags),
@@ -129,4 +130,4 @@ async def upload_raw(
         )
         async for chunk in request.stream():
             await upload.write(chunk)
-        return await upload.finish()
+        return await upload.finish(file_out)
