@@ -1,7 +1,7 @@
 """Data-layer benchmark: the hot queries at a million files, and bulk insert vs the raw driver.
 
-    .venv/bin/python bench/db.py                         # MariaDB, 1,000,000 files
-    .venv/bin/python bench/db.py --dialect postgresql --dialect sqlite --files 200000
+    .venv/bin/python -m bench.db                         # MariaDB, 1,000,000 files
+    .venv/bin/python -m bench.db --dialect postgresql --dialect sqlite --files 200000
 
 It creates a scratch database (``--database``, default ``fwb_bench`` on the servers,
 /tmp/NAME.db for SQLite), fills it with files of a realistic shape (a long tail of
@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import gc
 import hashlib
-import os
 import random
 import re
 import statistics as stats
@@ -27,16 +26,14 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from alembic import command
-from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.engine import URL, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from bench.databases import database_url, migrate, recreate, rendered
 from filewallball.database import create_database_engine
-from filewallball.migrations import alembic_config
 from filewallball.models import (
     FileDownload,
     FileInfo,
@@ -49,14 +46,6 @@ from filewallball.operations.files import FileSpec
 from filewallball.operations.search import FileQuery, search_files
 from filewallball.settings import Settings
 
-SERVERS = {
-    "mariadb": os.environ.get(
-        "FILEWALLBALL_TEST_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306/test"
-    ),
-    "postgresql": os.environ.get(
-        "FILEWALLBALL_TEST_POSTGRESQL_URL", "postgresql+psycopg://root@127.0.0.1:5432/test"
-    ),
-}
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
 EXTENSIONS = [  # (extension, MIME type, weight): a few common, many rare
     ("jpg", "image/jpeg", 30),
@@ -88,12 +77,6 @@ class Filled:
     created: list[datetime]
 
 
-def bench_url(dialect: str, name: str) -> URL:
-    if dialect == "sqlite":
-        return URL.create("sqlite", database=f"/tmp/{name}.db")
-    return make_url(SERVERS[dialect]).set(database=name)
-
-
 def sample(engine: Engine) -> Filled:
     """Every hundredth file of an existing benchmark database."""
     with engine.connect() as connection:
@@ -108,17 +91,9 @@ def sample(engine: Engine) -> Filled:
 
 
 def scratch_url(dialect: str, name: str) -> URL:
-    if dialect == "sqlite":
-        path = Path(str(bench_url(dialect, name).database))
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
-        return URL.create("sqlite", database=str(path))
-    admin = sa.create_engine(SERVERS[dialect], poolclass=sa.NullPool, isolation_level="AUTOCOMMIT")
-    force = " WITH (FORCE)" if dialect == "postgresql" else ""
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}{force}")
-        connection.exec_driver_sql(f"CREATE DATABASE {name}")
-    return make_url(SERVERS[dialect]).set(database=name)
+    url = database_url(dialect, name)
+    recreate(url)
+    return url
 
 
 def specs(rng: random.Random, count: int, contents: str = "content") -> Iterator[FileSpec]:
@@ -464,13 +439,12 @@ def main() -> None:
     for dialect in args.dialect or ["mariadb"]:
         rng = random.Random(args.seed)
         url = (
-            bench_url(dialect, args.database) if args.reuse else scratch_url(dialect, args.database)
+            database_url(dialect, args.database)
+            if args.reuse
+            else scratch_url(dialect, args.database)
         )
-        engine = create_database_engine(
-            Settings(database_url=url.render_as_string(hide_password=False))
-        )
-        with engine.connect() as connection:
-            command.upgrade(alembic_config(connection), "head")
+        migrate(url)
+        engine = create_database_engine(Settings(database_url=rendered(url)))
         with engine.begin() as connection:
             if dialect == "mariadb" and args.innodb_buffer_pool_mb:
                 connection.exec_driver_sql(
