@@ -28,12 +28,11 @@ local counter = 0
 local block = string.rep("FileWallBall bench line of text\\n", {lines})
 request = function()
   counter = counter + 1
-  local head = "{tag} " .. counter .. "\\n"
+  local head = "upload {tag} " .. counter .. "\\n"
   local body = head .. block:sub(#head + 1)
-  return wrk.format("PUT", "{prefix}" .. counter .. ".txt", nil, body)
+  return wrk.format("PUT", "{prefix}{tag}-" .. counter .. ".txt", nil, body)
 end
 """
-HEAD_REQUESTS = 'wrk.method = "HEAD"\n'
 
 
 @dataclass
@@ -75,19 +74,19 @@ def _wrk(
         if request.unique_bytes:
             script.write(
                 UNIQUE_PUTS.replace("{lines}", str(request.unique_bytes // 32))
-                .replace("{tag}", f"upload {secrets.token_hex(8)}")
+                .replace("{tag}", secrets.token_hex(8))
                 .replace("{prefix}", request.path)
             )
-        elif request.method == "HEAD":
-            script.write(HEAD_REQUESTS)
+        elif request.method != "GET":
+            script.write(f'wrk.method = "{request.method}"\n')
         script.flush()
-        pin = [TASKSET, "-c", str(cpu)] if cpu is not None and TASKSET else []
         headers = [part for name, value in request.headers for part in ("-H", f"{name}: {value}")]
         result = subprocess.run(  # noqa: S603 (our own arguments)
             [
-                *pin,
+                *_pinned(cpu),
                 WRK or "wrk",
                 *("-t1", f"-c{connections}", f"-d{max(1, round(duration))}s", "--latency"),
+                *("--timeout", "30s"),
                 *headers,
                 *("-s", script.name),
                 f"http://127.0.0.1:{port}{'/' if request.unique_bytes else request.path}",
@@ -97,6 +96,10 @@ def _wrk(
             check=True,
         )
     return parse_wrk(result.stdout)
+
+
+def _pinned(cpu: int | None) -> list[str]:
+    return [TASKSET, "-c", str(cpu)] if cpu is not None and TASKSET else []
 
 
 def parse_wrk(out: str) -> Load:
@@ -125,7 +128,7 @@ async def _httpx(port: int, request: Request, duration: float, *, connections: i
     latencies: list[float] = []
     errors = 0
     counter = 0
-    tag = f"upload {secrets.token_hex(8)}"
+    tag = secrets.token_hex(8)
     block = b"FileWallBall bench line of text\n" * (request.unique_bytes // 32)
     limits = httpx.Limits(max_connections=connections)
     async with httpx.AsyncClient(
@@ -141,9 +144,9 @@ async def _httpx(port: int, request: Request, duration: float, *, connections: i
             while time.perf_counter() < deadline:
                 counter += 1
                 if request.unique_bytes:
-                    head = f"{tag} {counter}\n".encode()
+                    head = f"upload {tag} {counter}\n".encode()
                     send = client.put(
-                        f"{request.path}{counter}.txt", content=head + block[len(head) :]
+                        f"{request.path}{tag}-{counter}.txt", content=head + block[len(head) :]
                     )
                 else:
                     send = client.request(request.method, request.path)
@@ -182,9 +185,10 @@ def client_cpu_seconds() -> float:
     return time.process_time() + children.ru_utime + children.ru_stime
 
 
-def curl(*arguments: str) -> list[str]:
-    """What ``curl -w`` printed, split: one big transfer, its speed from curl itself."""
+def curl(*arguments: str, cpu: int | None = None) -> list[str]:
+    """What ``curl -w`` printed, split: one big transfer, its speed from curl itself; on
+    core ``cpu`` when given."""
     result = subprocess.run(  # noqa: S603 (our own arguments)
-        [CURL, "-s", "-S", *arguments], capture_output=True, text=True, check=True
+        [*_pinned(cpu), CURL, "-s", "-S", *arguments], capture_output=True, text=True, check=True
     )
     return result.stdout.split()
