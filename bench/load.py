@@ -5,6 +5,7 @@ which measured."""
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import resource
 import secrets
@@ -14,6 +15,7 @@ import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 
@@ -192,3 +194,14 @@ def curl(*arguments: str, cpu: int | None = None) -> list[str]:
         [*_pinned(cpu), CURL, "-s", "-S", *arguments], capture_output=True, text=True, check=True
     )
     return result.stdout.split()
+
+
+def big_file(path: Path, size: int, block: bytes | None = None) -> None:
+    """``size`` bytes of ``block`` (16 MiB of random bytes unless given) over and over: a
+    body for the big transfers that compresses to nothing and costs a client no CPU to
+    make. Senders give each upload a distinct first line, so sniffing sees text and no
+    server has seen the content before."""
+    block = block or os.urandom(16 * 1024 * 1024)
+    with path.open("wb") as out:
+        for offset in range(0, size, len(block)):
+            out.write(block[: size - offset])

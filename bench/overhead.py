@@ -76,12 +76,6 @@ class Sent:
     answer: dict[str, object]
 
 
-def make_source(path: Path, size: int, block: bytes) -> None:
-    with path.open("wb") as file:
-        for offset in range(0, size, len(block)):
-            file.write(block[: size - offset])
-
-
 def local_limit(directory: Path, size: int, block: bytes) -> float:
     """Seconds to write ``size`` bytes into ``directory`` in the server's chunks, hashing
     them on the way, and fsync: what any upload costs at least, network aside."""
@@ -385,7 +379,7 @@ def big_file(run: Run, server: Server, data_dir: Path) -> None:
     size = run.args.size_mib * MiB
     block = os.urandom(16 * MiB)
     source = run.work / "source.bin"
-    make_source(source, size, block)
+    load.big_file(source, size, block)
     if run.wanted("a") or run.wanted("b"):
         done = measure_uploads(
             server, data_dir, source, size=size, block=block, rounds=run.args.rounds

@@ -96,30 +96,26 @@ CPU = (os.cpu_count() or 1) - 1  # the load generator's core
 class Figure:
     label: str
     form: str
-    workload: str
     reference: str | None = None  # the copyparty configuration of the ratio
-    higher_is_better: bool = True
 
 
 FIGURES = {
-    "upload_per_s": Figure("64 KiB uploads, files/s", "{:,.0f}", "upload", "copyparty indexed"),
-    "upload_p50": Figure("  p50 ms", "{:,.1f}", "upload", "copyparty indexed", False),
-    "upload_p99": Figure("  p99 ms", "{:,.1f}", "upload", "copyparty indexed", False),
-    "upload_cpu": Figure("  server CPU ms per upload", "{:.2f}", "upload"),
-    "download_per_s": Figure("64 KiB downloads, req/s", "{:,.0f}", "download", "copyparty plain"),
-    "download_cpu": Figure("  server CPU ms per download", "{:.2f}", "download"),
-    "metadata_per_s": Figure(
-        "metadata of one file, req/s", "{:,.0f}", "metadata", "copyparty plain"
-    ),
-    "metadata_cpu": Figure("  server CPU ms per request", "{:.2f}", "metadata"),
-    "list_per_s": Figure("newest 50 of the listing, req/s", "{:,.1f}", "list", "copyparty plain"),
-    "list_cpu": Figure("  server CPU ms per listing", "{:.1f}", "list"),
-    "big_upload": Figure("big upload, MB/s", "{:,.0f}", "big", "copyparty indexed"),
-    "big_upload_rss": Figure("  server RSS peak, MiB", "{:,.0f}", "big", None, False),
-    "big_download": Figure("big download, MB/s", "{:,.0f}", "big", "copyparty plain"),
-    "big_download_rss": Figure("  server RSS peak, MiB", "{:,.0f}", "big", None, False),
-    "rss_start": Figure("server RSS once started, MiB", "{:,.0f}", "big", None, False),
-    "errors": Figure("errors (all workloads)", "{:.0f}", "", None, False),
+    "upload_per_s": Figure("64 KiB uploads, files/s", "{:,.0f}", "copyparty indexed"),
+    "upload_p50": Figure("  p50 ms", "{:,.1f}", "copyparty indexed"),
+    "upload_p99": Figure("  p99 ms", "{:,.1f}", "copyparty indexed"),
+    "upload_cpu": Figure("  server CPU ms per upload", "{:.2f}"),
+    "download_per_s": Figure("64 KiB downloads, req/s", "{:,.0f}", "copyparty plain"),
+    "download_cpu": Figure("  server CPU ms per download", "{:.2f}"),
+    "metadata_per_s": Figure("metadata of one file, req/s", "{:,.0f}", "copyparty plain"),
+    "metadata_cpu": Figure("  server CPU ms per request", "{:.2f}"),
+    "list_per_s": Figure("newest 50 of the listing, req/s", "{:,.1f}", "copyparty plain"),
+    "list_cpu": Figure("  server CPU ms per listing", "{:.1f}"),
+    "big_upload": Figure("big upload, MB/s", "{:,.0f}", "copyparty indexed"),
+    "big_upload_rss": Figure("  server RSS peak, MiB", "{:,.0f}"),
+    "big_download": Figure("big download, MB/s", "{:,.0f}", "copyparty plain"),
+    "big_download_rss": Figure("  server RSS peak, MiB", "{:,.0f}"),
+    "rss_start": Figure("server RSS once started, MiB", "{:,.0f}"),
+    "errors": Figure("errors (all workloads)", "{:.0f}"),
 }
 
 
@@ -528,13 +524,6 @@ def ratios(per_round: list[float]) -> str:
 # -- the run -----------------------------------------------------------------------------------
 
 
-def make_source(path: Path, size: int) -> None:
-    block = os.urandom(16 * MiB)
-    with path.open("wb") as out:
-        for offset in range(0, size, len(block)):
-            out.write(block[: size - offset])
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -578,7 +567,7 @@ def main() -> None:
         source = None
         if "big" in wanted:
             source = work / "source.bin"
-            make_source(source, args.size_mib * MiB)
+            load.big_file(source, args.size_mib * MiB)
         context = Context(args, work, source)
         peers = [
             peer

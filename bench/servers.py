@@ -402,11 +402,9 @@ def main() -> None:
         rounds: list[dict[str, Figures]] = []
         if args.rounds:
             source = work / "source.bin"
-            block = os.urandom(16 * MiB)
-            with source.open("wb") as out:
+            load.big_file(source, args.size_mib * MiB)
+            with source.open("r+b") as out:
                 out.write(b"bench bytes\n")
-                for offset in range(12, args.size_mib * MiB, len(block)):
-                    out.write(block[: args.size_mib * MiB - offset])
         for number in range(args.rounds):
             order = names[number % len(names) :] + names[: number % len(names)]
             print(f"round {number + 1}: {', '.join(order)}", flush=True)
