@@ -5,6 +5,7 @@ which measured."""
 from __future__ import annotations
 
 import asyncio
+import http.client
 import os
 import re
 import resource
@@ -67,6 +68,36 @@ def run(
     if WRK:
         return _wrk(port, request, duration, connections=connections, cpu=cpu)
     return asyncio.run(_httpx(port, request, duration, connections=connections))
+
+
+def one_at_a_time(port: int, request: Request, duration: float, *, minimum: int = 3) -> Load:
+    """One client sending ``request`` again as soon as it has the answer, for ``duration``
+    seconds and at least ``minimum`` times: for answers so slow that a duration of wrk
+    would see none of them end."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    latencies: list[float] = []
+    errors = 0
+    started = time.perf_counter()
+    try:
+        while len(latencies) < minimum or time.perf_counter() - started < duration:
+            sent = time.perf_counter()
+            connection.request(request.method, request.path, headers=dict(request.headers))
+            response = connection.getresponse()
+            response.read()
+            latencies.append(time.perf_counter() - sent)
+            errors += response.status >= 400
+    finally:
+        connection.close()
+    elapsed = time.perf_counter() - started
+    latencies.sort()
+    return Load(
+        "http.client",
+        len(latencies) / elapsed,
+        len(latencies),
+        errors,
+        _at(latencies, 0.50),
+        _at(latencies, 0.99),
+    )
 
 
 def _wrk(

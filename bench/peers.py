@@ -20,7 +20,8 @@ copyparty's upload folder and its index), and measures:
   metadata    the metadata of that file as JSON (copyparty: ``?ls`` of a folder holding
               it alone), 32 connections
   list        the newest 50 of --files files (copyparty: ``?ls`` of a folder holding them
-              all, as it has no pages), 8 connections
+              all, as it has no pages), one request at a time: the median ms (a ``?ls``
+              of 100,000 files takes seconds, too long for a duration of wrk)
   big         (1 worker) a --size-mib upload (``curl -T``) and its download, MB/s, and the
               server's RSS at its peak during each
 
@@ -55,6 +56,7 @@ import os
 import random
 import secrets
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -83,7 +85,7 @@ COPYPARTY_HOME = Path.home() / ".cache" / "filewallball-bench" / "copyparty-venv
 PASSWORD = secrets.token_urlsafe(12)  # copyparty's account, for the length of the run
 TOKEN = secrets.token_urlsafe(24)
 INDEXED = ":c,e2dsa,dedup,hardlinkonly"
-CONNECTIONS = {"upload": 16, "download": 32, "metadata": 32, "list": 8}
+CONNECTIONS = {"upload": 16, "download": 32, "metadata": 32}
 WORKLOADS = ("upload", "download", "metadata", "list", "big")
 DATABASE_NAME = "fwb_bench_peers"
 CPU = (os.cpu_count() or 1) - 1  # the load generator's core
@@ -108,7 +110,7 @@ FIGURES = {
     "download_cpu": Figure("  server CPU ms per download", "{:.2f}"),
     "metadata_per_s": Figure("metadata of one file, req/s", "{:,.0f}", "copyparty plain"),
     "metadata_cpu": Figure("  server CPU ms per request", "{:.2f}"),
-    "list_per_s": Figure("newest 50 of the listing, req/s", "{:,.1f}", "copyparty plain"),
+    "list_ms": Figure("newest 50 of the listing, p50 ms", "{:,.1f}", "copyparty plain"),
     "list_cpu": Figure("  server CPU ms per listing", "{:.1f}"),
     "big_upload": Figure("big upload, MB/s", "{:,.0f}", "copyparty indexed"),
     "big_upload_rss": Figure("  server RSS peak, MiB", "{:,.0f}"),
@@ -323,7 +325,11 @@ def measure(peer: Peer, context: Context) -> dict[str, float]:
             if "metadata" in wanted:
                 run("metadata", peer.metadata(content))
         if "list" in wanted:
-            run("list", peer.listing())
+            before = cpu_seconds(pids)
+            found = load.one_at_a_time(server.port, peer.listing(), duration)
+            figures["list_ms"] = found.p50_ms or 0.0
+            figures["list_cpu"] = (cpu_seconds(pids) - before) * 1000 / found.requests
+            figures["errors"] += found.errors
         if "big" in wanted and peer.workers == 1 and context.source:
             figures.update(big_transfers(peer, server, context.source))
         return figures
@@ -487,7 +493,7 @@ def report(rounds: list[Round], limits: list[dict[int, float]], peers: list[Peer
                 ],
             )
             for key in FIGURES
-            if key.endswith(("_per_s", "_cpu"))
+            if key.endswith(("_per_s", "_cpu", "_ms"))
         ]
         table("", names, rows, 32)
 
@@ -524,7 +530,7 @@ def ratios(per_round: list[float]) -> str:
 # -- the run -----------------------------------------------------------------------------------
 
 
-def main() -> None:
+def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -542,10 +548,15 @@ def main() -> None:
         "--workers", action="append", type=int, choices=(1, 2), help="worker processes (repeatable)"
     )
     parser.add_argument("--keep", action="store_true", help="keep the work directory and databases")
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = arguments()
     if load.WRK is None:
         print("wrk is not installed: the httpx load generator reaches far fewer requests/s")
     python = copyparty_python()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # stop the servers on the way out
     work = Path(tempfile.mkdtemp(prefix="fwb_bench_peers_"))
     dialects = args.database or list(DIALECTS)
     wanted = args.only or WORKLOADS
@@ -609,7 +620,7 @@ def brief(figures: dict[str, float]) -> str:
         "upload_per_s",
         "download_per_s",
         "metadata_per_s",
-        "list_per_s",
+        "list_ms",
         "big_upload",
         "big_download",
     )
