@@ -53,7 +53,7 @@ import httpx
 
 from bench import load
 from bench.databases import migrate
-from bench.processes import PeakRss, Server, cpu_seconds, family, rss_bytes
+from bench.processes import PeakRss, Server, cpu_seconds, family, granian, rss_bytes
 
 MiB = 1024 * 1024
 APP = "filewallball.api:create_app"
@@ -67,17 +67,15 @@ _MIGRATING = threading.Lock()
 # costs it CPU the others do not spend).
 COMMANDS: dict[str, list[str]] = {
     "uvicorn": [
-        *("-m", "uvicorn", "--factory", APP, "--host", "127.0.0.1", "--port", "{port}"),
+        *(sys.executable, "-m", "uvicorn", "--factory", APP),
+        *("--host", "127.0.0.1", "--port", "{port}"),
         *("--http", "httptools", "--loop", "uvloop", "--no-access-log", "--no-server-header"),
         *("--no-proxy-headers", "--log-level", "warning"),
     ],
-    "granian": [
-        *("-m", "granian", "--interface", "asgi", "--factory", "--host", "127.0.0.1"),
-        *("--port", "{port}", "--workers", "1", "--loop", "uvloop", "--http", "1"),
-        *("--no-ws", "--log-level", "warning", APP),
-    ],
+    "granian": granian(APP),
     "hypercorn": [
-        *("-m", "hypercorn", "--bind", "127.0.0.1:{port}", "--worker-class", "uvloop"),
+        *(sys.executable, "-m", "hypercorn", "--bind", "127.0.0.1:{port}"),
+        *("--worker-class", "uvloop"),
         *("--workers", "1", "--log-level", "warning", f"{APP}()"),
     ],
 }
@@ -96,7 +94,7 @@ def start(name: str, work: Path, *, token: bool = False) -> tuple[Server, Path]:
         migrate(url)
     env = {"FILEWALLBALL_DATA_DIR": str(data_dir), "FILEWALLBALL_DATABASE_URL": url}
     env["FILEWALLBALL_ADMIN_TOKEN"] = TOKEN if token else ""
-    server = Server(name, [sys.executable, *COMMANDS[name]], data_dir / "server.log", env, cwd=work)
+    server = Server(name, COMMANDS[name], data_dir / "server.log", env, cwd=work)
     return server.start(), data_dir
 
 
@@ -199,7 +197,7 @@ def report(rounds: list[dict[str, Figures]], names: list[str]) -> None:
             cells.append(
                 f"{form.format(statistics.median(values))} ({form.format(min(values))}-{form.format(max(values))})"
             )
-            if name != "uvicorn" and "errors" not in key:
+            if name != "uvicorn" and "uvicorn" in names and "errors" not in key:
                 per_round = [
                     getattr(r[name], key) / getattr(r["uvicorn"], key)
                     for r in rounds
