@@ -6,6 +6,7 @@ is dropped and created again on each run, so a run never measures what the last 
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -38,10 +39,12 @@ def recreate(url: str | URL, *, create: bool = True) -> None:
     admin.dispose()
 
 
-def database_url(dialect: str, name: str, sqlite_dir: Path = Path("/tmp")) -> URL:
-    """Database ``name`` on the server of ``dialect`` (SQLite: ``sqlite_dir/name.db``)."""
+def database_url(dialect: str, name: str, sqlite_dir: Path | None = None) -> URL:
+    """Database ``name`` on the server of ``dialect`` (SQLite: ``name.db`` in
+    ``sqlite_dir``, by default the temporary directory)."""
     if dialect == "sqlite":
-        return URL.create("sqlite", database=str(sqlite_dir / f"{name}.db"))
+        folder = sqlite_dir or Path(tempfile.gettempdir())
+        return URL.create("sqlite", database=str(folder / f"{name}.db"))
     return make_url(ADMIN_URLS[dialect]).set(database=name)
 
 

@@ -65,6 +65,7 @@ EXTENSIONS = [  # (extension, MIME type, weight): a few common, many rare
     ("md", "text/markdown", 1),
 ] + [(f"x{n:02d}", "application/octet-stream", 0.1) for n in range(40)]
 CATEGORIES = ["images", "documents", "spreadsheets", "audio", "video", "archives", "code", None]
+WORDS = ["report", "photo", "scan", "Backup"]  # of the file names
 TAGS = [f"tag-{n:03d}" for n in range(300)]
 TAG_WEIGHTS = [1 / (rank + 1) for rank in range(len(TAGS))]  # Zipf: a few tags are everywhere
 
@@ -105,7 +106,7 @@ def specs(rng: random.Random, count: int, contents: str = "content") -> Iterator
             f"{contents}-{rng.randrange(int(count * 0.85))}".encode()
         ).hexdigest()
         yield FileSpec(
-            original_filename=f"file-{index:07d} {rng.choice(['report', 'photo', 'scan', 'Backup'])}.{extension}",
+            original_filename=f"file-{index:07d} {rng.choice(WORDS)}.{extension}",
             file_size=min(int(rng.lognormvariate(11, 2.5)), 8 * 1024**3),
             file_hash=digest,
             storage_path=f"{digest[:2]}/{digest[2:4]}/{digest}",
@@ -351,9 +352,8 @@ def bulk_ratio(
     )
     aware = engine.dialect.name == "postgresql"
     marker = "?" if engine.dialect.paramstyle == "qmark" else "%s"
-    insert = (
-        f"INSERT INTO files ({', '.join(columns)}) VALUES ({', '.join([marker] * len(columns))})"
-    )
+    values = ", ".join([marker] * len(columns))
+    insert = f"INSERT INTO files ({', '.join(columns)}) VALUES ({values})"  # noqa: S608 (constants)
     sessions = sessionmaker(engine)
     raw_times, our_times = [], []
     for round_ in range(rounds):
@@ -448,7 +448,8 @@ def main() -> None:
         with engine.begin() as connection:
             if dialect == "mariadb" and args.innodb_buffer_pool_mb:
                 connection.exec_driver_sql(
-                    f"SET GLOBAL innodb_buffer_pool_size = {args.innodb_buffer_pool_mb * 1024 * 1024}"
+                    "SET GLOBAL innodb_buffer_pool_size = "
+                    f"{args.innodb_buffer_pool_mb * 1024 * 1024}"
                 )
             memory = connection.exec_driver_sql(
                 {
@@ -481,8 +482,8 @@ def main() -> None:
             continue
         raw_seconds, our_seconds = bulk_ratio(engine, args.bulk, rng)
         print(
-            f"  bulk insert {args.bulk:,} rows: raw driver {raw_seconds:.2f} s, ours {our_seconds:.2f} s: "
-            f"ratio {raw_seconds / our_seconds:.2f} (target >= 0.8)"
+            f"  bulk insert {args.bulk:,} rows: raw driver {raw_seconds:.2f} s, "
+            f"ours {our_seconds:.2f} s: ratio {raw_seconds / our_seconds:.2f} (target >= 0.8)"
         )
         engine.dispose()
 

@@ -183,10 +183,12 @@ def measure_uploads(
                 (data_dir / "blobs" / content_hash[:2] / content_hash[2:4] / content_hash).unlink()
     mb = size / 1e6
     print(
-        f"  {'upload of ' + format(size // MiB, ',') + ' MiB':<36} {'best MB/s':>10} {'runs s':>16} {'client CPU s':>13} {'server CPU s':>13} {'RSS +MiB':>9}"
+        f"  {'upload of ' + format(size // MiB, ',') + ' MiB':<36} {'best MB/s':>10} "
+        f"{'runs s':>16} {'client CPU s':>13} {'server CPU s':>13} {'RSS +MiB':>9}"
     )
     print(
-        f"  {'local limit (hash + write + fsync)':<36} {mb / min(done.local):>10.0f} {_runs(done.local):>16}"
+        f"  {'local limit (hash + write + fsync)':<36} {mb / min(done.local):>10.0f} "
+        f"{_runs(done.local):>16}"
     )
     for label, sents in (("raw PUT", done.raw), ("multipart POST", done.multipart)):
         seconds = [s.seconds for s in sents]
@@ -238,7 +240,8 @@ def measure_downloads(
                 times.append(seconds)
     mb = size / 1e6
     print(
-        f"  {'download of ' + format(size // MiB, ',') + ' MiB':<36} {'best MB/s':>10} {'runs s':>16}"
+        f"  {'download of ' + format(size // MiB, ',') + ' MiB':<36} {'best MB/s':>10} "
+        f"{'runs s':>16}"
     )
     print(f"  {'bare Starlette FileResponse':<36} {mb / min(theirs):>10.0f} {_runs(theirs):>16}")
     print(f"  {'GET /api/v1/files/{uuid}/content':<36} {mb / min(ours):>10.0f} {_runs(ours):>16}")
@@ -429,7 +432,8 @@ def big_file(run: Run, server: Server, data_dir: Path) -> None:
 def concurrent_row(run: Run, server: Server, dialect: str) -> None:
     failures, p95, errors = concurrent_uploads(server, CONCURRENT_UPLOADS, MiB)
     print(
-        f"  {CONCURRENT_UPLOADS} concurrent 1 MiB uploads on {dialect}: {failures} failed, p95 {p95:.2f} s"
+        f"  {CONCURRENT_UPLOADS} concurrent 1 MiB uploads on {dialect}: {failures} failed, "
+        f"p95 {p95:.2f} s"
     )
     for error in errors:
         print(f"    {error}")
@@ -462,7 +466,8 @@ def metadata_section(run: Run) -> None:
         f"connections for {args.duration:g} s ({tool}); CPU ms per request"
     )
     print(
-        f"  {'app':<36} {'requests/s':>11} {'per worker':>11} {'p99 ms':>8} {'errors':>7} {'server':>7} {'database':>9} {'client':>7}"
+        f"  {'app':<36} {'requests/s':>11} {'per worker':>11} {'p99 ms':>8} {'errors':>7} "
+        f"{'server':>7} {'database':>9} {'client':>7}"
     )
     for workers in (1, 2):
         bare = run.start(
@@ -490,25 +495,26 @@ def metadata_section(run: Run) -> None:
             (f"FileWallBall, {workers} worker(s)", server, database),
         ):
             costs = measure_load(target, path, args.duration, pids)
+            found = costs.found
             print(
-                f"  {label:<36} {costs.found.per_second:>11,.0f} {costs.found.per_second / workers:>11,.0f} "
-                f"{costs.found.p99_ms or 0:>8.1f} {costs.found.errors:>7} {costs.server_cpu_ms:>7.2f} "
+                f"  {label:<36} {found.per_second:>11,.0f} {found.per_second / workers:>11,.0f} "
+                f"{found.p99_ms or 0:>8.1f} {found.errors:>7} {costs.server_cpu_ms:>7.2f} "
                 f"{costs.database_cpu_ms if pids else 0:>9.2f} {costs.client_cpu_ms:>7.2f}"
             )
             if target is server:
                 run.rows.append(
                     Row(
                         f"(d) metadata GET, {dialect}, {workers} worker(s): req/s per worker",
-                        f"{costs.found.per_second / workers:,.0f}",
+                        f"{found.per_second / workers:,.0f}",
                         ">= 1,000",
-                        costs.found.per_second / workers >= 1000 and costs.found.errors == 0,
+                        found.per_second / workers >= 1000 and found.errors == 0,
                     )
                 )
             else:
                 run.rows.append(
                     Row(
                         f"    bare FastAPI JSON, {workers} worker(s): req/s per worker",
-                        f"{costs.found.per_second / workers:,.0f}",
+                        f"{found.per_second / workers:,.0f}",
                         "",
                         None,
                     )

@@ -194,9 +194,8 @@ def report(rounds: list[dict[str, Figures]], names: list[str]) -> None:
         cells, ratios = [], []
         for name in names:
             values = [getattr(r[name], key) for r in rounds]
-            cells.append(
-                f"{form.format(statistics.median(values))} ({form.format(min(values))}-{form.format(max(values))})"
-            )
+            low, middle, high = (form.format(f(values)) for f in (min, statistics.median, max))
+            cells.append(f"{middle} ({low}-{high})")
             if name != "uvicorn" and "uvicorn" in names and "errors" not in key:
                 per_round = [
                     getattr(r[name], key) / getattr(r["uvicorn"], key)
@@ -419,8 +418,9 @@ def main() -> None:
         if rounds:
             report(rounds, names)
             print(
-                f"  {os.cpu_count()} cores shared by wrk, curl, the server and whatever else runs "
-                f"here (load average {os.getloadavg()[0]:.1f} now): only same-round ratios mean much."
+                f"  {os.cpu_count()} cores shared by wrk, curl, the server and whatever else "
+                f"runs here (load average {os.getloadavg()[0]:.1f} now): only same-round "
+                "ratios mean much."
             )
         if not args.no_probes:
             run_probes(names, work, args.probe_seconds, args.refused_mib * MiB)
