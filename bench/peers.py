@@ -111,7 +111,7 @@ FIGURES = {
     "metadata_per_s": Figure("metadata of one file, req/s", "{:,.0f}", "copyparty plain"),
     "metadata_cpu": Figure("  server CPU ms per request", "{:.2f}"),
     "list_ms": Figure("newest 50 of the listing, p50 ms", "{:,.1f}", "copyparty plain"),
-    "list_cpu": Figure("  server CPU ms per listing", "{:.1f}"),
+    "list_cpu": Figure("  server CPU ms per listing", "{:,.1f}"),
     "big_upload": Figure("big upload, MB/s", "{:,.0f}", "copyparty indexed"),
     "big_upload_rss": Figure("  server RSS peak, MiB", "{:,.0f}"),
     "big_download": Figure("big download, MB/s", "{:,.0f}", "copyparty plain"),
@@ -150,8 +150,8 @@ def copyparty_version(python: Path) -> str:
 
 
 def fill_folder(folder: Path, count: int) -> None:
-    """``count`` small files, named and sized like the database's, their times spread over
-    two years."""
+    """``count`` small text files, their modification times spread over two years (as the
+    database's upload times are)."""
     folder.mkdir(parents=True)
     now = time.time()
     rng = random.Random(2026)
@@ -455,7 +455,7 @@ def report(rounds: list[Round], limits: list[dict[int, float]], peers: list[Peer
             )
             for key, figure in FIGURES.items()
         ]
-        table(f"{count} worker(s)", names, rows, 24)
+        table(f"{count} worker(s)", names, rows, 28)
     print("\n== FileWallBall / copyparty: median of the per-round ratios [each round]")
     print("  (above 1 is better for FileWallBall, but for latencies, where it is worse)")
     for count in workers:
@@ -523,8 +523,13 @@ def ratio_cell(rounds: list[Round], ours: str, theirs: str, key: str) -> str:
 def ratios(per_round: list[float]) -> str:
     if not per_round:
         return "-"
-    each = " ".join(f"{x:.2f}" for x in per_round)
-    return f"{statistics.median(per_round):.2f} [{each}]"
+    each = " ".join(map(_ratio, per_round))
+    return f"{_ratio(statistics.median(per_round))} [{each}]"
+
+
+def _ratio(value: float) -> str:
+    """Two decimals, or two significant digits for the ratios that round to 0.00."""
+    return f"{value:.2f}" if value >= 0.1 else f"{value:.2g}"
 
 
 # -- the run -----------------------------------------------------------------------------------
