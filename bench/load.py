@@ -88,16 +88,7 @@ def one_at_a_time(port: int, request: Request, duration: float, *, minimum: int 
             errors += response.status >= 400
     finally:
         connection.close()
-    elapsed = time.perf_counter() - started
-    latencies.sort()
-    return Load(
-        "http.client",
-        len(latencies) / elapsed,
-        len(latencies),
-        errors,
-        _at(latencies, 0.50),
-        _at(latencies, 0.99),
-    )
+    return _measured("http.client", latencies, errors, time.perf_counter() - started)
 
 
 def _wrk(
@@ -194,15 +185,14 @@ async def _httpx(port: int, request: Request, duration: float, *, connections: i
         started = time.perf_counter()
         await asyncio.gather(*(connection() for _ in range(connections)))
         elapsed = time.perf_counter() - started
+    return _measured("httpx", latencies, errors, elapsed)
+
+
+def _measured(tool: str, latencies: list[float], errors: int, elapsed: float) -> Load:
+    """The figures of requests that took ``latencies`` seconds in ``elapsed``."""
     latencies.sort()
-    return Load(
-        "httpx",
-        len(latencies) / elapsed,
-        len(latencies),
-        errors,
-        _at(latencies, 0.50),
-        _at(latencies, 0.99),
-    )
+    p50, p99 = _at(latencies, 0.50), _at(latencies, 0.99)
+    return Load(tool, len(latencies) / elapsed, len(latencies), errors, p50, p99)
 
 
 def _at(sorted_seconds: Sequence[float], fraction: float) -> float | None:
