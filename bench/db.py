@@ -1,7 +1,7 @@
 """Data-layer benchmark: the hot queries at a million files, and bulk insert vs the raw driver.
 
-    .venv/bin/python bench/db.py                         # MariaDB, 1,000,000 files
-    .venv/bin/python bench/db.py --dialect postgresql --dialect sqlite --files 200000
+    .venv/bin/python -m bench.db                         # MariaDB, 1,000,000 files
+    .venv/bin/python -m bench.db --dialect postgresql --dialect sqlite --files 200000
 
 It creates a scratch database (``--database``, default ``fwb_bench`` on the servers,
 /tmp/NAME.db for SQLite), fills it with files of a realistic shape (a long tail of
@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import gc
 import hashlib
-import os
 import random
 import re
 import statistics as stats
@@ -27,16 +26,14 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from alembic import command
-from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.engine import URL, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from bench.databases import database_url, migrate, recreate, rendered
 from filewallball.database import create_database_engine
-from filewallball.migrations import alembic_config
 from filewallball.models import (
     FileDownload,
     FileInfo,
@@ -49,14 +46,6 @@ from filewallball.operations.files import FileSpec
 from filewallball.operations.search import FileQuery, search_files
 from filewallball.settings import Settings
 
-SERVERS = {
-    "mariadb": os.environ.get(
-        "FILEWALLBALL_TEST_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306/test"
-    ),
-    "postgresql": os.environ.get(
-        "FILEWALLBALL_TEST_POSTGRESQL_URL", "postgresql+psycopg://root@127.0.0.1:5432/test"
-    ),
-}
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
 EXTENSIONS = [  # (extension, MIME type, weight): a few common, many rare
     ("jpg", "image/jpeg", 30),
@@ -76,6 +65,7 @@ EXTENSIONS = [  # (extension, MIME type, weight): a few common, many rare
     ("md", "text/markdown", 1),
 ] + [(f"x{n:02d}", "application/octet-stream", 0.1) for n in range(40)]
 CATEGORIES = ["images", "documents", "spreadsheets", "audio", "video", "archives", "code", None]
+WORDS = ["report", "photo", "scan", "Backup"]  # of the file names
 TAGS = [f"tag-{n:03d}" for n in range(300)]
 TAG_WEIGHTS = [1 / (rank + 1) for rank in range(len(TAGS))]  # Zipf: a few tags are everywhere
 
@@ -86,12 +76,6 @@ class Filled:
     hashes: list[str]
     ids: list[int]
     created: list[datetime]
-
-
-def bench_url(dialect: str, name: str) -> URL:
-    if dialect == "sqlite":
-        return URL.create("sqlite", database=f"/tmp/{name}.db")
-    return make_url(SERVERS[dialect]).set(database=name)
 
 
 def sample(engine: Engine) -> Filled:
@@ -108,17 +92,9 @@ def sample(engine: Engine) -> Filled:
 
 
 def scratch_url(dialect: str, name: str) -> URL:
-    if dialect == "sqlite":
-        path = Path(str(bench_url(dialect, name).database))
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
-        return URL.create("sqlite", database=str(path))
-    admin = sa.create_engine(SERVERS[dialect], poolclass=sa.NullPool, isolation_level="AUTOCOMMIT")
-    force = " WITH (FORCE)" if dialect == "postgresql" else ""
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}{force}")
-        connection.exec_driver_sql(f"CREATE DATABASE {name}")
-    return make_url(SERVERS[dialect]).set(database=name)
+    url = database_url(dialect, name)
+    recreate(url)
+    return url
 
 
 def specs(rng: random.Random, count: int, contents: str = "content") -> Iterator[FileSpec]:
@@ -130,7 +106,7 @@ def specs(rng: random.Random, count: int, contents: str = "content") -> Iterator
             f"{contents}-{rng.randrange(int(count * 0.85))}".encode()
         ).hexdigest()
         yield FileSpec(
-            original_filename=f"file-{index:07d} {rng.choice(['report', 'photo', 'scan', 'Backup'])}.{extension}",
+            original_filename=f"file-{index:07d} {rng.choice(WORDS)}.{extension}",
             file_size=min(int(rng.lognormvariate(11, 2.5)), 8 * 1024**3),
             file_hash=digest,
             storage_path=f"{digest[:2]}/{digest[2:4]}/{digest}",
@@ -376,9 +352,8 @@ def bulk_ratio(
     )
     aware = engine.dialect.name == "postgresql"
     marker = "?" if engine.dialect.paramstyle == "qmark" else "%s"
-    insert = (
-        f"INSERT INTO files ({', '.join(columns)}) VALUES ({', '.join([marker] * len(columns))})"
-    )
+    values = ", ".join([marker] * len(columns))
+    insert = f"INSERT INTO files ({', '.join(columns)}) VALUES ({values})"  # noqa: S608 (constants)
     sessions = sessionmaker(engine)
     raw_times, our_times = [], []
     for round_ in range(rounds):
@@ -464,17 +439,17 @@ def main() -> None:
     for dialect in args.dialect or ["mariadb"]:
         rng = random.Random(args.seed)
         url = (
-            bench_url(dialect, args.database) if args.reuse else scratch_url(dialect, args.database)
+            database_url(dialect, args.database)
+            if args.reuse
+            else scratch_url(dialect, args.database)
         )
-        engine = create_database_engine(
-            Settings(database_url=url.render_as_string(hide_password=False))
-        )
-        with engine.connect() as connection:
-            command.upgrade(alembic_config(connection), "head")
+        migrate(url)
+        engine = create_database_engine(Settings(database_url=rendered(url)))
         with engine.begin() as connection:
             if dialect == "mariadb" and args.innodb_buffer_pool_mb:
                 connection.exec_driver_sql(
-                    f"SET GLOBAL innodb_buffer_pool_size = {args.innodb_buffer_pool_mb * 1024 * 1024}"
+                    "SET GLOBAL innodb_buffer_pool_size = "
+                    f"{args.innodb_buffer_pool_mb * 1024 * 1024}"
                 )
             memory = connection.exec_driver_sql(
                 {
@@ -507,8 +482,8 @@ def main() -> None:
             continue
         raw_seconds, our_seconds = bulk_ratio(engine, args.bulk, rng)
         print(
-            f"  bulk insert {args.bulk:,} rows: raw driver {raw_seconds:.2f} s, ours {our_seconds:.2f} s: "
-            f"ratio {raw_seconds / our_seconds:.2f} (target >= 0.8)"
+            f"  bulk insert {args.bulk:,} rows: raw driver {raw_seconds:.2f} s, "
+            f"ours {our_seconds:.2f} s: ratio {raw_seconds / our_seconds:.2f} (target >= 0.8)"
         )
         engine.dispose()
 

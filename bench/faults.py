@@ -1,8 +1,8 @@
 """Fault benchmark: FileWallBall's safety promises under crashes, races and hostile input.
 
-    .venv/bin/python bench/faults.py                      # SQLite, under two minutes
-    .venv/bin/python bench/faults.py --uploads 30         # a quick look
-    .venv/bin/python bench/faults.py --database-url mysql+pymysql://root@127.0.0.1:3306/fwb_faults
+    .venv/bin/python -m bench.faults                      # SQLite, under two minutes
+    .venv/bin/python -m bench.faults --uploads 30         # a quick look
+    .venv/bin/python -m bench.faults --database-url mysql+pymysql://root@127.0.0.1:3306/fwb_faults
 
 Each scenario runs real ``filewallball serve`` processes on a fresh scratch database (a
 SQLite file in its own data directory, or a database named after --database-url plus the
@@ -31,15 +31,7 @@ It prints one table and exits 1 when a must-be-0 figure (files lost, corrupt fil
 served, orphans after repair, 5xx seen) is not 0.
 """
 
-# Run as ``python bench/faults.py``, this file's folder comes first on sys.path, and
-# bench/http.py would hide the standard library's ``http`` from everything imported after it.
-# ruff: noqa: E402
 from __future__ import annotations
-
-import sys
-from pathlib import Path
-
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent.resolve()]
 
 import argparse
 import base64
@@ -51,9 +43,9 @@ import os
 import random
 import secrets
 import shutil
-import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -61,18 +53,20 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
+from bench.databases import recreate
+from bench.processes import FILEWALLBALL, ROOT, Server
 from filewallball.database import Database
 from filewallball.maintenance import purge_trash
 from filewallball.settings import Settings
 from filewallball.storage import LocalBlobStore
 
-ROOT = Path(__file__).resolve().parents[1]
-FWB = str(Path(sys.executable).with_name("filewallball"))
 KiB = 1024
 MiB = 1024 * KiB
 TOKEN = secrets.token_urlsafe(24)
@@ -83,71 +77,10 @@ API = "/api/v1"
 # -- processes ------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-@dataclass
-class Server:
-    name: str
-    env: dict[str, str]
-    log: Path
-    port: int = field(default_factory=free_port)
-    process: subprocess.Popen[bytes] | None = None
-
-    def start(self, *, migrate: bool = False) -> Server:
-        """``filewallball serve`` on this server's port; returns once /health answers."""
-        arguments = [FWB, "serve", "--host", "127.0.0.1", "--port", str(self.port)]
-        if not migrate:
-            arguments.append("--no-migrate")
-        with self.log.open("ab") as output:
-            self.process = subprocess.Popen(  # noqa: S603 (our own arguments)
-                arguments,
-                cwd=ROOT,
-                env={**os.environ, **self.env},
-                stdout=output,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"{self.name} exited at start:\n{self.tail()}")
-            with contextlib.suppress(OSError, http.client.HTTPException):
-                status, _ = request(self.port, "GET", "/health", timeout=2)
-                if status in (200, 503):  # 503: degraded, but serving
-                    return self
-            time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"{self.name} did not answer /health within 60 s:\n{self.tail()}")
-
-    def tail(self) -> str:
-        return self.log.read_text(errors="replace")[-2000:]
-
-    def kill(self) -> None:
-        """SIGKILL, no goodbye: the crash the scenario injects."""
-        if self.process and self.process.poll() is None:
-            # the crash scenario's upload thread and its main thread may both get here
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
-
 def cli(env: dict[str, str], *arguments: str, timeout: float = 300) -> tuple[int, str]:
     """``filewallball ARGUMENTS`` with the scenario's settings: (exit code, stdout)."""
     done = subprocess.run(  # noqa: S603 (our own arguments)
-        [FWB, *arguments],
+        [FILEWALLBALL, *arguments],
         cwd=ROOT,
         env={**os.environ, **env},
         capture_output=True,
@@ -269,7 +202,7 @@ class Scratch:
             target = make_url(self.base_url)
             database = f"{target.database or 'fwb_faults'}_{self.name.replace('-', '_')}"
             self.url = target.set(database=database).render_as_string(hide_password=False)
-            _recreate(self.url)
+            recreate(self.url)
         else:
             self.url = f"sqlite:///{self.data / 'filewallball.db'}"
         code, _ = cli(self.env, "db", "upgrade")
@@ -286,15 +219,22 @@ class Scratch:
         }
 
     def server(self, label: str = "server") -> Server:
-        return Server(f"{self.name}-{label}", self.env, self.work / f"{self.name}-{label}.log")
+        return Server(
+            f"{self.name}-{label}",
+            [FILEWALLBALL, "serve", "--host", "127.0.0.1", "--port", "{port}"],
+            self.work / f"{self.name}-{label}.log",
+            self.env,
+            statuses=(200, 503),  # 503: degraded, but serving
+            headers=AUTH,
+        )
 
     def scalar(self, sql: str, **parameters: object) -> object:
         with self.engine.connect() as connection:
             return connection.execute(sa.text(sql), parameters).scalar()
 
-    def rows(self, sql: str, **parameters: object) -> list[sa.Row[object]]:
+    def rows(self, sql: str, **parameters: object) -> list[tuple[Any, ...]]:
         with self.engine.connect() as connection:
-            return list(connection.execute(sa.text(sql), parameters))
+            return [tuple(row) for row in connection.execute(sa.text(sql), parameters)]
 
     def blobs(self) -> dict[Path, str]:
         """Every file under blobs/??/??/, with its SHA-256."""
@@ -319,19 +259,7 @@ class Scratch:
     def close(self, *, keep: bool) -> None:
         self.engine.dispose()
         if self.base_url and not keep:
-            _recreate(self.url, create=False)
-
-
-def _recreate(url: str, *, create: bool = True) -> None:
-    """Drop the database ``url`` names; then create it empty, unless told not to."""
-    target = make_url(url)
-    admin = sa.create_engine(target._replace(database=None), poolclass=sa.NullPool)
-    quoted = admin.dialect.identifier_preparer.quote(target.database or "")
-    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {quoted}")
-        if create:
-            connection.exec_driver_sql(f"CREATE DATABASE {quoted}")
-    admin.dispose()
+            recreate(self.url, create=False)
 
 
 # -- results --------------------------------------------------------------------------------
@@ -381,7 +309,7 @@ class Run:
     def serve(self, scratch: Scratch, label: str = "server", *, migrate: bool = False) -> Server:
         server = scratch.server(label)
         self.servers.append(server)
-        return server.start(migrate=migrate)
+        return server.start(*(() if migrate else ("--no-migrate",)))
 
 
 def in_threads(count: int, workers: int, job: Callable[[int], object]) -> list[object]:
@@ -403,7 +331,7 @@ def crash(run: Run) -> Result:
         bodies = [text_body(rng, rng.randint(64 * KiB, 2 * MiB)) for _ in range(uploads)]
         _crash_round(server, bodies, rng, result, acknowledged)
         result.faults += 1
-        server.start()  # same data directory, --no-migrate
+        server.start("--no-migrate")  # same data directory
         leftovers = scratch.staging()
         if leftovers:
             result.orphans += len(leftovers)
@@ -412,7 +340,11 @@ def crash(run: Run) -> Result:
                 "blobs/.staging after the restart"
             )
         items = list(acknowledged.items())
-        checks = in_threads(len(items), 8, lambda i, items=items: verify(server.port, *items[i]))
+
+        def check(i: int, items: list[tuple[str, str]] = items) -> str:
+            return verify(server.port, *items[i])
+
+        checks = in_threads(len(items), 8, check)
         result.attempted += len(checks)
         result.lost += checks.count("lost")
         result.corrupt += checks.count("corrupt")
@@ -562,7 +494,7 @@ def purge_race(run: Run) -> Result:
             result.attempted += 1
             result.server_errors += status >= 500
         purge = subprocess.Popen(  # noqa: S603 (our own arguments)
-            [FWB, "purge", "--older-than", "0", "--json"],
+            [FILEWALLBALL, "purge", "--older-than", "0", "--json"],
             cwd=ROOT,
             env={**os.environ, **scratch.env},
             stdout=subprocess.PIPE,

@@ -1,8 +1,8 @@
 """ASGI servers for FileWallBall, side by side: uvicorn, Granian and Hypercorn.
 
-    .venv/bin/python bench/servers.py                     # 3 rounds and the probes, ~8 minutes
-    .venv/bin/python bench/servers.py --rounds 5 --duration 8 --size-mib 1024
-    .venv/bin/python bench/servers.py --rounds 0          # the probes only
+    .venv/bin/python -m bench.servers                     # 3 rounds and the probes, ~8 minutes
+    .venv/bin/python -m bench.servers --rounds 5 --duration 8 --size-mib 1024
+    .venv/bin/python -m bench.servers --rounds 0          # the probes only
 
 Each round starts the real app (``filewallball.api:create_app``) on each server in turn, the
 order rotated, one worker, on 127.0.0.1 with a fresh data directory and SQLite database in
@@ -30,17 +30,7 @@ uvicorn and Hypercorn are not dependencies of FileWallBall (Granian is): ``pip i
 uvicorn hypercorn`` into the environment first (a server that is missing is left out).
 """
 
-# Run as ``python bench/servers.py``, this file's folder comes first on sys.path, where
-# http.py would hide the standard library's ``http``; the repository root goes there
-# instead, for ``bench.http``.
-# ruff: noqa: E402
 from __future__ import annotations
-
-import sys
-from pathlib import Path
-
-_HERE = Path(__file__).resolve().parent
-sys.path[:] = [str(_HERE.parent), *(p for p in sys.path if Path(p or ".").resolve() != _HERE)]
 
 import argparse
 import contextlib
@@ -52,15 +42,18 @@ import shutil
 import signal
 import socket
 import statistics
-import subprocess
+import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import httpx
-from bench.http import WRK, Server, cpu_seconds, family, free_port, migrate, wrk
+
+from bench import load
+from bench.databases import migrate
+from bench.processes import PeakRss, Server, cpu_seconds, family, granian, rss_bytes
 
 MiB = 1024 * 1024
 APP = "filewallball.api:create_app"
@@ -68,37 +61,25 @@ UPLOAD_CONNECTIONS = 16
 DOWNLOAD_CONNECTIONS = 32
 SLOW_SOCKETS = 200
 TOKEN = secrets.token_urlsafe(24)
-CURL = shutil.which("curl") or "curl"
 _MIGRATING = threading.Lock()
 
 # Each server as ``filewallball serve`` would run it, without an access log (uvicorn's
 # costs it CPU the others do not spend).
-COMMANDS: dict[str, Callable[[int], list[str]]] = {
-    "uvicorn": lambda port: [
-        *("-m", "uvicorn", "--factory", APP, "--host", "127.0.0.1", "--port", str(port)),
+COMMANDS: dict[str, list[str]] = {
+    "uvicorn": [
+        *(sys.executable, "-m", "uvicorn", "--factory", APP),
+        *("--host", "127.0.0.1", "--port", "{port}"),
         *("--http", "httptools", "--loop", "uvloop", "--no-access-log", "--no-server-header"),
         *("--no-proxy-headers", "--log-level", "warning"),
     ],
-    "granian": lambda port: [
-        *("-m", "granian", "--interface", "asgi", "--factory", "--host", "127.0.0.1"),
-        *("--port", str(port), "--workers", "1", "--loop", "uvloop", "--http", "1"),
-        *("--no-ws", "--log-level", "warning", APP),
-    ],
-    "hypercorn": lambda port: [
-        *("-m", "hypercorn", "--bind", f"127.0.0.1:{port}", "--worker-class", "uvloop"),
+    "granian": granian(APP),
+    "hypercorn": [
+        *(sys.executable, "-m", "hypercorn", "--bind", "127.0.0.1:{port}"),
+        *("--worker-class", "uvloop"),
         *("--workers", "1", "--log-level", "warning", f"{APP}()"),
     ],
 }
-UPLOAD_SCRIPT = """
-local counter = 0
-local block = string.rep("FileWallBall bench line of text\\n", 2048)
-request = function()
-  counter = counter + 1
-  local head = "upload " .. counter .. "\\n"
-  local body = head .. block:sub(#head + 1)
-  return wrk.format("PUT", "/api/v1/files/small-" .. counter .. ".txt", nil, body)
-end
-"""
+SMALL_UPLOADS = load.Request("/api/v1/files/small-", unique_bytes=64 * 1024)
 
 
 # -- servers ---------------------------------------------------------------------------------
@@ -111,62 +92,10 @@ def start(name: str, work: Path, *, token: bool = False) -> tuple[Server, Path]:
     url = f"sqlite:///{data_dir / 'filewallball.db'}"
     with _MIGRATING:  # alembic's context is global to the process
         migrate(url)
-    env = {**os.environ, "FILEWALLBALL_DATA_DIR": str(data_dir), "FILEWALLBALL_DATABASE_URL": url}
-    env.pop("FILEWALLBALL_ADMIN_TOKEN", None)
-    if token:
-        env["FILEWALLBALL_ADMIN_TOKEN"] = TOKEN
-    port = free_port()
-    log = data_dir / "server.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen(  # noqa: S603 (our own arguments)
-            [sys.executable, *COMMANDS[name](port)],
-            cwd=work,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    server = Server(name, process, port, log)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{name} exited at start:\n{log.read_text()[-2000:]}")
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(server.url("/health"), timeout=2).status_code == 200:
-                return server, data_dir
-        time.sleep(0.2)
-    server.stop()
-    raise RuntimeError(f"{name} did not answer within 60 s:\n{log.read_text()[-2000:]}")
-
-
-def rss_bytes(pids: list[int]) -> int:
-    total = 0
-    for pid in pids:
-        with contextlib.suppress(OSError, ValueError):
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1]) * 1024
-    return total
-
-
-@contextlib.contextmanager
-def peak_rss(pids: list[int], peak: list[int]) -> Iterator[None]:
-    """Appends the peak RSS of ``pids`` (summed) while the block runs, sampled every 20 ms."""
-    done = threading.Event()
-    highest = [rss_bytes(pids)]
-
-    def sample() -> None:
-        while not done.wait(0.02):
-            highest[0] = max(highest[0], rss_bytes(pids))
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    try:
-        yield
-    finally:
-        done.set()
-        sampler.join()
-        peak.append(max(highest[0], rss_bytes(pids)))
+    env = {"FILEWALLBALL_DATA_DIR": str(data_dir), "FILEWALLBALL_DATABASE_URL": url}
+    env["FILEWALLBALL_ADMIN_TOKEN"] = TOKEN if token else ""
+    server = Server(name, COMMANDS[name], data_dir / "server.log", env, cwd=work)
+    return server.start(), data_dir
 
 
 # -- one round of one server -----------------------------------------------------------------
@@ -186,28 +115,17 @@ class Figures:
     rss_peak_mib: float
 
 
-def curl(*arguments: str) -> list[str]:
-    result = subprocess.run(  # noqa: S603 (our own arguments)
-        [CURL, "-s", "-S", *arguments], capture_output=True, text=True, check=True
-    )
-    return result.stdout.split()
-
-
-def load(
-    server: Server,
-    pids: list[int],
-    path: str,
-    duration: float,
-    *,
-    connections: int,
-    script: Path | None,
+def measured(
+    server: Server, pids: list[int], request: load.Request, duration: float, *, connections: int
 ) -> tuple[float, float, int]:
     """Requests/s, server CPU ms per request, errors."""
     before = cpu_seconds(pids)
-    per_second, requests, errors, _p99 = wrk(
-        server.url(path), duration, connections=connections, script=script
+    found = load.run(server.port, request, duration, connections=connections)
+    return (
+        found.per_second,
+        (cpu_seconds(pids) - before) * 1000 / max(found.requests, 1),
+        found.errors,
     )
-    return per_second, (cpu_seconds(pids) - before) * 1000 / max(requests, 1), errors
 
 
 def measure(name: str, work: Path, source: Path, duration: float) -> Figures:
@@ -215,18 +133,17 @@ def measure(name: str, work: Path, source: Path, duration: float) -> Figures:
     try:
         pids = family(server.pid)
         rss_start = rss_bytes(pids)
-        peaks: list[int] = []
         answer = work / "answer.json"
-        with peak_rss(pids, peaks):
-            status, up_speed = curl(
+        with PeakRss(server.pid) as upload_rss:
+            status, up_speed = load.curl(
                 *("-o", str(answer), "-w", "%{http_code} %{speed_upload}", "-T", str(source)),
                 server.url("/api/v1/files/big.tar"),
             )
         if status != "201":
             raise RuntimeError(f"{name}: the big upload answered {status}")
         file_uuid = json.loads(answer.read_text())["file_uuid"]
-        with peak_rss(pids, peaks):
-            status, down_speed, size = curl(
+        with PeakRss(server.pid) as download_rss:
+            status, down_speed, size = load.curl(
                 "-o",
                 "/dev/null",
                 "-w",
@@ -235,21 +152,19 @@ def measure(name: str, work: Path, source: Path, duration: float) -> Figures:
             )
         if status != "200" or int(size) != source.stat().st_size:
             raise RuntimeError(f"{name}: the big download answered {status}, {size} bytes")
-        script = work / "upload.lua"
-        script.write_text(UPLOAD_SCRIPT)
-        put = load(server, pids, "/", duration, connections=UPLOAD_CONNECTIONS, script=script)
+        put = measured(server, pids, SMALL_UPLOADS, duration, connections=UPLOAD_CONNECTIONS)
         small = httpx.put(server.url("/api/v1/files/small.txt"), content=b"small text\n" * 5958)
         small.raise_for_status()
-        content = f"/api/v1/files/{small.json()['file_uuid']}/content"
-        wrk(server.url(content), 1, connections=DOWNLOAD_CONNECTIONS)  # warm-up
-        get = load(server, pids, content, duration, connections=DOWNLOAD_CONNECTIONS, script=None)
+        content = load.Request(f"/api/v1/files/{small.json()['file_uuid']}/content")
+        load.run(server.port, content, 1, connections=DOWNLOAD_CONNECTIONS)  # warm-up
+        get = measured(server, pids, content, duration, connections=DOWNLOAD_CONNECTIONS)
         return Figures(
             *put,
             *get,
             float(up_speed) / 1e6,
             float(down_speed) / 1e6,
             rss_start / MiB,
-            max(peaks) / MiB,
+            max(upload_rss.peak, download_rss.peak) / MiB,
         )
     finally:
         server.stop()
@@ -279,10 +194,9 @@ def report(rounds: list[dict[str, Figures]], names: list[str]) -> None:
         cells, ratios = [], []
         for name in names:
             values = [getattr(r[name], key) for r in rounds]
-            cells.append(
-                f"{form.format(statistics.median(values))} ({form.format(min(values))}-{form.format(max(values))})"
-            )
-            if name != "uvicorn" and "errors" not in key:
+            low, middle, high = (form.format(f(values)) for f in (min, statistics.median, max))
+            cells.append(f"{middle} ({low}-{high})")
+            if name != "uvicorn" and "uvicorn" in names and "errors" not in key:
                 per_round = [
                     getattr(r[name], key) / getattr(r["uvicorn"], key)
                     for r in rounds
@@ -473,7 +387,7 @@ def main() -> None:
     parser.add_argument("--probe-seconds", type=float, default=40.0, help="how long probes wait")
     parser.add_argument("--no-probes", action="store_true")
     args = parser.parse_args()
-    if WRK is None:
+    if load.WRK is None:
         parser.error("wrk is needed (apt-get install wrk)")
     names = [n for n in COMMANDS if importlib.util.find_spec(n) is not None]
     print(
@@ -485,11 +399,9 @@ def main() -> None:
         rounds: list[dict[str, Figures]] = []
         if args.rounds:
             source = work / "source.bin"
-            block = os.urandom(16 * MiB)
-            with source.open("wb") as out:
+            load.big_file(source, args.size_mib * MiB)
+            with source.open("r+b") as out:
                 out.write(b"bench bytes\n")
-                for offset in range(12, args.size_mib * MiB, len(block)):
-                    out.write(block[: args.size_mib * MiB - offset])
         for number in range(args.rounds):
             order = names[number % len(names) :] + names[: number % len(names)]
             print(f"round {number + 1}: {', '.join(order)}", flush=True)
@@ -506,8 +418,9 @@ def main() -> None:
         if rounds:
             report(rounds, names)
             print(
-                f"  {os.cpu_count()} cores shared by wrk, curl, the server and whatever else runs "
-                f"here (load average {os.getloadavg()[0]:.1f} now): only same-round ratios mean much."
+                f"  {os.cpu_count()} cores shared by wrk, curl, the server and whatever else "
+                f"runs here (load average {os.getloadavg()[0]:.1f} now): only same-round "
+                "ratios mean much."
             )
         if not args.no_probes:
             run_probes(names, work, args.probe_seconds, args.refused_mib * MiB)

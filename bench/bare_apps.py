@@ -1,6 +1,6 @@
-"""The bare apps ``bench/http.py`` measures FileWallBall against, each run in its own
-Granian process (``granian --interface asgi --factory bench.http_apps:json_app``): what FastAPI and
-Starlette cost on this machine with no database, no checks and no middleware. They get
+"""The bare apps ``bench/overhead.py`` measures FileWallBall against, each run in its own
+Granian process (``granian --interface asgi --factory bench.bare_apps:json_app``): what
+FastAPI and Starlette cost on this machine with no database, no checks and no middleware. They get
 the same malloc tuning as FileWallBall's server, which is the process's, not the app's."""
 
 from __future__ import annotations
