@@ -122,8 +122,9 @@ def test_bad_hosts_and_origins_are_refused(
     [
         ("mysql://root@db/filewallball_db", "use mysql+pymysql:// instead of mysql://"),
         ("mariadb://root@db/filewallball_db", "use mariadb+pymysql://"),
-        ("postgresql://root@db/filewallball", "use postgresql+psycopg://"),
+        ("postgresql+psycopg2://root@db/filewallball", "use postgresql+psycopg://"),
         ("postgres://root@db/filewallball", "use postgresql+psycopg://"),
+        ("oracle://root@db/filewallball", "works with SQLite, MariaDB and PostgreSQL"),
         ("not a url", "is not a database URL"),
     ],
 )
@@ -133,6 +134,13 @@ def test_a_database_url_without_our_driver_says_which_to_use(
     monkeypatch.setenv("FILEWALLBALL_DATABASE_URL", url)
     with pytest.raises(ValidationError, match=re.escape(advice)):
         Settings()
+
+
+@pytest.mark.parametrize(
+    "url", ["postgresql://root@db/x", "mariadb+pymysql://root@db/x", "sqlite+aiosqlite:///x.db"]
+)
+def test_urls_with_an_installed_driver_are_taken(url: str) -> None:
+    assert Settings(database_url=url).database_url == url
 
 
 def test_a_sqlite_url_in_memory_has_no_file() -> None:

@@ -24,16 +24,18 @@ __all__ = ["ENV_FILE", "Settings", "default_data_dir", "get_settings"]
 
 ENV_FILE = ".env"
 
-# Dialects named without a driver make SQLAlchemy import one FileWallBall does not install.
+# The drivers FileWallBall installs, per database, the first being the one to name; and
+# the one SQLAlchemy picks when a URL names none (MySQLdb is not installed).
 _DRIVERS = {
-    "mysql": "mysql+pymysql",
-    "mariadb": "mariadb+pymysql",
-    "postgresql": "postgresql+psycopg",
-    "postgres": "postgresql+psycopg",
-    "postgresql+psycopg2": "postgresql+psycopg",
-    "mysql+mysqldb": "mysql+pymysql",
-    "mariadb+mysqldb": "mariadb+pymysql",
+    "sqlite": ("pysqlite", "aiosqlite"),
+    "mysql": ("pymysql", "asyncmy"),
+    "mariadb": ("pymysql", "asyncmy"),
+    "postgresql": ("psycopg",),
 }
+_DEFAULT_DRIVERS = {"sqlite": "pysqlite", "mysql": "mysqldb", "mariadb": "mysqldb"}
+_URL_FORMS = (
+    "sqlite:///PATH, mysql+pymysql://USER:PASSWORD@HOST/DB or postgresql+psycopg://USER@HOST/DB"
+)
 
 
 def default_data_dir() -> Path:
@@ -105,12 +107,16 @@ class Settings(BaseSettings):
         try:
             url = make_url(value.strip())
         except ArgumentError:
+            raise ValueError(f"is not a database URL ({_URL_FORMS})") from None
+        named, _, driver = url.drivername.partition("+")
+        backend = "postgresql" if named == "postgres" else named
+        if backend not in _DRIVERS:
             raise ValueError(
-                "is not a database URL (sqlite:///PATH, mysql+pymysql://USER:PASSWORD@HOST/DB, "
-                "postgresql+psycopg://USER@HOST/DB)"
-            ) from None
-        if (driver := _DRIVERS.get(url.drivername)) is not None:
-            raise ValueError(f"use {driver}:// instead of {url.drivername}://")
+                f"FileWallBall works with SQLite, MariaDB and PostgreSQL: {_URL_FORMS}"
+            )
+        drivers = _DRIVERS[backend]
+        if (driver or _DEFAULT_DRIVERS.get(backend, "psycopg")) not in drivers or backend != named:
+            raise ValueError(f"use {backend}+{drivers[0]}:// instead of {url.drivername}://")
         return value.strip()
 
     @field_validator("public_url")

@@ -14,7 +14,7 @@ from filewallball.durability import durability_warnings
 from filewallball.migrations import alembic_config
 from filewallball.settings import Settings, get_settings
 
-__all__ = ["Installation", "check_schema", "init", "prepare"]
+__all__ = ["Installation", "check_schema", "init", "prepare", "settings_source"]
 
 
 @dataclass(frozen=True)
@@ -26,14 +26,18 @@ class Installation:
 
     def report(self) -> None:
         url = self.settings.sqlalchemy_url.render_as_string(hide_password=True)
-        env_file = self.settings.env_file_read
-        click.echo(f"settings         {env_file or 'environment only (no .env here)'}")
+        click.echo(f"settings         {settings_source(self.settings)}")
         click.echo(f"data directory   {self.settings.data_dir.resolve()}")
         click.echo(f"database         {url}")
         click.echo(f"schema revision  {self.revision}")
         click.echo(f"round trip       {self.round_trip_ms} ms")
         for warning in self.durability_warnings:
             click.echo(f"warning: {warning} (see Durability in the README)", err=True)
+
+
+def settings_source(settings: Settings) -> str:
+    """Which ``.env`` was read: the one in the working directory, if there is one."""
+    return str(settings.env_file_read or "environment only (no .env here)")
 
 
 def prepare(settings: Settings) -> Installation:

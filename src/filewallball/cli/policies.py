@@ -67,7 +67,7 @@ def list_command(as_json: bool) -> None:
     if as_json:
         echo_json({"policies": rows, UNKNOWN_EXTENSIONS: unknown})
         return
-    table = Table("extension", "MIME type", "allowed", "own cap", box=None)
+    table = Table("extension", "MIME type", "allowed", "own cap", box=None, pad_edge=False)
     for row in rows:
         allowed = "yes" if row["is_allowed"] else "no"
         table.add_row(row["extension"], row["mime_type"], allowed, _cap_text(row["max_file_size"]))

@@ -7,10 +7,12 @@ codes, libpq's messages, sqlite3's), so each says which setting to fix.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from alembic.util.exc import CommandError
 from pydantic import ValidationError
+from pydantic_settings import SettingsError
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError, NoSuchModuleError
 
@@ -25,8 +27,8 @@ CANNOT_CONNECT, UNKNOWN_HOST = 2003, 2005
 def one_line(error: BaseException, url: URL | None) -> str | None:
     """The message for ``error``, or None for an error that is a bug (keep its traceback).
     ``url``: the configured database, when the settings could be read."""
-    if isinstance(error, ValidationError):
-        return "; ".join(_setting_problem(detail) for detail in error.errors())
+    if isinstance(error, (ValidationError, SettingsError)):
+        return _settings_problem(error)
     if isinstance(error, DBAPIError):
         return database_problem(error, url)
     if isinstance(error, NoSuchModuleError):
@@ -41,21 +43,29 @@ def one_line(error: BaseException, url: URL | None) -> str | None:
     return None
 
 
-def _setting_problem(detail: object) -> str:
-    assert isinstance(detail, dict)
-    name = "_".join(str(part) for part in detail["loc"][:1]).upper()
-    message = str(detail["msg"]).removeprefix("Value error, ")
-    return f"FILEWALLBALL_{name}: {message}"
+def _settings_problem(error: ValidationError | SettingsError) -> str:
+    if isinstance(error, SettingsError):  # a list or dict setting that is not JSON
+        field = re.search(r'field "(\w+)"', str(error))
+        name = f"FILEWALLBALL_{field[1].upper()}" if field else "a setting"
+        return f'{name}: not JSON; write a list as ["first", "second"]'
+    return "; ".join(
+        f"FILEWALLBALL_{str(detail['loc'][0]).upper()}: "
+        + str(detail["msg"]).removeprefix("Value error, ")
+        for detail in error.errors()
+    )
 
 
 def database_problem(error: DBAPIError, url: URL | None) -> str:
     """What is wrong with the database connection, and what to do."""
     original = error.orig if error.orig is not None else error
-    first_line = (str(original).strip().splitlines() or [type(original).__name__])[0]
-    where = _server(url)
     code = original.args[0] if original.args and isinstance(original.args[0], int) else None
+    said = original.args[1] if code is not None and len(original.args) > 1 else original
+    first_line = (str(said).strip().splitlines() or [type(original).__name__])[0]
+    where = _server(url)
     text = first_line.lower()
-    if code == ACCESS_DENIED or "password authentication failed" in text:
+    if code == ACCESS_DENIED or any(
+        words in text for words in ("password authentication failed", "role", "no password")
+    ):
         return (
             f"{where} refused the login ({first_line}): "
             f"check the user and password in {URL_SETTING}"
@@ -67,7 +77,7 @@ def database_problem(error: DBAPIError, url: URL | None) -> str:
             f"{where} has no database {name!r}: create the database first: "
             f"CREATE DATABASE {name}{charset}; then run filewallball init"
         )
-    if code == DATABASE_DENIED or ("role" in text and "does not exist" in text):
+    if code == DATABASE_DENIED or "permission denied for database" in text:
         return f"{where}: {first_line}: grant the user of {URL_SETTING} access to the database"
     if code in (CANNOT_CONNECT, UNKNOWN_HOST) or any(
         words in text
