@@ -4,6 +4,7 @@ directory is read and named, and a bad setting is one line and exit code 1."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import sys
@@ -120,6 +121,30 @@ def test_scripts_run_reads_the_env_file_where_the_user_started_it(tmp_path: Path
     assert f"data directory   {data}" in output
     assert f"serving          http://127.0.0.1:{port}" in output
     assert (data / "filewallball.db").is_file()
+
+
+def test_switching_between_run_and_test_installs_nothing(tmp_path: Path) -> None:
+    """scripts/run needs the project, scripts/test the project and its test extra: one
+    install of the extra serves both, whichever order they are run in."""
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    (venv / "bin" / "python").symlink_to(sys.executable)
+    version = hashlib.sha256((REPOSITORY / "pyproject.toml").read_bytes()).hexdigest()[:16]
+    (venv / f".installed-{version}-test").touch()
+    bootstrap = REPOSITORY / "scripts" / "bootstrap"
+    for extra in ("", "test", ""):
+        sourced = subprocess.run(
+            ["bash", "-c", f'source "{bootstrap}" "{extra}" && echo "$PATH"'],
+            env={**os.environ, "FILEWALLBALL_VENV": str(venv)},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert sourced.returncode == 0, sourced.stderr
+        assert "Installing" not in sourced.stderr
+        assert sourced.stdout.startswith(f"{venv / 'bin'}:")
+    assert sorted(path.name for path in venv.glob(".installed-*")) == [f".installed-{version}-test"]
 
 
 @pytest.mark.parametrize("command", [["init"], ["serve"], ["ls"], ["db", "current"]], ids=" ".join)
