@@ -103,3 +103,11 @@ def test_unknown_extensions_takes_allow_or_deny_only(admin: TestClient) -> None:
     assert refused.is_client_error
     assert "allow or deny" in refused.json()["error"]["message"]
     assert admin.get("/api/v1/settings/unknown_extensions").json()["value"] == "allow"
+
+
+def test_an_empty_extension_filter_lists_the_files_without_one(admin: TestClient) -> None:
+    plain = admin.put("/api/v1/files/Dockerfile", content=b"FROM scratch\n").json()
+    admin.put("/api/v1/files/with.txt", content=b"text")
+    listed = admin.get("/api/v1/files", params={"extension": "", "limit": 500}).json()["items"]
+    assert plain["file_uuid"] in {file["file_uuid"] for file in listed}
+    assert {file["file_extension"] for file in listed} == {""}
