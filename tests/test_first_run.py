@@ -78,6 +78,13 @@ def test_no_command_creates_a_database_it_was_not_asked_to_make(
     assert list(tmp_path.rglob("*.db")) == []
 
 
+def test_db_history_needs_no_database_and_makes_none(tmp_path: Path) -> None:
+    listed = run("db", "history")
+    assert listed.exit_code == 0
+    assert "0006 -> 0007" in listed.stdout
+    assert not (tmp_path / "xdg-data").exists()
+
+
 def test_db_upgrade_makes_the_database_it_was_asked_to(default_data: Path) -> None:
     assert run("db", "upgrade").exit_code == 0
     assert (default_data / "filewallball.db").is_file()

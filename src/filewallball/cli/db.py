@@ -74,8 +74,10 @@ def current(verbose: bool) -> None:
 @db.command()
 @click.option("-v", "--verbose", is_flag=True, help="Show each revision's details.")
 def history(verbose: bool) -> None:
-    """List the migrations, newest first."""
-    command.history(alembic_config(), verbose=verbose, indicate_current=True)
+    """List the migrations, newest first (and which one the database is at, if it exists)."""
+    path = get_settings().sqlite_path
+    exists = path is None or path.exists()
+    command.history(alembic_config(), verbose=verbose, indicate_current=exists)
 
 
 @db.command()
