@@ -78,7 +78,7 @@ def test_offline_sql_needs_no_database(dialect: str, tmp_path: Path) -> None:
         "ix_files_extension_live_created ON files (file_extension, is_deleted, created_at, id)"
     )
     assert f"CREATE INDEX {composite}" in result.output
-    assert not (tmp_path / "filewallball-data").exists()
+    assert not (tmp_path / "xdg-data").exists()  # the default data directory
 
 
 def test_offline_sql_for_mariadb_is_mariadb_sql() -> None:
