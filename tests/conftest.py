@@ -30,10 +30,12 @@ DIALECT_PARAMS = [pytest.param(d, marks=getattr(pytest.mark, d), id=d) for d in 
 
 @pytest.fixture(autouse=True)
 def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    """No test reads the developer's FILEWALLBALL_* variables, .env file or cached settings."""
+    """No test reads the developer's FILEWALLBALL_* variables, .env file or cached settings,
+    or writes into their data directory (the default one is under XDG_DATA_HOME)."""
     for key in list(os.environ):
         if key.startswith("FILEWALLBALL_") and not key.startswith("FILEWALLBALL_TEST_"):
             monkeypatch.delenv(key)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
     monkeypatch.chdir(tmp_path)
     get_settings.cache_clear()
     yield

@@ -78,7 +78,7 @@ def test_offline_sql_needs_no_database(dialect: str, tmp_path: Path) -> None:
         "ix_files_extension_live_created ON files (file_extension, is_deleted, created_at, id)"
     )
     assert f"CREATE INDEX {composite}" in result.output
-    assert not (tmp_path / "filewallball-data").exists()
+    assert not (tmp_path / "xdg-data").exists()  # the default data directory
 
 
 def test_offline_sql_for_mariadb_is_mariadb_sql() -> None:
@@ -111,7 +111,8 @@ def test_revision_autogenerates_from_the_models(
 def test_init_makes_a_ready_installation(tmp_path: Path) -> None:
     first = run("init")
     assert first.exit_code == 0
-    data = tmp_path / "filewallball-data"
+    data = tmp_path / "xdg-data" / "filewallball"  # $XDG_DATA_HOME/filewallball
+    assert "settings         environment only (no .env here)" in first.output
     assert f"data directory   {data}" in first.output
     assert f"sqlite:///{data / 'filewallball.db'}" in first.output
     assert f"schema revision  {HEAD}" in first.output

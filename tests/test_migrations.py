@@ -133,7 +133,43 @@ def test_default_data_is_seeded_once_and_keeps_existing_rows(scratch_engine: Eng
         "max_upload_bytes": "integer",
         "log_retention_days": "integer",
         "trash_retention_days": "integer",
+        "unknown_extensions": "string",
     }
+
+
+def test_0007_lifts_the_seeded_caps_and_keeps_the_ones_an_operator_set(
+    scratch_engine: Engine,
+) -> None:
+    migrate(scratch_engine, "upgrade", "0006")
+    with scratch_engine.begin() as connection:
+        connection.execute(
+            sa.text("UPDATE file_extensions SET max_file_size = 7 WHERE extension = 'png'")
+        )
+        connection.execute(
+            sa.text(
+                "INSERT INTO system_settings (setting_key, setting_value, setting_type, is_public,"
+                " created_at, updated_at) VALUES ('unknown_extensions', 'deny', 'string', true,"
+                " CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+            )
+        )
+    migrate(scratch_engine, "upgrade", "0007")
+    caps_query = sa.text("SELECT extension, max_file_size FROM file_extensions")
+    setting_query = sa.text(
+        "SELECT setting_value FROM system_settings WHERE setting_key = 'unknown_extensions'"
+    )
+    with scratch_engine.connect() as connection:
+        caps = dict(connection.execute(caps_query).all())
+        assert connection.scalar(setting_query) == "deny"  # the operator's, kept
+    assert caps["png"] == 7
+    assert caps["pdf"] is None
+    assert caps["exe"] is None
+    with pytest.raises(sa.exc.IntegrityError), scratch_engine.begin() as connection:
+        connection.execute(sa.text("UPDATE file_extensions SET max_file_size = -1"))
+    migrate(scratch_engine, "downgrade", "0006")
+    with scratch_engine.connect() as connection:
+        caps = dict(connection.execute(caps_query).all())
+        assert connection.scalar(setting_query) is None
+    assert (caps["png"], caps["pdf"], caps["exe"]) == (7, 200 * 1024 * 1024, 0)
 
 
 BATCH_MIGRATION = '''"""widen tag colours

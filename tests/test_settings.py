@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -12,11 +13,10 @@ from filewallball.settings import Settings
 
 def test_defaults(tmp_path: Path) -> None:
     settings = Settings()
-    assert settings.data_dir == Path("filewallball-data")
-    assert (
-        str(settings.sqlalchemy_url)
-        == f"sqlite:///{tmp_path / 'filewallball-data' / 'filewallball.db'}"
-    )
+    data = tmp_path / "xdg-data" / "filewallball"  # $XDG_DATA_HOME/filewallball
+    assert settings.data_dir == data
+    assert str(settings.sqlalchemy_url) == f"sqlite:///{data / 'filewallball.db'}"
+    assert settings.sqlite_path == data / "filewallball.db"
     assert (
         settings.pool_size,
         settings.max_overflow,
@@ -44,9 +44,20 @@ def test_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     assert [str(n) for n in settings.trusted_proxies] == ["10.0.0.0/8", "::1/128"]
 
 
+def test_the_data_directory_does_not_depend_on_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = Settings().sqlalchemy_url
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    assert Settings().sqlalchemy_url == first
+
+
 def test_dotenv_file(tmp_path: Path) -> None:
+    assert Settings().env_file_read is None
     (tmp_path / ".env").write_text("FILEWALLBALL_DATA_DIR=/srv/files\nFILEWALLBALL_POOL_SIZE=4\n")
     settings = Settings()
+    assert settings.env_file_read == tmp_path / ".env"
     assert settings.data_dir == Path("/srv/files")
     assert settings.pool_size == 4
     assert settings.sqlalchemy_url.database == "/srv/files/filewallball.db"
@@ -104,3 +115,34 @@ def test_bad_hosts_and_origins_are_refused(
     monkeypatch.setenv(variable, value)
     with pytest.raises(ValidationError, match=variable.removeprefix("FILEWALLBALL_").lower()):
         Settings()
+
+
+@pytest.mark.parametrize(
+    ("url", "advice"),
+    [
+        ("mysql://root@db/filewallball_db", "use mysql+pymysql:// instead of mysql://"),
+        ("mariadb://root@db/filewallball_db", "use mariadb+pymysql://"),
+        ("postgresql+psycopg2://root@db/filewallball", "use postgresql+psycopg://"),
+        ("postgres://root@db/filewallball", "use postgresql+psycopg://"),
+        ("oracle://root@db/filewallball", "works with SQLite, MariaDB and PostgreSQL"),
+        ("not a url", "is not a database URL"),
+    ],
+)
+def test_a_database_url_without_our_driver_says_which_to_use(
+    monkeypatch: pytest.MonkeyPatch, url: str, advice: str
+) -> None:
+    monkeypatch.setenv("FILEWALLBALL_DATABASE_URL", url)
+    with pytest.raises(ValidationError, match=re.escape(advice)):
+        Settings()
+
+
+@pytest.mark.parametrize(
+    "url", ["postgresql://root@db/x", "mariadb+pymysql://root@db/x", "sqlite+aiosqlite:///x.db"]
+)
+def test_urls_with_an_installed_driver_are_taken(url: str) -> None:
+    assert Settings(database_url=url).database_url == url
+
+
+def test_a_sqlite_url_in_memory_has_no_file() -> None:
+    assert Settings(database_url="sqlite://").sqlite_path is None
+    assert Settings(database_url="mysql+pymysql://root@db/x").sqlite_path is None

@@ -1,7 +1,10 @@
-"""Process configuration, read once from the environment (prefix ``FILEWALLBALL_``) or ``.env``.
+"""Process configuration, read once from the environment (prefix ``FILEWALLBALL_``) or the
+``.env`` file of the working directory (where the user started the command).
 
 These are the settings an operator sets before start-up. Settings that change at run
-time (upload caps, retention) live in the ``system_settings`` table instead.
+time (upload caps, retention) live in the ``system_settings`` table instead. The data
+directory defaults to the platform's per-user one, so a command finds the same
+installation wherever it is run from.
 """
 
 from __future__ import annotations
@@ -11,22 +14,45 @@ from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import platformdirs
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
 
-__all__ = ["Settings", "get_settings"]
+__all__ = ["ENV_FILE", "Settings", "default_data_dir", "get_settings"]
+
+ENV_FILE = ".env"
+
+# The drivers FileWallBall installs, per database, the first being the one to name; and
+# the one SQLAlchemy picks when a URL names none (MySQLdb is not installed).
+_DRIVERS = {
+    "sqlite": ("pysqlite", "aiosqlite"),
+    "mysql": ("pymysql", "asyncmy"),
+    "mariadb": ("pymysql", "asyncmy"),
+    "postgresql": ("psycopg",),
+}
+_DEFAULT_DRIVERS = {"sqlite": "pysqlite", "mysql": "mysqldb", "mariadb": "mysqldb"}
+_URL_FORMS = (
+    "sqlite:///PATH, mysql+pymysql://USER:PASSWORD@HOST/DB or postgresql+psycopg://USER@HOST/DB"
+)
+
+
+def default_data_dir() -> Path:
+    """``$XDG_DATA_HOME/filewallball`` (``~/.local/share/filewallball``) on Linux, the
+    platform's equivalent elsewhere; read when settings are made, so tests can move it."""
+    return Path(platformdirs.user_data_dir("filewallball", appauthor=False))
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="FILEWALLBALL_",
-        env_file=".env",
+        env_file=ENV_FILE,
         env_file_encoding="utf-8",
         extra="ignore",
     )
 
-    data_dir: Path = Path("./filewallball-data")
+    data_dir: Path = Field(default_factory=default_data_dir)
     database_url: str | None = Field(
         default=None,
         description="SQLAlchemy URL; unset means a SQLite file inside data_dir.",
@@ -73,6 +99,26 @@ class Settings(BaseSettings):
         """``FILEWALLBALL_ADMIN_TOKEN=`` means no token, not an empty one anyone could send."""
         return None if isinstance(value, str) and not value.strip() else value
 
+    @field_validator("database_url")
+    @classmethod
+    def _a_url_we_can_open(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        try:
+            url = make_url(value.strip())
+        except ArgumentError:
+            raise ValueError(f"is not a database URL ({_URL_FORMS})") from None
+        named, _, driver = url.drivername.partition("+")
+        backend = "postgresql" if named == "postgres" else named
+        if backend not in _DRIVERS:
+            raise ValueError(
+                f"FileWallBall works with SQLite, MariaDB and PostgreSQL: {_URL_FORMS}"
+            )
+        drivers = _DRIVERS[backend]
+        if (driver or _DEFAULT_DRIVERS.get(backend, "psycopg")) not in drivers or backend != named:
+            raise ValueError(f"use {backend}+{drivers[0]}:// instead of {url.drivername}://")
+        return value.strip()
+
     @field_validator("public_url")
     @classmethod
     def _an_http_url(cls, value: str | None) -> str | None:
@@ -118,6 +164,20 @@ class Settings(BaseSettings):
     def loopback_mode(self) -> bool:
         """No admin token: every local caller is the admin (SPEC section 10 applies)."""
         return self.admin_token is None
+
+    @property
+    def env_file_read(self) -> Path | None:
+        """The ``.env`` these settings were read from, if there was one."""
+        path = Path.cwd() / ENV_FILE
+        return path if path.is_file() else None
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        """The file of a SQLite database (None for a server, or SQLite in memory)."""
+        url = self.sqlalchemy_url
+        if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+            return None
+        return Path(url.database).resolve()
 
     @property
     def sqlalchemy_url(self) -> URL:

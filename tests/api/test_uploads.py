@@ -156,8 +156,8 @@ def _assert_nothing_stored(
     ("name", "content", "status", "words"),
     [
         ("tool.exe", b"MZ" + bytes(200), 415, ".exe files are not allowed"),
-        ("data.unknownext", b"hello", 415, ".unknownext files are not accepted"),
-        ("noextension", b"hello", 415, "has no extension"),
+        ("setup", b"MZ" + bytes(200), 415, "(.exe), and .exe files are not allowed"),
+        ("data.unknownext", b"MZ" + bytes(200), 415, "(.exe), and .exe files are not allowed"),
         ("evil.png", ELF, 415, "application/x-executable"),
         ("elf.txt", ELF, 415, "not what its extension .txt says"),
     ],

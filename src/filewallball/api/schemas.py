@@ -144,7 +144,7 @@ class ExtensionOut(BaseModel):
     extension: str
     mime_type: str
     is_allowed: bool
-    max_file_size: int
+    max_file_size: int | None
     description: str | None
 
     @classmethod

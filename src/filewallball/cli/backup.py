@@ -122,7 +122,7 @@ def restore_backup(directory: Path) -> None:
     the blobs first (each re-hashed as it is written into the store), then the
     database, then the migrations up to this version."""
     manifest = _read_manifest(directory)
-    installation = open_installation()
+    installation = open_installation(create=True)
     dialect = installation.database.engine.dialect.name
     with_database = manifest["database"] is not None
     if with_database and dialect != "sqlite":

@@ -8,12 +8,13 @@ import click
 from alembic import command
 from alembic.runtime.migration import MigrationContext
 
+from filewallball.cli.problems import missing_database
 from filewallball.database import Database
 from filewallball.durability import durability_warnings
 from filewallball.migrations import alembic_config
 from filewallball.settings import Settings, get_settings
 
-__all__ = ["Installation", "init", "prepare"]
+__all__ = ["Installation", "check_schema", "init", "prepare", "settings_source"]
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,7 @@ class Installation:
 
     def report(self) -> None:
         url = self.settings.sqlalchemy_url.render_as_string(hide_password=True)
+        click.echo(f"settings         {settings_source(self.settings)}")
         click.echo(f"data directory   {self.settings.data_dir.resolve()}")
         click.echo(f"database         {url}")
         click.echo(f"schema revision  {self.revision}")
@@ -33,9 +35,17 @@ class Installation:
             click.echo(f"warning: {warning} (see Durability in the README)", err=True)
 
 
+def settings_source(settings: Settings) -> str:
+    """Which ``.env`` was read: the one in the working directory, if there is one."""
+    return str(settings.env_file_read or "environment only (no .env here)")
+
+
 def prepare(settings: Settings) -> Installation:
-    """The data directory exists and the schema is at the newest revision."""
+    """The data directory exists and the schema is at the newest revision (a SQLite
+    database is created here, and only here and by ``db upgrade``)."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if settings.sqlite_path is not None:
+        settings.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
     database = Database.from_settings(settings)
     try:
         with database.engine.connect() as connection:
@@ -46,6 +56,23 @@ def prepare(settings: Settings) -> Installation:
     finally:
         database.dispose()
     return Installation(settings, revision, health.round_trip_ms, warnings)
+
+
+def check_schema(settings: Settings) -> None:
+    """The database exists and has a schema (for ``serve --no-migrate``): one line
+    saying how to make it otherwise."""
+    path = settings.sqlite_path
+    if path is not None and not path.exists():
+        raise click.ClickException(missing_database(path))
+    database = Database.from_settings(settings)
+    try:
+        with database.engine.connect() as connection:
+            revision = MigrationContext.configure(connection).get_current_revision()
+    finally:
+        database.dispose()
+    if revision is None:
+        url = settings.sqlalchemy_url.render_as_string(hide_password=True)
+        raise click.ClickException(f"{url} has no schema yet: run `filewallball init`")
 
 
 @click.command()

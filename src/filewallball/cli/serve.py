@@ -15,7 +15,7 @@ from granian.http import HTTP1Settings
 from granian.log import LogLevels
 from granian.server import MPServer  # worker processes (granian.Granian on a GIL build)
 
-from filewallball.cli.init import prepare
+from filewallball.cli.init import check_schema, prepare, settings_source
 from filewallball.settings import Settings, get_settings
 
 __all__ = ["serve"]
@@ -50,6 +50,9 @@ def serve(host: str, port: int, workers: int, migrate: bool) -> None:
         )
     if migrate:
         prepare(settings).report()
+    else:
+        click.echo(f"settings         {settings_source(settings)}")
+        check_schema(settings)
     click.echo(f"serving          http://{host}:{port} (docs: /docs)", err=True)
     server(settings, host, port, workers).serve()
 

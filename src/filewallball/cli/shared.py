@@ -13,6 +13,7 @@ import click
 from rich.console import Console
 from sqlalchemy.exc import DBAPIError
 
+from filewallball.cli.problems import database_problem, missing_database
 from filewallball.database import Database
 from filewallball.errors import FileWallBallError, InvalidInput
 from filewallball.operations.files import parse_file_uuid
@@ -53,9 +54,15 @@ class Installation:
         return open_store(self.settings)
 
 
-def open_installation() -> Installation:
-    """The installation of the running command; its connections close when the command ends."""
-    installation = Installation(get_settings())
+def open_installation(*, create: bool = False) -> Installation:
+    """The installation of the running command; its connections close when the command ends.
+    A SQLite database that does not exist is an error, not an empty file left behind,
+    unless the command makes one (``create``)."""
+    settings = get_settings()
+    path = settings.sqlite_path
+    if not create and path is not None and not path.exists():
+        raise click.ClickException(missing_database(path))
+    installation = Installation(settings)
     click.get_current_context().call_on_close(installation.database.dispose)
     return installation
 
@@ -71,8 +78,8 @@ def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
         except FileWallBallError as error:
             raise click.ClickException(str(error)) from error
         except DBAPIError as error:
-            first_line = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
-            raise click.ClickException(f"database error: {first_line}") from error
+            url = get_settings().sqlalchemy_url
+            raise click.ClickException(database_problem(error, url)) from error
 
     return run
 

@@ -12,7 +12,6 @@ from sqlalchemy import (
     Index,
     String,
     false,
-    text,
     true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
@@ -27,7 +26,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CATEGORY_NAME_LENGTH",
-    "DEFAULT_MAX_FILE_SIZE",
     "DESCRIPTION_LENGTH",
     "MIME_TYPE_LENGTH",
     "STORAGE_PATH_LENGTH",
@@ -37,7 +35,6 @@ __all__ = [
     "FileUpload",
 ]
 
-DEFAULT_MAX_FILE_SIZE = 10 * 1024 * 1024
 MIME_TYPE_LENGTH = 100
 CATEGORY_NAME_LENGTH = 100
 DESCRIPTION_LENGTH = 255
@@ -64,9 +61,8 @@ class FileExtension(CreatedAt, Base):
     extension: Mapped[str] = mapped_column(String(20), unique=True)
     mime_type: Mapped[str] = mapped_column(String(MIME_TYPE_LENGTH))
     is_allowed: Mapped[bool] = mapped_column(default=True, server_default=true())
-    max_file_size: Mapped[int] = mapped_column(
-        BigInteger, default=DEFAULT_MAX_FILE_SIZE, server_default=text(str(DEFAULT_MAX_FILE_SIZE))
-    )
+    # Null: no cap of the policy's own; max_upload_bytes still applies.
+    max_file_size: Mapped[int | None] = mapped_column(BigInteger)
     description: Mapped[str | None] = mapped_column(String(DESCRIPTION_LENGTH))
 
     __table_args__ = (CheckConstraint("max_file_size >= 0", name="max_file_size_non_negative"),)

@@ -26,6 +26,7 @@ from filewallball.operations.upserts import insert_or_lock
 __all__ = [
     "KNOWN_SETTINGS",
     "MAX_JSON_DEPTH",
+    "UNKNOWN_EXTENSIONS",
     "check_key",
     "get_setting",
     "list_settings",
@@ -40,6 +41,7 @@ KEY_LENGTH = 100
 # Deeper values cannot be answered (pydantic stops serialising at a few hundred levels);
 # no real setting nests beyond a handful.
 MAX_JSON_DEPTH = 32
+UNKNOWN_EXTENSIONS = "unknown_extensions"  # what uploads no policy names get: allow or deny
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,7 @@ KNOWN_SETTINGS: Final = {
     "max_upload_bytes": Known("integer", lambda v: v >= 1, "at least 1"),
     "log_retention_days": Known("integer", lambda v: v >= 1, "at least 1"),
     "trash_retention_days": Known("integer", lambda v: v >= 0, "0 or more"),
+    UNKNOWN_EXTENSIONS: Known("string", lambda v: v in ("allow", "deny"), "allow or deny"),
 }
 
 

@@ -23,16 +23,15 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from filewallball.database import off_the_event_loop
-from filewallball.errors import NotFound, UnsupportedType
-from filewallball.filenames import check_filename, extension_of
+from filewallball.errors import NotFound
+from filewallball.filenames import check_filename
 from filewallball.models import FileCategory, FileInfo, FileUpload, utcnow
 from filewallball.operations.blobs import is_referenced, lock_blob, release_blob
 from filewallball.operations.clients import Client
-from filewallball.operations.extensions import get_policy
+from filewallball.operations.extensions import UploadPolicy, upload_policy
 from filewallball.operations.files import FileSpec, create_file
 from filewallball.operations.system_settings import get_setting
 from filewallball.operations.tags import add_tags, normalise_tags
-from filewallball.sniffing import check_content
 from filewallball.storage import BlobStore, StagedBlob
 
 __all__ = [
@@ -52,16 +51,22 @@ class UploadPlan:
     """An upload that passed every check that needs no content: store it under these
     rules."""
 
-    filename: str
-    extension: str
-    mime_type: str
+    policy: UploadPolicy
     limit: int
     tags: tuple[str, ...] = ()
     category: str | None = None
     is_public: bool = True
 
+    @property
+    def filename(self) -> str:
+        return self.policy.filename
+
+    @property
+    def mime_type(self) -> str:
+        return self.policy.mime_type
+
     def check_content(self, head: bytes) -> None:
-        check_content(self.filename, self.extension, head)
+        self.policy.check_content(head)
 
 
 def check_upload(
@@ -73,26 +78,16 @@ def check_upload(
     is_public: bool = True,
 ) -> UploadPlan:
     """Everything about an upload that can be refused before its bytes arrive: the name,
-    the extension's policy (UnsupportedType), the tags, the category; and its size
-    limit, the smaller of the extension's and the global ``max_upload_bytes``."""
-    name = check_filename(filename)
-    extension = extension_of(name)
-    if not extension:
-        raise UnsupportedType(f"{name!r} has no extension, so its type is unknown")
-    policy = get_policy(session, extension)
-    if policy is None:
-        raise UnsupportedType(f".{extension} files are not accepted (no upload policy)")
-    if not policy.is_allowed:
-        raise UnsupportedType(f".{extension} files are not allowed")
+    the upload policy (UnsupportedType), the tags, the category; and its size limit, the
+    smaller of the extension's (if it has one) and the global ``max_upload_bytes``."""
+    policy = upload_policy(session, check_filename(filename))
     if category is not None and not _active_category(session, category):
         raise NotFound(f"no active category named {category!r}")
     overall = get_setting(session, "max_upload_bytes", DEFAULT_MAX_UPLOAD_BYTES)
     assert isinstance(overall, int)  # the setting's declared type, checked on read
     return UploadPlan(
-        filename=name,
-        extension=extension,
-        mime_type=policy.mime_type,
-        limit=min(policy.max_file_size, overall),
+        policy=policy,
+        limit=overall if policy.max_file_size is None else min(policy.max_file_size, overall),
         tags=tuple(normalise_tags(tags)),
         category=category,
         is_public=is_public,

@@ -122,7 +122,7 @@ class Policy(BaseModel):
     model_config = ConfigDict(extra="forbid")
     mime_type: str = Field(max_length=100)
     is_allowed: bool = True
-    max_file_size: int = Field(10 * 1024 * 1024, ge=0, le=2**63 - 1)
+    max_file_size: int | None = Field(None, ge=0, le=2**63 - 1)  # None: no cap of its own
     description: str | None = Field(None, max_length=DESCRIPTION_LENGTH)
 
 
