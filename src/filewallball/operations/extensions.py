@@ -9,9 +9,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from filewallball.errors import Conflict, InvalidInput
-from filewallball.filenames import MAX_EXTENSION_LENGTH, extension_of
+from filewallball.filenames import extension_of
 from filewallball.models import FileExtension
-from filewallball.models.files import DESCRIPTION_LENGTH
+from filewallball.models.types import DESCRIPTION_LENGTH, EXTENSION_LENGTH
 from filewallball.operations.files import check_mime_type
 
 __all__ = ["get_policy", "list_policies", "set_policy"]
@@ -21,7 +21,7 @@ def _check_extension(extension: str) -> str:
     cleaned = extension.strip().lstrip(".").lower()
     if not cleaned or extension_of(f"x.{cleaned}") != cleaned:
         raise InvalidInput(
-            f"extension {extension!r} must be 1-{MAX_EXTENSION_LENGTH} letters or digits"
+            f"extension {extension!r} must be 1-{EXTENSION_LENGTH} letters or digits"
         )
     return cleaned
 

@@ -12,7 +12,12 @@ from filewallball.api.access import Admin, IsAdmin
 from filewallball.api.errors import responses
 from filewallball.api.schemas import CategoryOut, ExtensionOut, SettingValue, TagCount
 from filewallball.api.services import Services, get_services
-from filewallball.models.files import CATEGORY_NAME_LENGTH, DESCRIPTION_LENGTH
+from filewallball.models.types import (
+    CATEGORY_NAME_LENGTH,
+    DESCRIPTION_LENGTH,
+    MIME_TYPE_LENGTH,
+    SETTING_KEY_LENGTH,
+)
 from filewallball.operations.categories import create_category, list_categories, update_category
 from filewallball.operations.extensions import list_policies, set_policy
 from filewallball.operations.files import UNCHANGED
@@ -27,6 +32,7 @@ from filewallball.operations.tags import popular_tags
 router = APIRouter()
 ServicesDep = Annotated[Services, Depends(get_services)]
 CategoryName = Annotated[str, Path(max_length=CATEGORY_NAME_LENGTH)]
+SettingKey = Annotated[str, Path(max_length=SETTING_KEY_LENGTH)]
 
 
 @router.get(
@@ -120,7 +126,7 @@ async def extensions(services: ServicesDep) -> list[ExtensionOut]:
 
 class Policy(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    mime_type: str = Field(max_length=100)
+    mime_type: str = Field(max_length=MIME_TYPE_LENGTH)
     is_allowed: bool = True
     max_file_size: int = Field(10 * 1024 * 1024, ge=0, le=2**63 - 1)
     description: str | None = Field(None, max_length=DESCRIPTION_LENGTH)
@@ -166,7 +172,7 @@ async def settings(services: ServicesDep, admin: IsAdmin) -> dict[str, JSONValue
     dependencies=[Admin],
     responses=responses(400, 401, 404, 503),
 )
-async def setting(services: ServicesDep, key: Annotated[str, Path(max_length=100)]) -> SettingValue:
+async def setting(services: ServicesDep, key: SettingKey) -> SettingValue:
     return await services.read(lambda session: SettingValue(value=read_setting(session, key)))
 
 
@@ -177,9 +183,7 @@ async def setting(services: ServicesDep, key: Annotated[str, Path(max_length=100
     dependencies=[Admin],
     responses=responses(400, 401, 422, 503),
 )
-async def put_setting(
-    services: ServicesDep, key: Annotated[str, Path(max_length=100)], body: SettingValue
-) -> SettingValue:
+async def put_setting(services: ServicesDep, key: SettingKey, body: SettingValue) -> SettingValue:
     """Set a setting; the settings FileWallBall reads are checked against their rules."""
 
     def write(session: Session) -> SettingValue:

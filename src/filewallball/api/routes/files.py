@@ -15,7 +15,7 @@ from filewallball.api.schemas import ActivityOut, FileDetail, FileOut, FilePage,
 from filewallball.api.services import Services, get_services
 from filewallball.api.visibility import visible_detail
 from filewallball.models import FileInfo
-from filewallball.models.files import CATEGORY_NAME_LENGTH
+from filewallball.models.types import CATEGORY_NAME_LENGTH, FILENAME_LENGTH, TAG_NAME_LENGTH
 from filewallball.operations.files import (
     UNCHANGED,
     get_file,
@@ -25,12 +25,12 @@ from filewallball.operations.files import (
 )
 from filewallball.operations.records import file_record
 from filewallball.operations.search import FileQuery, search_files
-from filewallball.operations.tags import MAX_TAG_LENGTH, add_tags, normalise_tags, remove_tags
+from filewallball.operations.tags import add_tags, normalise_tags, remove_tags
 
 router = APIRouter(prefix="/files", tags=["files"])
 ServicesDep = Annotated[Services, Depends(get_services)]
 FileUUID = Annotated[str, Path(description="The file's UUID", max_length=64)]
-TagName = Annotated[str, Path(max_length=4 * MAX_TAG_LENGTH)]
+TagName = Annotated[str, Path(max_length=4 * TAG_NAME_LENGTH)]
 
 
 @router.get("", response_model=FilePage, responses=responses(400, 401, 422, 503))
@@ -73,10 +73,10 @@ class FileChanges(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    original_filename: str | None = Field(None, min_length=1, max_length=255)
+    original_filename: str | None = Field(None, min_length=1, max_length=FILENAME_LENGTH)
     category: str | None = Field(None, max_length=CATEGORY_NAME_LENGTH)
     is_public: bool | None = None
-    tags: list[Annotated[str, Field(max_length=4 * MAX_TAG_LENGTH)]] | None = Field(
+    tags: list[Annotated[str, Field(max_length=4 * TAG_NAME_LENGTH)]] | None = Field(
         None, max_length=100, description="The file's complete set of tags"
     )
 
