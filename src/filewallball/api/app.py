@@ -20,7 +20,16 @@ from filewallball.api.guard import RequestGuard
 from filewallball.api.lingering import LingeringClose
 from filewallball.api.metrics import Metrics, MetricsMiddleware
 from filewallball.api.paths import path_is_utf8
-from filewallball.api.routes import catalog, compat, content, files, service, stats, uploads
+from filewallball.api.routes import (
+    API_PREFIX,
+    catalog,
+    compat,
+    content,
+    files,
+    service,
+    stats,
+    uploads,
+)
 from filewallball.api.services import Services
 from filewallball.database import AsyncDatabase
 from filewallball.settings import Settings, get_settings
@@ -30,7 +39,6 @@ __all__ = ["create_app"]
 
 log = logging.getLogger("filewallball.api")
 
-API_PREFIX = "/api/v1"
 # Every body but an upload's is a little JSON; the upload routes lift this limit and
 # enforce their own (the extension's policy and max_upload_bytes) as bytes arrive.
 MAX_BODY_BYTES = 1024 * 1024

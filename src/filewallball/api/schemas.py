@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
+from filewallball.api.routes import API_PREFIX
 from filewallball.models import FileCategory, FileExtension, FileTag
 from filewallball.operations.activity import Activity
 from filewallball.operations.records import FileRecord
@@ -25,8 +26,6 @@ __all__ = [
     "StatsOut",
     "TagCount",
 ]
-
-API = "/api/v1"
 
 
 class ModelJSON(Response):
@@ -68,8 +67,8 @@ class FileOut(BaseModel):
 def file_fields(file: FileRecord) -> dict[str, Any]:
     return {
         **file.public_fields(),
-        "content_url": f"{API}/files/{file.file_uuid}/content",
-        "view_url": f"{API}/files/{file.file_uuid}/view",
+        "content_url": f"{API_PREFIX}/files/{file.file_uuid}/content",
+        "view_url": f"{API_PREFIX}/files/{file.file_uuid}/view",
     }
 
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from filewallball.api.access import Admin, IsAdmin
+from filewallball.api.dependencies import ServicesDep
 from filewallball.api.errors import responses
 from filewallball.api.schemas import CategoryOut, ExtensionOut, SettingValue, TagCount
-from filewallball.api.services import Services, get_services
 from filewallball.models.types import (
     CATEGORY_NAME_LENGTH,
     DESCRIPTION_LENGTH,
@@ -30,7 +30,6 @@ from filewallball.operations.system_settings import (
 from filewallball.operations.tags import popular_tags
 
 router = APIRouter()
-ServicesDep = Annotated[Services, Depends(get_services)]
 CategoryName = Annotated[str, Path(max_length=CATEGORY_NAME_LENGTH)]
 SettingKey = Annotated[str, Path(max_length=SETTING_KEY_LENGTH)]
 

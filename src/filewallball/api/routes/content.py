@@ -14,27 +14,25 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import format_datetime, parsedate_to_datetime
-from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import APIRouter, Request, Response
 from sqlalchemy.orm import Session
 from starlette.background import BackgroundTask
 from starlette.responses import FileResponse
 from starlette.types import Message, Receive, Scope, Send
 
 from filewallball.api.access import IsAdmin, client_of
+from filewallball.api.dependencies import FileUUID, ServicesDep
 from filewallball.api.errors import ApiError, responses
 from filewallball.api.numbers import bounded_decimal
-from filewallball.api.services import Services, get_services
+from filewallball.api.services import Services
 from filewallball.api.visibility import visible_file
 from filewallball.errors import Gone
 from filewallball.operations.activity import record_download, record_view
 from filewallball.operations.clients import Client
 
 router = APIRouter(prefix="/files", tags=["content"])
-ServicesDep = Annotated[Services, Depends(get_services)]
-FileUUID = Annotated[str, Path(description="The file's UUID", max_length=64)]
 
 # Rendered inline by /view; everything else is a download there too.
 INLINE_TYPES = frozenset(

@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from filewallball.api.access import Admin, IsAdmin, unauthorized
+from filewallball.api.dependencies import FileUUID, ServicesDep
 from filewallball.api.errors import ApiError, responses
 from filewallball.api.schemas import ActivityOut, FileDetail, FileOut, FilePage, ModelJSON
-from filewallball.api.services import Services, get_services
 from filewallball.api.visibility import visible_detail
 from filewallball.models import FileInfo
 from filewallball.models.types import CATEGORY_NAME_LENGTH, FILENAME_LENGTH, TAG_NAME_LENGTH
@@ -28,8 +28,6 @@ from filewallball.operations.search import FileQuery, search_files
 from filewallball.operations.tags import add_tags, normalise_tags, remove_tags
 
 router = APIRouter(prefix="/files", tags=["files"])
-ServicesDep = Annotated[Services, Depends(get_services)]
-FileUUID = Annotated[str, Path(description="The file's UUID", max_length=64)]
 TagName = Annotated[str, Path(max_length=4 * TAG_NAME_LENGTH)]
 
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from sqlalchemy.orm import Session
 
 from filewallball.api.access import Admin
+from filewallball.api.dependencies import ServicesDep
 from filewallball.api.errors import responses
 from filewallball.api.schemas import CategoryStats, StatsOut, TotalsOut, TrendOut
-from filewallball.api.services import Services, get_services
 from filewallball.models import utcnow
 from filewallball.operations.statistics import (
     MAX_TREND_DAYS,
@@ -31,7 +31,7 @@ router = APIRouter(tags=["statistics"])
     responses=responses(401, 422, 503),
 )
 async def stats(
-    services: Annotated[Services, Depends(get_services)],
+    services: ServicesDep,
     period: Period = Period.DAY,
     days: Annotated[int, Query(ge=1, le=MAX_TREND_DAYS)] = 30,
 ) -> StatsOut:
