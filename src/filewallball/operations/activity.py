@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
 import sqlalchemy as sa
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy.orm import Session
 
 from filewallball.models import FileDownload, FileInfo, FileView, utcnow
@@ -23,19 +22,26 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class Activity:
+class Activity(BaseModel):
+    """A file's views and downloads, the bytes they served, and its last access."""
+
+    model_config = ConfigDict(frozen=True)
+
     views: int
     downloads: int
     bytes_served: int
     last_access: datetime | None
 
     @classmethod
-    def of(cls, values: Sequence[Any]) -> Activity:
-        """From the values of ``activity_columns``."""
-        views, last_view, downloads, served, last_download = values
-        seen = [moment for moment in (last_view, last_download) if moment is not None]
-        return cls(int(views), int(downloads), int(served), max(seen, default=None))
+    def of(cls, row: sa.RowMapping) -> Activity:
+        """From a row with the columns of ``activity_columns``, by their names."""
+        seen = [row[name] for name in ("last_view", "last_download") if row[name] is not None]
+        return cls(
+            views=int(row["views"]),
+            downloads=int(row["downloads"]),
+            bytes_served=int(row["bytes_served"]),
+            last_access=max(seen, default=None),
+        )
 
 
 def record_view(session: Session, file_id: int, client: Client = ANONYMOUS) -> None:
@@ -77,23 +83,32 @@ def _record(
     session.execute(sa.insert(events).from_select(["file_id", *values], source))
 
 
-def activity_columns(file_id: Any) -> list[sa.ScalarSelect[Any]]:
+def activity_columns(file_id: Any) -> list[sa.Label[Any]]:
     """The figures of ``Activity`` as columns about the file ``file_id`` (a parameter, or
     the id column of a statement reading files), each read from the events' file_id index.
     Core columns: an ORM attribute would send the whole statement through the ORM."""
     views, downloads = FileView.__table__.c, FileDownload.__table__.c
     return [
-        sa.select(sa.func.count(views.id)).where(views.file_id == file_id).scalar_subquery(),
-        sa.select(sa.func.max(views.created_at)).where(views.file_id == file_id).scalar_subquery(),
+        sa.select(sa.func.count(views.id))
+        .where(views.file_id == file_id)
+        .scalar_subquery()
+        .label("views"),
+        sa.select(sa.func.max(views.created_at))
+        .where(views.file_id == file_id)
+        .scalar_subquery()
+        .label("last_view"),
         sa.select(sa.func.count(downloads.id))
         .where(downloads.file_id == file_id)
-        .scalar_subquery(),
+        .scalar_subquery()
+        .label("downloads"),
         sa.select(sa.func.coalesce(sa.func.sum(downloads.bytes_served), 0))
         .where(downloads.file_id == file_id)
-        .scalar_subquery(),
+        .scalar_subquery()
+        .label("bytes_served"),
         sa.select(sa.func.max(downloads.created_at))
         .where(downloads.file_id == file_id)
-        .scalar_subquery(),
+        .scalar_subquery()
+        .label("last_download"),
     ]
 
 
@@ -103,7 +118,7 @@ _ACTIVITY = sa.select(*activity_columns(sa.bindparam("file_id")))
 
 def file_activity(session: Session, file: FileInfo) -> Activity:
     """One statement (one round trip)."""
-    return Activity.of(session.execute(_ACTIVITY, {"file_id": file.id}).one())
+    return Activity.of(session.execute(_ACTIVITY, {"file_id": file.id}).one()._mapping)
 
 
 def delete_events_before(session: Session, cutoff: datetime, *, limit: int = 5000) -> int:

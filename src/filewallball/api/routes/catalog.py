@@ -56,7 +56,7 @@ async def tags(
 async def categories(services: ServicesDep, include_inactive: bool = False) -> list[CategoryOut]:
     def listed(session: Session) -> list[CategoryOut]:
         found = list_categories(session, include_inactive=include_inactive)
-        return [CategoryOut.of(category) for category in found]
+        return [CategoryOut.model_validate(category) for category in found]
 
     return await services.read(listed)
 
@@ -86,7 +86,7 @@ class CategoryChanges(BaseModel):
 )
 async def new_category(services: ServicesDep, category: NewCategory) -> CategoryOut:
     return await services.run(
-        lambda session: CategoryOut.of(
+        lambda session: CategoryOut.model_validate(
             create_category(session, category.name, category.description)
         )
     )
@@ -111,7 +111,7 @@ async def change_category(
         else UNCHANGED,
     }
     return await services.run(
-        lambda session: CategoryOut.of(update_category(session, name, **values))
+        lambda session: CategoryOut.model_validate(update_category(session, name, **values))
     )
 
 
@@ -119,7 +119,7 @@ async def change_category(
 async def extensions(services: ServicesDep) -> list[ExtensionOut]:
     """The upload policy of every extension: allowed or not, its MIME type, its size limit."""
     return await services.read(
-        lambda session: [ExtensionOut.of(policy) for policy in list_policies(session)]
+        lambda session: [ExtensionOut.model_validate(policy) for policy in list_policies(session)]
     )
 
 
@@ -143,7 +143,7 @@ async def put_extension(
 ) -> ExtensionOut:
     """Create or replace the upload policy of an extension."""
     return await services.run(
-        lambda session: ExtensionOut.of(
+        lambda session: ExtensionOut.model_validate(
             set_policy(
                 session,
                 extension,

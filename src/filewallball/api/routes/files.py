@@ -12,10 +12,11 @@ from sqlalchemy.orm import Session
 from filewallball.api.access import Admin, IsAdmin, unauthorized
 from filewallball.api.dependencies import FileUUID, ServicesDep
 from filewallball.api.errors import ApiError, responses
-from filewallball.api.schemas import ActivityOut, FileDetail, FileOut, FilePage, ModelJSON
+from filewallball.api.schemas import FileDetail, FileOut, FilePage, ModelJSON
 from filewallball.api.visibility import visible_detail
 from filewallball.models import FileInfo
 from filewallball.models.types import CATEGORY_NAME_LENGTH, FILENAME_LENGTH, TAG_NAME_LENGTH
+from filewallball.operations.activity import Activity
 from filewallball.operations.files import (
     UNCHANGED,
     get_file,
@@ -54,14 +55,14 @@ async def file_metadata(services: ServicesDep, admin: IsAdmin, file_uuid: FileUU
 
 @router.get(
     "/{file_uuid}/activity",
-    response_model=ActivityOut,
+    response_model=Activity,
     responses=responses(400, 401, 404, 503),
 )
-async def activity(services: ServicesDep, admin: IsAdmin, file_uuid: FileUUID) -> ActivityOut:
+async def activity(services: ServicesDep, admin: IsAdmin, file_uuid: FileUUID) -> Activity:
     """Views, downloads, bytes served and the last access."""
 
-    def counted(session: Session) -> ActivityOut:
-        return ActivityOut.of(visible_detail(session, file_uuid, admin)[1])
+    def counted(session: Session) -> Activity:
+        return visible_detail(session, file_uuid, admin)[1]
 
     return await services.read(counted)
 
