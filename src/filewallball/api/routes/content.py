@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
-from datetime import datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from urllib.parse import quote
 
@@ -31,6 +29,7 @@ from filewallball.api.visibility import visible_file
 from filewallball.errors import Gone
 from filewallball.operations.activity import record_download, record_view
 from filewallball.operations.clients import Client
+from filewallball.operations.records import FileRecord
 
 router = APIRouter(prefix="/files", tags=["content"])
 
@@ -52,36 +51,8 @@ VIEW_POLICY = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sa
 PDF_VIEW_POLICY = "default-src 'none'; img-src 'self'; object-src 'self'; frame-ancestors 'self'"
 
 
-@dataclass(frozen=True)
-class Served:
-    """What the response needs of the file, read in the request's transaction."""
-
-    file_id: int
-    file_uuid: str
-    name: str
-    mime_type: str
-    content_hash: str
-    size: int
-    created_at: datetime
-    content_status: str
-
-    @property
-    def etag(self) -> str:
-        return f'"{self.content_hash}"'
-
-
-def _served(session: Session, file_uuid: str, admin: bool) -> Served:
-    file = visible_file(session, file_uuid, admin)
-    return Served(
-        file.id,
-        file.file_uuid,
-        file.original_filename,
-        file.mime_type,
-        file.file_hash,
-        file.file_size,
-        file.created_at,
-        file.content_status,
-    )
+def _etag(file: FileRecord) -> str:
+    return f'"{file.file_hash}"'
 
 
 def content_disposition(kind: str, name: str) -> str:
@@ -93,10 +64,10 @@ def content_disposition(kind: str, name: str) -> str:
     return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
-def _not_modified(request: Request, served: Served) -> bool:
+def _not_modified(request: Request, served: FileRecord) -> bool:
     if (tags := request.headers.get("if-none-match")) is not None:
         wanted = {tag.strip().removeprefix("W/") for tag in tags.split(",")}
-        return "*" in wanted or served.etag in wanted
+        return "*" in wanted or _etag(served) in wanted
     if (since := request.headers.get("if-modified-since")) is not None:
         try:
             return served.created_at.replace(microsecond=0) <= parsedate_to_datetime(since)
@@ -177,33 +148,33 @@ class _CountingFileResponse(FileResponse):
 async def _serve(
     services: Services, request: Request, file_uuid: str, admin: bool, *, view: bool
 ) -> Response:
-    served = await services.read(_served, file_uuid, admin)
+    served = await services.read(visible_file, file_uuid, admin)
     if served.content_status != "ok":
         raise Gone(
             f"the content of file {served.file_uuid} is {served.content_status} "
             "(found by fsck); uploading the same bytes again restores it"
         )
     headers = {
-        "ETag": served.etag,
+        "ETag": _etag(served),
         "Last-Modified": format_datetime(served.created_at, usegmt=True),
         "Cache-Control": "private, no-cache" if not view else "private, max-age=0",
         "X-Content-Type-Options": "nosniff",
     }
     if _not_modified(request, served):
         return Response(status_code=304, headers=headers)
-    path = services.store.path(served.content_hash)
+    path = services.store.path(served.file_hash)
     try:
         stat = await services.in_thread(os.stat, path)
     except FileNotFoundError:
         raise Gone(f"the content of file {served.file_uuid} is missing from storage") from None
-    if stat.st_size != served.size:
+    if stat.st_size != served.file_size:
         raise Gone(f"the content of file {served.file_uuid} is damaged in storage")
     inline = view and served.mime_type in INLINE_TYPES
     media_type = served.mime_type if inline or not view else "application/octet-stream"
     if media_type.startswith("text/"):
         media_type += "; charset=utf-8"
     headers["Content-Disposition"] = content_disposition(
-        "inline" if inline else "attachment", served.name
+        "inline" if inline else "attachment", served.original_filename
     )
     if view:
         headers["Content-Security-Policy"] = (
@@ -221,7 +192,7 @@ async def _serve(
             if not view:
                 services.metrics.downloads.inc()
                 services.metrics.download_bytes.inc(response.sent)
-            await services.run(_record_event, served.file_id, view, response.sent, client)
+            await services.run(_record_event, served.id, view, response.sent, client)
 
         response.background = BackgroundTask(record)
     return response
