@@ -88,27 +88,16 @@ def activity_columns(file_id: Any) -> list[sa.Label[Any]]:
     the id column of a statement reading files), each read from the events' file_id index.
     Core columns: an ORM attribute would send the whole statement through the ORM."""
     views, downloads = FileView.__table__.c, FileDownload.__table__.c
+
+    def figure(name: str, events: Any, aggregate: sa.ColumnElement[Any]) -> sa.Label[Any]:
+        return sa.select(aggregate).where(events.file_id == file_id).scalar_subquery().label(name)
+
     return [
-        sa.select(sa.func.count(views.id))
-        .where(views.file_id == file_id)
-        .scalar_subquery()
-        .label("views"),
-        sa.select(sa.func.max(views.created_at))
-        .where(views.file_id == file_id)
-        .scalar_subquery()
-        .label("last_view"),
-        sa.select(sa.func.count(downloads.id))
-        .where(downloads.file_id == file_id)
-        .scalar_subquery()
-        .label("downloads"),
-        sa.select(sa.func.coalesce(sa.func.sum(downloads.bytes_served), 0))
-        .where(downloads.file_id == file_id)
-        .scalar_subquery()
-        .label("bytes_served"),
-        sa.select(sa.func.max(downloads.created_at))
-        .where(downloads.file_id == file_id)
-        .scalar_subquery()
-        .label("last_download"),
+        figure("views", views, sa.func.count(views.id)),
+        figure("last_view", views, sa.func.max(views.created_at)),
+        figure("downloads", downloads, sa.func.count(downloads.id)),
+        figure("bytes_served", downloads, sa.func.coalesce(sa.func.sum(downloads.bytes_served), 0)),
+        figure("last_download", downloads, sa.func.max(downloads.created_at)),
     ]
 
 
