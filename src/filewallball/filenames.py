@@ -12,18 +12,15 @@ import re
 import unicodedata
 
 from filewallball.errors import InvalidInput
+from filewallball.models.types import EXTENSION_LENGTH, FILENAME_LENGTH
 
 __all__ = [
-    "MAX_EXTENSION_LENGTH",
-    "MAX_FILENAME_LENGTH",
     "check_filename",
     "extension_of",
     "invisible_character",
 ]
 
-MAX_FILENAME_LENGTH = 255
-MAX_EXTENSION_LENGTH = 20
-_EXTENSION = re.compile(rf"[a-z0-9]{{1,{MAX_EXTENSION_LENGTH}}}")
+_EXTENSION = re.compile(rf"[a-z0-9]{{1,{EXTENSION_LENGTH}}}")
 # Control, format and line/paragraph separators; other non-printables (NBSP, U+202F in
 # macOS screenshot names) are fine in a name.
 _CONTROL = frozenset({"Cc", "Cf", "Zl", "Zp"})
@@ -43,9 +40,9 @@ def check_filename(name: str) -> str:
         name = unicodedata.normalize("NFC", name)
     if not name.strip():
         raise InvalidInput("filename is empty")
-    if len(name) > MAX_FILENAME_LENGTH:
+    if len(name) > FILENAME_LENGTH:
         raise InvalidInput(
-            f"filename is {len(name)} characters long; the limit is {MAX_FILENAME_LENGTH}"
+            f"filename is {len(name)} characters long; the limit is {FILENAME_LENGTH}"
         )
     if not name.isprintable() and any(unicodedata.category(c) in _CONTROL for c in name):
         raise InvalidInput(f"filename {name!r} contains control characters")

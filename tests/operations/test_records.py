@@ -46,7 +46,7 @@ def test_a_record_has_every_field_clients_see(session: Session) -> None:
     )
     assert record.created_at == file.created_at
     assert record.created_at.tzinfo is not None
-    assert set(record.public_fields()) == {
+    assert set(record.model_dump()) == {
         "file_uuid",
         "original_filename",
         "file_extension",

@@ -102,10 +102,10 @@ def test_daily_trends_fill_empty_days_with_zeros(session: Session) -> None:
         session, Period.DAY, start=date(2030, 5, 9), end=date(2030, 5, 12)
     )
     assert points == [
-        TrendPoint(date(2030, 5, 9), 0, 0),
-        TrendPoint(date(2030, 5, 10), 2, 110),
-        TrendPoint(date(2030, 5, 11), 0, 0),
-        TrendPoint(date(2030, 5, 12), 1, 7),
+        TrendPoint(start=date(2030, 5, 9), files=0, bytes=0),
+        TrendPoint(start=date(2030, 5, 10), files=2, bytes=110),
+        TrendPoint(start=date(2030, 5, 11), files=0, bytes=0),
+        TrendPoint(start=date(2030, 5, 12), files=1, bytes=7),
     ]
 
 
@@ -125,9 +125,9 @@ def test_monthly_trends(session: Session) -> None:
         session, Period.MONTH, start=date(2032, 1, 15), end=date(2032, 3, 2)
     )
     assert points == [
-        TrendPoint(date(2032, 1, 1), 1, 5),
-        TrendPoint(date(2032, 2, 1), 0, 0),
-        TrendPoint(date(2032, 3, 1), 1, 6),
+        TrendPoint(start=date(2032, 1, 1), files=1, bytes=5),
+        TrendPoint(start=date(2032, 2, 1), files=0, bytes=0),
+        TrendPoint(start=date(2032, 3, 1), files=1, bytes=6),
     ]
 
 
@@ -140,7 +140,9 @@ def test_trend_windows_are_checked(session: Session) -> None:
 
 def test_activity_of_one_file(session: Session) -> None:
     file, other = (files.create_file(session, factories.spec()) for _ in range(2))
-    assert activity.file_activity(session, file) == activity.Activity(0, 0, 0, None)
+    assert activity.file_activity(session, file) == activity.Activity(
+        views=0, downloads=0, bytes_served=0, last_access=None
+    )
     activity.record_view(session, file.id, Client(ip="2001:db8::7", user_agent="x" * 900))
     activity.record_download(session, file.id, bytes_served=100, client=Client(ip="not an ip"))
     activity.record_download(session, file.id, bytes_served=50)

@@ -21,7 +21,16 @@ from filewallball.api.lingering import LingeringClose
 from filewallball.api.metrics import Metrics, MetricsMiddleware
 from filewallball.api.paths import path_is_utf8
 from filewallball.api.proxies import TrustedProxies
-from filewallball.api.routes import catalog, compat, content, files, service, stats, uploads
+from filewallball.api.routes import (
+    API_PREFIX,
+    catalog,
+    compat,
+    content,
+    files,
+    service,
+    stats,
+    uploads,
+)
 from filewallball.api.services import Services
 from filewallball.database import AsyncDatabase
 from filewallball.settings import Settings, get_settings
@@ -31,7 +40,6 @@ __all__ = ["create_app"]
 
 log = logging.getLogger("filewallball.api")
 
-API_PREFIX = "/api/v1"
 # Every body but an upload's is a little JSON; the upload routes lift this limit and
 # enforce their own (the extension's policy and max_upload_bytes) as bytes arrive.
 MAX_BODY_BYTES = 1024 * 1024

@@ -1,32 +1,33 @@
-"""The JSON the API answers with; field names are fixed by SPEC section 7."""
+"""The JSON the API answers with; field names are fixed by SPEC section 7.
+
+A record the CLI shows too is the operations' own model (``FileRecord``, ``Activity``,
+``Statistics``): the two edges print one shape. What is here is the API's alone: a
+file's links, the listings' pages, the catalogue's rows.
+"""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
-from filewallball.models import FileCategory, FileExtension, FileTag
+from filewallball.api.routes import API_PREFIX
+from filewallball.models import FileTag
 from filewallball.operations.activity import Activity
 from filewallball.operations.records import FileRecord
 from filewallball.operations.search import Page
-from filewallball.operations.statistics import Totals, TrendPoint
 
 __all__ = [
-    "ActivityOut",
     "CategoryOut",
-    "ExtensionOut",
     "FileDetail",
     "FileOut",
     "FilePage",
     "ModelJSON",
-    "StatsOut",
+    "SettingValue",
     "TagCount",
 ]
-
-API = "/api/v1"
 
 
 class ModelJSON(Response):
@@ -41,60 +42,32 @@ class ModelJSON(Response):
         super().__init__(model.model_dump_json().encode())
 
 
-class FileOut(BaseModel):
-    file_uuid: str
-    original_filename: str
-    file_extension: str
-    mime_type: str
-    file_size: int
-    file_hash: str
-    is_public: bool
-    is_deleted: bool
-    created_at: datetime
-    updated_at: datetime
-    category: str | None
-    tags: list[str]
-    content_status: str = Field(
-        description="ok; missing or corrupt when fsck found the stored content lost"
-    )
+class FileOut(FileRecord):
+    """A file and the links to its content."""
+
     content_url: str
     view_url: str
 
     @classmethod
     def of(cls, file: FileRecord) -> FileOut:
-        return cls(**file_fields(file))
+        return cls.model_validate(_with_links(file))
 
 
-def file_fields(file: FileRecord) -> dict[str, Any]:
+def _with_links(file: FileRecord) -> dict[str, Any]:
+    """The record's fields (its excluded ones too: FileOut has them) and its links."""
     return {
-        **file.public_fields(),
-        "content_url": f"{API}/files/{file.file_uuid}/content",
-        "view_url": f"{API}/files/{file.file_uuid}/view",
+        **vars(file),
+        "content_url": f"{API_PREFIX}/files/{file.file_uuid}/content",
+        "view_url": f"{API_PREFIX}/files/{file.file_uuid}/view",
     }
 
 
-class ActivityOut(BaseModel):
-    views: int
-    downloads: int
-    bytes_served: int
-    last_access: datetime | None
-
-    @classmethod
-    def of(cls, activity: Activity) -> ActivityOut:
-        return cls(
-            views=activity.views,
-            downloads=activity.downloads,
-            bytes_served=activity.bytes_served,
-            last_access=activity.last_access,
-        )
-
-
 class FileDetail(FileOut):
-    activity: ActivityOut
+    activity: Activity
 
     @classmethod
     def with_activity(cls, file: FileRecord, activity: Activity) -> FileDetail:
-        return cls(**file_fields(file), activity=ActivityOut.of(activity))
+        return cls.model_validate({**_with_links(file), "activity": activity})
 
 
 class FilePage(BaseModel):
@@ -107,7 +80,7 @@ class FilePage(BaseModel):
         """One validation of the whole page: half the time of one per item."""
         return cls.model_validate(
             {
-                "items": [file_fields(file) for file in page.items],
+                "items": [_with_links(file) for file in page.items],
                 "next_cursor": page.next_cursor,
                 "total": page.total,
             }
@@ -125,81 +98,12 @@ class TagCount(BaseModel):
 
 
 class CategoryOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     name: str
     description: str | None
     is_active: bool
     created_at: datetime
-
-    @classmethod
-    def of(cls, category: FileCategory) -> CategoryOut:
-        return cls(
-            name=category.name,
-            description=category.description,
-            is_active=category.is_active,
-            created_at=category.created_at,
-        )
-
-
-class ExtensionOut(BaseModel):
-    extension: str
-    mime_type: str
-    is_allowed: bool
-    max_file_size: int | None
-    description: str | None
-
-    @classmethod
-    def of(cls, policy: FileExtension) -> ExtensionOut:
-        return cls(
-            extension=policy.extension,
-            mime_type=policy.mime_type,
-            is_allowed=policy.is_allowed,
-            max_file_size=policy.max_file_size,
-            description=policy.description,
-        )
-
-
-class CategoryStats(BaseModel):
-    category_id: int | None
-    category_name: str | None
-    file_count: int
-    total_size: int
-    avg_file_size: float | None
-    last_upload: datetime | None
-
-
-class TrendOut(BaseModel):
-    start: date
-    files: int
-    bytes: int
-
-    @classmethod
-    def of(cls, point: TrendPoint) -> TrendOut:
-        return cls(start=point.start, files=point.files, bytes=point.bytes)
-
-
-class TotalsOut(BaseModel):
-    files: int
-    bytes: int
-    distinct_contents: int
-    deleted_files: int
-    deleted_bytes: int
-
-    @classmethod
-    def of(cls, totals: Totals) -> TotalsOut:
-        return cls(
-            files=totals.files,
-            bytes=totals.bytes,
-            distinct_contents=totals.distinct_contents,
-            deleted_files=totals.deleted_files,
-            deleted_bytes=totals.deleted_bytes,
-        )
-
-
-class StatsOut(BaseModel):
-    categories: list[CategoryStats]
-    period: str
-    trends: list[TrendOut]
-    totals: TotalsOut
 
 
 class SettingValue(BaseModel):

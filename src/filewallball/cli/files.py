@@ -4,7 +4,8 @@ soft-deleted files are theirs to see."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from datetime import UTC
 from pathlib import Path
 from typing import Any, get_args
 
@@ -17,7 +18,6 @@ from filewallball.cli.shared import (
     FILE_UUID,
     MOMENT,
     echo_json,
-    file_json,
     json_time,
     moment_text,
     open_installation,
@@ -100,19 +100,19 @@ def search(as_json: bool, **params: Any) -> None:
             page = search_files(session, query)
         except InvalidInput as error:  # a cursor or tag the query could not take
             raise click.UsageError(str(error)) from None
-        items = [file_json(file) for file in page.items]
     if as_json:
+        items = [file.model_dump(mode="json") for file in page.items]
         echo_json({"items": items, "next_cursor": page.next_cursor, "total": page.total})
         return
-    _print_files(items)
+    _print_files(page.items)
     if page.total is not None:
         click.echo(f"{plural(page.total, 'matching file')}")
     if page.next_cursor:
         click.echo(f"more: --cursor {page.next_cursor}")
 
 
-def _print_files(items: list[dict[str, Any]]) -> None:
-    if not items:
+def _print_files(files: Sequence[FileRecord]) -> None:
+    if not files:
         click.echo("No files match.")
         return
     table = Table(box=None, header_style="bold")
@@ -121,15 +121,15 @@ def _print_files(items: list[dict[str, Any]]) -> None:
     table.add_column("size", justify="right", no_wrap=True)
     table.add_column("created (UTC)", no_wrap=True)
     table.add_column("tags")
-    for item in items:
-        name = item["original_filename"] + (" (deleted)" if item["is_deleted"] else "")
+    for file in files:
+        name = file.original_filename + (" (deleted)" if file.is_deleted else "")
         table.add_row(
-            item["file_uuid"],
+            file.file_uuid,
             name,
-            human_size(item["file_size"]),
-            item["created_at"][:16].replace("T", " "),
-            ", ".join(item["tags"]),
-            style="dim" if item["is_deleted"] else None,
+            human_size(file.file_size),
+            file.created_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M"),
+            ", ".join(file.tags),
+            style="dim" if file.is_deleted else None,
         )
     stdout_console().print(table)
 
@@ -144,18 +144,14 @@ def info(file_uuid: str, as_json: bool) -> None:
     Soft-deleted files are shown too, with when they went to the trash."""
     with open_installation().database.transaction(read_only=True) as session:
         file, activity = file_detail(session, file_uuid, include_deleted=True)
-        document = {
-            **file_json(file),
-            "deleted_at": json_time(file.deleted_at),
-            "activity": {
-                "views": activity.views,
-                "downloads": activity.downloads,
-                "bytes_served": activity.bytes_served,
-                "last_access": json_time(activity.last_access),
-            },
-        }
-    if as_json:
-        echo_json(document)
+    if as_json:  # the API's file JSON, without its links, with its time in the trash
+        echo_json(
+            {
+                **file.model_dump(mode="json"),
+                "deleted_at": json_time(file.deleted_at),
+                "activity": activity.model_dump(mode="json"),
+            }
+        )
         return
     lines = {
         "uuid": file.file_uuid,
@@ -163,8 +159,8 @@ def info(file_uuid: str, as_json: bool) -> None:
         "size": f"{human_size(file.file_size)} ({file.file_size} bytes)",
         "type": f"{file.mime_type} (.{file.file_extension})",
         "sha256": file.file_hash,
-        "category": document["category"] or "-",
-        "tags": ", ".join(document["tags"]) or "-",
+        "category": file.category or "-",
+        "tags": ", ".join(file.tags) or "-",
         "public": "yes" if file.is_public else "no",
         "created": moment_text(file.created_at),
         "updated": moment_text(file.updated_at),

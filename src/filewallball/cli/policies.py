@@ -11,7 +11,12 @@ from rich.table import Table
 
 from filewallball.cli.shared import echo_json, open_installation, reports_errors, stdout_console
 from filewallball.models import FileExtension
-from filewallball.operations.extensions import get_policy, list_policies, set_policy
+from filewallball.operations.extensions import (
+    ExtensionPolicy,
+    get_policy,
+    list_policies,
+    set_policy,
+)
 from filewallball.operations.files import DEFAULT_MIME_TYPE
 from filewallball.operations.system_settings import UNKNOWN_EXTENSIONS, get_setting
 from filewallball.units import human_size
@@ -39,12 +44,7 @@ class Size(click.ParamType[int | None]):
 
 
 def _policy_json(policy: FileExtension) -> dict[str, Any]:
-    return {
-        "extension": policy.extension,
-        "mime_type": policy.mime_type,
-        "is_allowed": policy.is_allowed,
-        "max_file_size": policy.max_file_size,
-    }
+    return ExtensionPolicy.model_validate(policy).model_dump(mode="json")
 
 
 def _cap_text(cap: int | None) -> str:

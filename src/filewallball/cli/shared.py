@@ -1,5 +1,5 @@
 """What the file commands share: the installation they work on, argument types, how an
-error ends a command, and the JSON of a file."""
+error ends a command, and how times are written."""
 
 from __future__ import annotations
 
@@ -17,7 +17,6 @@ from filewallball.cli.problems import database_problem, missing_database
 from filewallball.database import Database
 from filewallball.errors import FileWallBallError, InvalidInput
 from filewallball.operations.files import parse_file_uuid
-from filewallball.operations.records import FileRecord
 from filewallball.operations.tags import normalise_tags
 from filewallball.settings import Settings, get_settings
 from filewallball.storage import BlobStore, open_store
@@ -27,7 +26,6 @@ __all__ = [
     "MOMENT",
     "Installation",
     "echo_json",
-    "file_json",
     "json_time",
     "moment_text",
     "open_installation",
@@ -121,15 +119,6 @@ def tag_names(_ctx: click.Context, param: click.Parameter, values: Sequence[str]
         return normalise_tags(name for value in values for name in value.split(","))
     except InvalidInput as error:
         raise click.BadParameter(str(error), param=param) from None
-
-
-def file_json(file: FileRecord) -> dict[str, Any]:
-    """A file as the native API shows it (SPEC section 7), without the HTTP links."""
-    return {
-        **file.public_fields(),
-        "created_at": json_time(file.created_at),
-        "updated_at": json_time(file.updated_at),
-    }
 
 
 def json_time(moment: datetime | None) -> str | None:

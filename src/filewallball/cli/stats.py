@@ -3,30 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict
-from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from datetime import date
 
 import click
 from rich.table import Table
 
 from filewallball.cli.shared import (
     echo_json,
-    json_time,
     moment_text,
     open_installation,
     plural,
     reports_errors,
     stdout_console,
 )
-from filewallball.models import FileStatistics
 from filewallball.operations.statistics import (
     MAX_TREND_DAYS,
+    CategoryStats,
     Period,
     TrendPoint,
-    category_statistics,
-    totals,
-    upload_trends,
+    last_days,
+    statistics,
 )
 from filewallball.units import human_size
 
@@ -54,28 +50,16 @@ def stats(period: str, days: int, as_json: bool) -> None:
     """Show files per category, upload trends and totals.
 
     Counts live files; the totals also count the trash."""
-    end = datetime.now(UTC).date()
-    start = end - timedelta(days=days - 1)
+    start, end = last_days(days)
     with open_installation().database.transaction(read_only=True) as session:
-        categories = category_statistics(session)
-        points = upload_trends(session, Period(period), start=start, end=end)
-        overall = totals(session)
+        document = statistics(session, Period(period), start=start, end=end)
     if as_json:  # the document GET /api/v1/stats answers
-        echo_json(
-            {
-                "categories": [_category_json(row) for row in categories],
-                "period": period,
-                "trends": [
-                    {"start": point.start.isoformat(), "files": point.files, "bytes": point.bytes}
-                    for point in points
-                ],
-                "totals": asdict(overall),
-            }
-        )
+        echo_json(document.model_dump(mode="json"))
         return
+    overall = document.totals
     console = stdout_console()
-    console.print(_category_table(categories))
-    console.print(_trend_table(period, start, end, points))
+    console.print(_category_table(document.categories))
+    console.print(_trend_table(period, start, end, document.trends))
     console.print(
         f"Live: {plural(overall.files, 'file')}, {human_size(overall.bytes)}, "
         f"{plural(overall.distinct_contents, 'distinct content')}. "
@@ -84,18 +68,7 @@ def stats(period: str, days: int, as_json: bool) -> None:
     )
 
 
-def _category_json(row: FileStatistics) -> dict[str, Any]:
-    return {
-        "category_id": row.category_id,
-        "category_name": row.category_name,
-        "file_count": row.file_count,
-        "total_size": row.total_size,
-        "avg_file_size": row.avg_file_size,
-        "last_upload": json_time(row.last_upload),
-    }
-
-
-def _category_table(rows: Sequence[FileStatistics]) -> Table:
+def _category_table(rows: Sequence[CategoryStats]) -> Table:
     table = Table("category", "files", "size", "average", "last upload", title="Live files")
     for row in rows:
         table.add_row(

@@ -4,18 +4,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String
+from sqlalchemy import BigInteger, ForeignKey, Index
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from filewallball.models.base import Base, CreatedAt
-from filewallball.models.types import Identifier, IntPK
+from filewallball.models.types import Identifier, IntPK, IPAddress, UserAgent
 
 if TYPE_CHECKING:
     from filewallball.models.files import FileInfo
 
-__all__ = ["USER_AGENT_LENGTH", "FileDownload", "FileView"]
-
-USER_AGENT_LENGTH = 500
+__all__ = ["FileDownload", "FileView"]
 
 
 class _AccessEvent(CreatedAt):
@@ -23,8 +21,8 @@ class _AccessEvent(CreatedAt):
 
     id: Mapped[IntPK]
     file_id: Mapped[int] = mapped_column(Identifier, ForeignKey("files.id", ondelete="CASCADE"))
-    client_ip: Mapped[str | None] = mapped_column(String(45))
-    user_agent: Mapped[str | None] = mapped_column(String(USER_AGENT_LENGTH))
+    client_ip: Mapped[IPAddress | None]
+    user_agent: Mapped[UserAgent | None]
 
     # (file_id, created_at): one file's activity and last access; created_at: retention sweeps.
     @declared_attr.directive

@@ -8,7 +8,7 @@ from sqlalchemy import BigInteger, CheckConstraint, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from filewallball.models.base import Base, CreatedAt, one_of
-from filewallball.models.types import IntPK
+from filewallball.models.types import SHA256, IntPK
 
 __all__ = ["BLOB_STATUSES", "Blob"]
 
@@ -29,7 +29,7 @@ class Blob(CreatedAt, Base):
     __tablename__ = "blobs"
 
     id: Mapped[IntPK]
-    content_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    content_hash: Mapped[SHA256] = mapped_column(unique=True)
     size: Mapped[int] = mapped_column(BigInteger)
     status: Mapped[str] = mapped_column(String(10), default="ok", server_default="ok")
     checked_at: Mapped[datetime | None]

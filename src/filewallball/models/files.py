@@ -16,29 +16,35 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
-from filewallball.models.activity import USER_AGENT_LENGTH
 from filewallball.models.base import Base, CreatedAt, Timestamps, one_of
-from filewallball.models.types import Identifier, IntPK, generate_file_uuid, utcnow
+from filewallball.models.types import (
+    SHA256,
+    CategoryName,
+    Description,
+    Extension,
+    Filename,
+    Identifier,
+    IntPK,
+    IPAddress,
+    MimeType,
+    StoragePath,
+    UserAgent,
+    UUIDText,
+    generate_file_uuid,
+    utcnow,
+)
 
 if TYPE_CHECKING:
     from filewallball.models.activity import FileDownload, FileView
     from filewallball.models.tags import FileTag, FileTagRelation
 
 __all__ = [
-    "CATEGORY_NAME_LENGTH",
-    "DESCRIPTION_LENGTH",
-    "MIME_TYPE_LENGTH",
-    "STORAGE_PATH_LENGTH",
     "FileCategory",
     "FileExtension",
     "FileInfo",
     "FileUpload",
 ]
 
-MIME_TYPE_LENGTH = 100
-CATEGORY_NAME_LENGTH = 100
-DESCRIPTION_LENGTH = 255
-STORAGE_PATH_LENGTH = 500
 UPLOAD_STATUSES = ("started", "completed", "failed")
 
 
@@ -46,8 +52,8 @@ class FileCategory(CreatedAt, Base):
     __tablename__ = "file_categories"
 
     id: Mapped[IntPK]
-    name: Mapped[str] = mapped_column(String(CATEGORY_NAME_LENGTH), unique=True)
-    description: Mapped[str | None] = mapped_column(String(DESCRIPTION_LENGTH))
+    name: Mapped[CategoryName] = mapped_column(unique=True)
+    description: Mapped[Description | None]
     is_active: Mapped[bool] = mapped_column(default=True, server_default=true())
 
     # Deleting a category leaves its files uncategorised (ON DELETE SET NULL).
@@ -58,12 +64,12 @@ class FileExtension(CreatedAt, Base):
     __tablename__ = "file_extensions"
 
     id: Mapped[IntPK]
-    extension: Mapped[str] = mapped_column(String(20), unique=True)
-    mime_type: Mapped[str] = mapped_column(String(MIME_TYPE_LENGTH))
+    extension: Mapped[Extension] = mapped_column(unique=True)
+    mime_type: Mapped[MimeType]
     is_allowed: Mapped[bool] = mapped_column(default=True, server_default=true())
     # Null: no cap of the policy's own; max_upload_bytes still applies.
     max_file_size: Mapped[int | None] = mapped_column(BigInteger)
-    description: Mapped[str | None] = mapped_column(String(DESCRIPTION_LENGTH))
+    description: Mapped[Description | None]
 
     __table_args__ = (CheckConstraint("max_file_size >= 0", name="max_file_size_non_negative"),)
 
@@ -72,14 +78,14 @@ class FileInfo(Timestamps, Base):
     __tablename__ = "files"
 
     id: Mapped[IntPK]
-    file_uuid: Mapped[str] = mapped_column(String(36), unique=True, default=generate_file_uuid)
-    original_filename: Mapped[str] = mapped_column(String(255))
-    stored_filename: Mapped[str] = mapped_column(String(255))
-    file_extension: Mapped[str] = mapped_column(String(20))
-    mime_type: Mapped[str] = mapped_column(String(MIME_TYPE_LENGTH))
+    file_uuid: Mapped[UUIDText] = mapped_column(unique=True, default=generate_file_uuid)
+    original_filename: Mapped[Filename]
+    stored_filename: Mapped[Filename]
+    file_extension: Mapped[Extension]
+    mime_type: Mapped[MimeType]
     file_size: Mapped[int] = mapped_column(BigInteger)
-    file_hash: Mapped[str] = mapped_column(String(64))
-    storage_path: Mapped[str] = mapped_column(String(STORAGE_PATH_LENGTH))
+    file_hash: Mapped[SHA256]
+    storage_path: Mapped[StoragePath]
     file_category_id: Mapped[int | None] = mapped_column(
         Identifier, ForeignKey("file_categories.id", ondelete="SET NULL")
     )
@@ -147,9 +153,9 @@ class FileUpload(Base):
     file_id: Mapped[int | None] = mapped_column(
         Identifier, ForeignKey("files.id", ondelete="CASCADE"), index=True
     )
-    upload_session_id: Mapped[str | None] = mapped_column(String(36), index=True)
-    client_ip: Mapped[str | None] = mapped_column(String(45))
-    user_agent: Mapped[str | None] = mapped_column(String(USER_AGENT_LENGTH))
+    upload_session_id: Mapped[UUIDText | None] = mapped_column(index=True)
+    client_ip: Mapped[IPAddress | None]
+    user_agent: Mapped[UserAgent | None]
     upload_status: Mapped[str] = mapped_column(
         String(20), default="completed", server_default="completed"
     )

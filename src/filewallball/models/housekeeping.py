@@ -8,7 +8,7 @@ from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from filewallball.models.base import Base
-from filewallball.models.types import IntPK
+from filewallball.models.types import JOB_HOLDER_LENGTH, JOB_RESULT_LENGTH, IntPK
 
 __all__ = ["HousekeepingJob"]
 
@@ -26,10 +26,10 @@ class HousekeepingJob(Base):
     id: Mapped[IntPK]
     job: Mapped[str] = mapped_column(String(50), unique=True)
     next_run_at: Mapped[datetime]
-    held_by: Mapped[str | None] = mapped_column(String(100))
+    held_by: Mapped[str | None] = mapped_column(String(JOB_HOLDER_LENGTH))
     held_until: Mapped[datetime | None]
     last_run_at: Mapped[datetime | None]
-    last_result: Mapped[str | None] = mapped_column(String(255))
+    last_result: Mapped[str | None] = mapped_column(String(JOB_RESULT_LENGTH))
 
     def __repr__(self) -> str:
         return f"<HousekeepingJob {self.job} next {self.next_run_at:%Y-%m-%d %H:%M}>"

@@ -14,7 +14,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped, Mapper, mapped_column
 
 from filewallball.models.base import NAMING_CONVENTION, Base
-from filewallball.models.types import Identifier, IntPK, UTCDateTime
+from filewallball.models.types import CATEGORY_NAME_LENGTH, Identifier, IntPK, UTCDateTime
 
 __all__ = ["FileCount", "FileStatistics", "ReadOnlyViewError", "views_metadata"]
 
@@ -45,7 +45,7 @@ file_statistics = Table(
     "file_statistics",
     views_metadata,
     Column("category_id", Identifier),
-    Column("category_name", String(100)),
+    Column("category_name", String(CATEGORY_NAME_LENGTH)),
     Column("file_count", Integer, nullable=False),
     Column("total_size", BigInteger, nullable=False),
     Column("avg_file_size", Numeric(asdecimal=False)),

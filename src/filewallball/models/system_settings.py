@@ -6,7 +6,7 @@ from sqlalchemy import String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from filewallball.models.base import Base, Timestamps, one_of
-from filewallball.models.types import IntPK
+from filewallball.models.types import Description, IntPK, SettingKey
 
 __all__ = ["SETTING_TYPES", "SystemSetting"]
 
@@ -17,10 +17,10 @@ class SystemSetting(Timestamps, Base):
     __tablename__ = "system_settings"
 
     id: Mapped[IntPK]
-    setting_key: Mapped[str] = mapped_column(String(100), unique=True)
+    setting_key: Mapped[SettingKey] = mapped_column(unique=True)
     setting_value: Mapped[str | None] = mapped_column(Text)
     setting_type: Mapped[str] = mapped_column(String(20), default="string", server_default="string")
-    description: Mapped[str | None] = mapped_column(String(255))
+    description: Mapped[Description | None]
     is_public: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     __table_args__ = (one_of("setting_type", SETTING_TYPES),)

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped, Mapper, mapped_column, relationship, validates
 
 from filewallball.models.base import Base, CreatedAt
-from filewallball.models.types import Identifier, IntPK
+from filewallball.models.types import Description, Identifier, IntPK, TagName
 
 if TYPE_CHECKING:
     from filewallball.models.files import FileInfo
@@ -26,11 +26,11 @@ class FileTag(CreatedAt, Base):
     __tablename__ = "file_tags"
 
     id: Mapped[IntPK]
-    tag_name: Mapped[str] = mapped_column(String(50), unique=True)
+    tag_name: Mapped[TagName] = mapped_column(unique=True)
     tag_color: Mapped[str] = mapped_column(
         String(7), default=DEFAULT_TAG_COLOR, server_default=DEFAULT_TAG_COLOR
     )
-    description: Mapped[str | None] = mapped_column(String(255))
+    description: Mapped[Description | None]
     is_active: Mapped[bool] = mapped_column(default=True, server_default=true())
 
     # Read-only: links are made as FileTagRelation rows (see operations.tags.add_tags).

@@ -1,8 +1,12 @@
-"""The column types every model shares, defined once.
+"""The column types every model shares, defined once, and the limits they set.
 
 MariaDB needs a length on every string and drops sub-second precision unless asked;
 SQLite has no time zones and no BIGINT autoincrement. These types hide those
 differences so that a value written on one database reads back identically on all three.
+
+Each string a person or a client gives has its length here once: the column type
+(``Mapped[Filename]``) and the checks of the operations and the API's fields all read
+the same constant. The migrations keep their own literals: they are history.
 """
 
 from __future__ import annotations
@@ -11,13 +15,75 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from sqlalchemy import BigInteger, DateTime, Integer
+from sqlalchemy import BigInteger, DateTime, Integer, String
 from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import mapped_column
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
-__all__ = ["Identifier", "IntPK", "UTCDateTime", "generate_file_uuid", "utcnow"]
+__all__ = [
+    "CATEGORY_NAME_LENGTH",
+    "DESCRIPTION_LENGTH",
+    "EXTENSION_LENGTH",
+    "FILENAME_LENGTH",
+    "IP_ADDRESS_LENGTH",
+    "JOB_HOLDER_LENGTH",
+    "JOB_RESULT_LENGTH",
+    "MAX_BIGINT",
+    "MIME_TYPE_LENGTH",
+    "SETTING_KEY_LENGTH",
+    "SHA256",
+    "SHA256_LENGTH",
+    "STORAGE_PATH_LENGTH",
+    "TAG_NAME_LENGTH",
+    "USER_AGENT_LENGTH",
+    "UUID_LENGTH",
+    "CategoryName",
+    "Description",
+    "Extension",
+    "Filename",
+    "IPAddress",
+    "Identifier",
+    "IntPK",
+    "MimeType",
+    "SettingKey",
+    "StoragePath",
+    "TagName",
+    "UTCDateTime",
+    "UUIDText",
+    "UserAgent",
+    "generate_file_uuid",
+    "utcnow",
+]
+
+MAX_BIGINT = 2**63 - 1  # sizes and ids
+UUID_LENGTH = 36
+SHA256_LENGTH = 64  # hex digits
+FILENAME_LENGTH = 255
+EXTENSION_LENGTH = 20
+MIME_TYPE_LENGTH = 100
+STORAGE_PATH_LENGTH = 500
+CATEGORY_NAME_LENGTH = 100
+TAG_NAME_LENGTH = 50
+DESCRIPTION_LENGTH = 255
+IP_ADDRESS_LENGTH = 45  # an IPv6 address with an embedded IPv4 one
+USER_AGENT_LENGTH = 500
+SETTING_KEY_LENGTH = 100
+JOB_HOLDER_LENGTH = 100
+JOB_RESULT_LENGTH = 255
+
+UUIDText = Annotated[str, mapped_column(String(UUID_LENGTH))]
+SHA256 = Annotated[str, mapped_column(String(SHA256_LENGTH))]
+Filename = Annotated[str, mapped_column(String(FILENAME_LENGTH))]
+Extension = Annotated[str, mapped_column(String(EXTENSION_LENGTH))]
+MimeType = Annotated[str, mapped_column(String(MIME_TYPE_LENGTH))]
+StoragePath = Annotated[str, mapped_column(String(STORAGE_PATH_LENGTH))]
+CategoryName = Annotated[str, mapped_column(String(CATEGORY_NAME_LENGTH))]
+TagName = Annotated[str, mapped_column(String(TAG_NAME_LENGTH))]
+Description = Annotated[str, mapped_column(String(DESCRIPTION_LENGTH))]
+IPAddress = Annotated[str, mapped_column(String(IP_ADDRESS_LENGTH))]
+UserAgent = Annotated[str, mapped_column(String(USER_AGENT_LENGTH))]
+SettingKey = Annotated[str, mapped_column(String(SETTING_KEY_LENGTH))]
 
 
 def utcnow() -> datetime:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
 import sqlalchemy as sa
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy.orm import Session
 
 from filewallball.models import FileDownload, FileInfo, FileView, utcnow
@@ -25,19 +26,26 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class Activity:
+class Activity(BaseModel):
+    """A file's views and downloads, the bytes they served, and its last access."""
+
+    model_config = ConfigDict(frozen=True)
+
     views: int
     downloads: int
     bytes_served: int
     last_access: datetime | None
 
     @classmethod
-    def of(cls, values: Sequence[Any]) -> Activity:
-        """From the values of ``activity_columns``."""
-        views, last_view, downloads, served, last_download = values
-        seen = [moment for moment in (last_view, last_download) if moment is not None]
-        return cls(int(views), int(downloads), int(served), max(seen, default=None))
+    def of(cls, row: sa.RowMapping) -> Activity:
+        """From a row with the columns of ``activity_columns``, by their names."""
+        seen = [row[name] for name in ("last_view", "last_download") if row[name] is not None]
+        return cls(
+            views=int(row["views"]),
+            downloads=int(row["downloads"]),
+            bytes_served=int(row["bytes_served"]),
+            last_access=max(seen, default=None),
+        )
 
 
 @dataclass(frozen=True)
@@ -102,23 +110,21 @@ _INSERT_VIEW = _insert_from_file(FileView, *_EVENT_COLUMNS)
 _INSERT_DOWNLOAD = _insert_from_file(FileDownload, *_EVENT_COLUMNS, "bytes_served")
 
 
-def activity_columns(file_id: Any) -> list[sa.ScalarSelect[Any]]:
+def activity_columns(file_id: Any) -> list[sa.Label[Any]]:
     """The figures of ``Activity`` as columns about the file ``file_id`` (a parameter, or
     the id column of a statement reading files), each read from the events' file_id index.
     Core columns: an ORM attribute would send the whole statement through the ORM."""
     views, downloads = FileView.__table__.c, FileDownload.__table__.c
+
+    def figure(name: str, events: Any, aggregate: sa.ColumnElement[Any]) -> sa.Label[Any]:
+        return sa.select(aggregate).where(events.file_id == file_id).scalar_subquery().label(name)
+
     return [
-        sa.select(sa.func.count(views.id)).where(views.file_id == file_id).scalar_subquery(),
-        sa.select(sa.func.max(views.created_at)).where(views.file_id == file_id).scalar_subquery(),
-        sa.select(sa.func.count(downloads.id))
-        .where(downloads.file_id == file_id)
-        .scalar_subquery(),
-        sa.select(sa.func.coalesce(sa.func.sum(downloads.bytes_served), 0))
-        .where(downloads.file_id == file_id)
-        .scalar_subquery(),
-        sa.select(sa.func.max(downloads.created_at))
-        .where(downloads.file_id == file_id)
-        .scalar_subquery(),
+        figure("views", views, sa.func.count(views.id)),
+        figure("last_view", views, sa.func.max(views.created_at)),
+        figure("downloads", downloads, sa.func.count(downloads.id)),
+        figure("bytes_served", downloads, sa.func.coalesce(sa.func.sum(downloads.bytes_served), 0)),
+        figure("last_download", downloads, sa.func.max(downloads.created_at)),
     ]
 
 
@@ -128,7 +134,7 @@ _ACTIVITY = sa.select(*activity_columns(sa.bindparam("file_id")))
 
 def file_activity(session: Session, file: FileInfo) -> Activity:
     """One statement (one round trip)."""
-    return Activity.of(session.execute(_ACTIVITY, {"file_id": file.id}).one())
+    return Activity.of(session.execute(_ACTIVITY, {"file_id": file.id}).one()._mapping)
 
 
 def delete_events_before(session: Session, cutoff: datetime, *, limit: int = 5000) -> int:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from filewallball.errors import Conflict, InvalidInput, NotFound
 from filewallball.filenames import invisible_character
 from filewallball.models import FileCategory
-from filewallball.models.files import CATEGORY_NAME_LENGTH, DESCRIPTION_LENGTH
+from filewallball.models.types import CATEGORY_NAME_LENGTH, DESCRIPTION_LENGTH
 from filewallball.operations.files import UNCHANGED, Unchanged
 
 __all__ = ["create_category", "list_categories", "update_category"]

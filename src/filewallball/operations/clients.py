@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
-from filewallball.models.activity import USER_AGENT_LENGTH
+from filewallball.models.types import USER_AGENT_LENGTH
 
 __all__ = ["ANONYMOUS", "Client"]
 

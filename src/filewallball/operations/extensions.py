@@ -14,18 +14,38 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from filewallball.errors import Conflict, InvalidInput, UnsupportedType
-from filewallball.filenames import MAX_EXTENSION_LENGTH, extension_of
+from filewallball.filenames import extension_of
 from filewallball.models import FileExtension
-from filewallball.models.files import DESCRIPTION_LENGTH
+from filewallball.models.types import DESCRIPTION_LENGTH, EXTENSION_LENGTH
 from filewallball.operations.files import DEFAULT_MIME_TYPE, check_mime_type
 from filewallball.operations.system_settings import UNKNOWN_EXTENSIONS, get_setting
 from filewallball.sniffing import check_content, sniff
 
-__all__ = ["UploadPolicy", "get_policy", "list_policies", "set_policy", "upload_policy"]
+__all__ = [
+    "ExtensionPolicy",
+    "UploadPolicy",
+    "get_policy",
+    "list_policies",
+    "set_policy",
+    "upload_policy",
+]
+
+
+class ExtensionPolicy(BaseModel):
+    """An extension's upload policy as clients see it (the API and ``policies --json``)."""
+
+    model_config = ConfigDict(from_attributes=True, frozen=True)
+
+    extension: str
+    mime_type: str
+    is_allowed: bool
+    max_file_size: int | None = Field(description="bytes; null: no cap of its own")
+    description: str | None
 
 
 @dataclass(frozen=True)
@@ -90,7 +110,7 @@ def _check_extension(extension: str) -> str:
     cleaned = extension.strip().lstrip(".").lower()
     if not cleaned or extension_of(f"x.{cleaned}") != cleaned:
         raise InvalidInput(
-            f"extension {extension!r} must be 1-{MAX_EXTENSION_LENGTH} letters or digits"
+            f"extension {extension!r} must be 1-{EXTENSION_LENGTH} letters or digits"
         )
     return cleaned
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from filewallball.errors import Conflict, InvalidInput, NotFound
 from filewallball.filenames import check_filename, extension_of
 from filewallball.models import FileCategory, FileInfo, generate_file_uuid, utcnow
-from filewallball.models.files import MIME_TYPE_LENGTH, STORAGE_PATH_LENGTH
+from filewallball.models.types import MIME_TYPE_LENGTH, STORAGE_PATH_LENGTH
 
 __all__ = [
     "UNCHANGED",

@@ -17,11 +17,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from filewallball.models import HousekeepingJob
+from filewallball.models.types import JOB_HOLDER_LENGTH, JOB_RESULT_LENGTH
 
 __all__ = ["claim_job", "finish_job"]
-
-HOLDER_LENGTH = 100
-RESULT_LENGTH = 255
 
 
 def claim_job(
@@ -43,7 +41,7 @@ def claim_job(
             HousekeepingJob.next_run_at <= now,
             sa.or_(HousekeepingJob.held_until.is_(None), HousekeepingJob.held_until <= now),
         )
-        .values(held_by=holder[:HOLDER_LENGTH], held_until=held_until)
+        .values(held_by=holder[:JOB_HOLDER_LENGTH], held_until=held_until)
         .execution_options(synchronize_session=False)
     )
     if cast("sa.CursorResult[Any]", claimed).rowcount == 1:
@@ -55,7 +53,10 @@ def claim_job(
         with session.begin_nested():
             session.add(
                 HousekeepingJob(
-                    job=job, next_run_at=now, held_by=holder[:HOLDER_LENGTH], held_until=held_until
+                    job=job,
+                    next_run_at=now,
+                    held_by=holder[:JOB_HOLDER_LENGTH],
+                    held_until=held_until,
                 )
             )
     except IntegrityError:
@@ -76,13 +77,13 @@ def finish_job(
     was no longer ours (it ran out and another worker took it), which changes nothing."""
     finished = session.execute(
         sa.update(HousekeepingJob)
-        .where(HousekeepingJob.job == job, HousekeepingJob.held_by == holder[:HOLDER_LENGTH])
+        .where(HousekeepingJob.job == job, HousekeepingJob.held_by == holder[:JOB_HOLDER_LENGTH])
         .values(
             held_by=None,
             held_until=None,
             next_run_at=next_run_at,
             last_run_at=now,
-            last_result=result[:RESULT_LENGTH],
+            last_result=result[:JOB_RESULT_LENGTH],
         )
         .execution_options(synchronize_session=False)
     )

@@ -29,10 +29,17 @@ from pydantic import (
 from sqlalchemy.orm import Session
 
 from filewallball.errors import InvalidInput
-from filewallball.filenames import MAX_EXTENSION_LENGTH
 from filewallball.models import FileCategory, FileTag, FileTagRelation
+from filewallball.models.types import (
+    CATEGORY_NAME_LENGTH,
+    EXTENSION_LENGTH,
+    FILENAME_LENGTH,
+    MAX_BIGINT,
+    MIME_TYPE_LENGTH,
+    TAG_NAME_LENGTH,
+)
 from filewallball.operations.records import FILES, FileRecord, records, select_records, with_tags
-from filewallball.operations.tags import MAX_TAG_LENGTH, normalise_tags
+from filewallball.operations.tags import normalise_tags
 
 __all__ = [
     "MAX_PAGE_SIZE",
@@ -44,7 +51,6 @@ __all__ = [
 ]
 
 MAX_PAGE_SIZE = 500
-MAX_SIZE = 2**63 - 1  # BIGINT
 MAX_FILTER_VALUES = 20
 SortKey = Literal["created_at", "file_size", "original_filename"]
 # Core columns throughout: an ORM attribute would send the statement through the ORM.
@@ -59,18 +65,22 @@ class FileQuery(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    q: str | None = Field(None, max_length=255, description="Substring of the name, any case")
-    extension: list[Annotated[str, Field(max_length=MAX_EXTENSION_LENGTH + 1)]] = Field(
+    q: str | None = Field(
+        None, max_length=FILENAME_LENGTH, description="Substring of the name, any case"
+    )
+    extension: list[Annotated[str, Field(max_length=EXTENSION_LENGTH + 1)]] = Field(
         default_factory=list, max_length=MAX_FILTER_VALUES, description="Any of these extensions"
     )
-    mime: str | None = Field(None, max_length=100, description="MIME type prefix, e.g. image/")
-    category: str | None = Field(None, max_length=100)
-    tag: list[Annotated[str, Field(max_length=MAX_TAG_LENGTH)]] = Field(
+    mime: str | None = Field(
+        None, max_length=MIME_TYPE_LENGTH, description="MIME type prefix, e.g. image/"
+    )
+    category: str | None = Field(None, max_length=CATEGORY_NAME_LENGTH)
+    tag: list[Annotated[str, Field(max_length=TAG_NAME_LENGTH)]] = Field(
         default_factory=list, max_length=MAX_FILTER_VALUES
     )
     tag_mode: Literal["any", "all"] = "any"
-    min_size: int | None = Field(None, ge=0, le=MAX_SIZE)
-    max_size: int | None = Field(None, ge=0, le=MAX_SIZE)
+    min_size: int | None = Field(None, ge=0, le=MAX_BIGINT)
+    max_size: int | None = Field(None, ge=0, le=MAX_BIGINT)
     created_after: AwareDatetime | None = None
     created_before: AwareDatetime | None = None
     is_public: bool | None = None
@@ -325,7 +335,7 @@ def _decode_cursor(cursor: str, query: FileQuery) -> tuple[Any, int]:
         sort, order, value, last_id = json.loads(base64.urlsafe_b64decode(padded))
         if (sort, order) != (query.sort, query.order):
             raise ValueError("cursor from another sort order")
-        if type(last_id) is not int or not 0 < last_id <= MAX_SIZE:
+        if type(last_id) is not int or not 0 < last_id <= MAX_BIGINT:
             raise ValueError("cursor id out of range")
         return _cursor_value(query.sort, value), last_id
     except (ValueError, TypeError, OverflowError, binascii.Error):
@@ -338,7 +348,7 @@ def _cursor_value(sort: SortKey, value: Any) -> Any:
         if moment.tzinfo is None:
             raise ValueError("naive cursor time")
         return moment.astimezone(UTC)
-    if sort == "file_size" and (type(value) is not int or not 0 <= value <= MAX_SIZE):
+    if sort == "file_size" and (type(value) is not int or not 0 <= value <= MAX_BIGINT):
         raise ValueError("size cursor is not a size")
     if sort == "original_filename" and not isinstance(value, str):
         raise ValueError("name cursor is not text")

@@ -9,26 +9,30 @@ the files of their window through an index.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
 from filewallball.errors import InvalidInput
-from filewallball.models import FileCategory, FileCount, FileInfo, FileStatistics
+from filewallball.models import FileCategory, FileCount, FileInfo, FileStatistics, utcnow
 from filewallball.models.statistics import UNCATEGORISED
 
 __all__ = [
+    "CategoryStats",
     "Period",
+    "Statistics",
     "Totals",
     "TrendPoint",
     "category_statistics",
     "fold_counts",
+    "last_days",
+    "statistics",
     "totals",
     "upload_trends",
 ]
@@ -56,20 +60,62 @@ class Period(enum.StrEnum):
         return start + timedelta(days=1)
 
 
-@dataclass(frozen=True)
-class TrendPoint:
+class CategoryStats(BaseModel):
+    """Live files of one category; the row without a category_id counts the uncategorised."""
+
+    model_config = ConfigDict(frozen=True, from_attributes=True)
+
+    category_id: int | None
+    category_name: str | None
+    file_count: int
+    total_size: int
+    avg_file_size: float | None
+    last_upload: datetime | None
+
+
+class TrendPoint(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
     start: date
     files: int
     bytes: int
 
 
-@dataclass(frozen=True)
-class Totals:
+class Totals(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
     files: int
     bytes: int
     distinct_contents: int
     deleted_files: int
     deleted_bytes: int
+
+
+class Statistics(BaseModel):
+    """Live files per category, uploads per period, and totals (the trash included)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    categories: list[CategoryStats]
+    period: Period
+    trends: list[TrendPoint]
+    totals: Totals
+
+
+def last_days(days: int) -> tuple[date, date]:
+    """The first and last day of the last ``days`` days, today (UTC) included."""
+    end = utcnow().date()
+    return end - timedelta(days=days - 1), end
+
+
+def statistics(session: Session, period: Period, *, start: date, end: date) -> Statistics:
+    """Live files per category, uploads per period from ``start`` to ``end``, and totals."""
+    return Statistics(
+        categories=category_statistics(session),
+        period=period,
+        trends=upload_trends(session, period, start=start, end=end),
+        totals=totals(session),
+    )
 
 
 class utc_day(FunctionElement[date]):
@@ -89,13 +135,14 @@ def _utc_day_postgresql(element: utc_day, compiler: SQLCompiler, **kw: Any) -> s
     return f"CAST(({compiler.process(element.clauses, **kw)} AT TIME ZONE 'UTC') AS DATE)"
 
 
-def category_statistics(session: Session) -> list[FileStatistics]:
+def category_statistics(session: Session) -> list[CategoryStats]:
     """One row per category, empty ones included, and one (category_id None) for the rest."""
     # populate_existing: the view's rows have no stable identity; never reuse stale ones.
     rows = session.scalars(
         sa.select(FileStatistics).execution_options(populate_existing=True)
     ).all()
-    return sorted(rows, key=lambda row: (row.category_name is None, row.category_name or ""))
+    ordered = sorted(rows, key=lambda row: (row.category_name is None, row.category_name or ""))
+    return [CategoryStats.model_validate(row) for row in ordered]
 
 
 def upload_trends(session: Session, period: Period, *, start: date, end: date) -> list[TrendPoint]:
@@ -127,23 +174,28 @@ def upload_trends(session: Session, period: Period, *, start: date, end: date) -
         bucket = buckets[period.start_of(on)]
         bucket[0] += int(files)
         bucket[1] += int(size)
-    return [TrendPoint(begin, files, size) for begin, (files, size) in buckets.items()]
+    return [
+        TrendPoint(start=begin, files=files, bytes=size) for begin, (files, size) in buckets.items()
+    ]
 
 
 def totals(session: Session) -> Totals:
     """Files and bytes, live and soft-deleted, and how many distinct contents are live."""
     row = session.execute(_TOTALS).one()
-    return Totals(*(int(value) for value in row))
+    return Totals.model_validate({name: int(value) for name, value in row._mapping.items()})
 
 
-_COUNTED = (  # in the order of Totals
-    FileCount.live_files,
-    FileCount.live_bytes,
-    FileCount.live_contents,
-    FileCount.deleted_files,
-    FileCount.deleted_bytes,
+_SUMMED_INTO_TOTALS = {
+    "files": FileCount.live_files,
+    "bytes": FileCount.live_bytes,
+    "distinct_contents": FileCount.live_contents,
+    "deleted_files": FileCount.deleted_files,
+    "deleted_bytes": FileCount.deleted_bytes,
+}
+_COUNTED = tuple(_SUMMED_INTO_TOTALS.values())
+_TOTALS = sa.select(
+    *(sa.func.coalesce(sa.func.sum(c), 0).label(name) for name, c in _SUMMED_INTO_TOTALS.items())
 )
-_TOTALS = sa.select(*(sa.func.coalesce(sa.func.sum(column), 0) for column in _COUNTED))
 FOLD_LIMIT = 10_000  # rows of differences read per fold: one bounded transaction
 DELETE_BATCH = 1000  # ids per DELETE
 

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from filewallball.errors import CorruptData, InvalidInput, NotFound
 from filewallball.models import SystemSetting
 from filewallball.models.system_settings import SETTING_TYPES
+from filewallball.models.types import SETTING_KEY_LENGTH
 from filewallball.operations.upserts import insert_or_lock
 
 __all__ = [
@@ -37,7 +38,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 JSONValue = str | int | bool | float | list[Any] | dict[str, Any] | None
-KEY_LENGTH = 100
 # Deeper values cannot be answered (pydantic stops serialising at a few hundred levels);
 # no real setting nests beyond a handful.
 MAX_JSON_DEPTH = 32
@@ -63,8 +63,8 @@ def check_key(key: str) -> str:
     """``key``, or InvalidInput naming what is wrong with it. No space at either end:
     MariaDB compares with PAD SPACE, so ``"k "`` and ``"k"`` are one key there and two
     elsewhere; a key is an identifier, so it is refused rather than trimmed."""
-    if not 1 <= len(key) <= KEY_LENGTH:
-        raise InvalidInput(f"setting key must be 1-{KEY_LENGTH} characters")
+    if not 1 <= len(key) <= SETTING_KEY_LENGTH:
+        raise InvalidInput(f"setting key must be 1-{SETTING_KEY_LENGTH} characters")
     if key != key.strip():
         raise InvalidInput(f"setting key {key!r} starts or ends with white space")
     if not key.isprintable():

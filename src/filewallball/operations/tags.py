@@ -18,9 +18,9 @@ from sqlalchemy.orm import Session
 from filewallball.errors import Conflict, InvalidInput, NotFound
 from filewallball.filenames import invisible_character
 from filewallball.models import FileInfo, FileTag, FileTagRelation
+from filewallball.models.types import TAG_NAME_LENGTH
 
 __all__ = [
-    "MAX_TAG_LENGTH",
     "add_tags",
     "deactivate_tag",
     "normalise_tag",
@@ -30,7 +30,6 @@ __all__ = [
     "rename_tag",
 ]
 
-MAX_TAG_LENGTH = 50
 # Letters and digits of any script, and a few joiners; no commas (tag lists are
 # comma-separated), no slashes (tags appear in URL paths), no wildcards.
 _TAG = re.compile(r"[^\W_][\w .:+#-]*")
@@ -41,9 +40,9 @@ def normalise_tag(name: str) -> str:
     tag = " ".join(unicodedata.normalize("NFC", name).casefold().split())
     if not tag:
         raise InvalidInput("tag name is empty")
-    if len(tag) > MAX_TAG_LENGTH:
+    if len(tag) > TAG_NAME_LENGTH:
         raise InvalidInput(
-            f"tag {tag[:20]!r}... is {len(tag)} characters; the limit is {MAX_TAG_LENGTH}"
+            f"tag {tag[:20]!r}... is {len(tag)} characters; the limit is {TAG_NAME_LENGTH}"
         )
     if code := invisible_character(tag):
         raise InvalidInput(f"tag {tag!r} contains an invisible character ({code})")

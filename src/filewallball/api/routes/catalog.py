@@ -4,17 +4,22 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from filewallball.api.access import Admin, IsAdmin
+from filewallball.api.dependencies import ServicesDep
 from filewallball.api.errors import responses
-from filewallball.api.schemas import CategoryOut, ExtensionOut, SettingValue, TagCount
-from filewallball.api.services import Services, get_services
-from filewallball.models.files import CATEGORY_NAME_LENGTH, DESCRIPTION_LENGTH
+from filewallball.api.schemas import CategoryOut, SettingValue, TagCount
+from filewallball.models.types import (
+    CATEGORY_NAME_LENGTH,
+    DESCRIPTION_LENGTH,
+    MIME_TYPE_LENGTH,
+    SETTING_KEY_LENGTH,
+)
 from filewallball.operations.categories import create_category, list_categories, update_category
-from filewallball.operations.extensions import list_policies, set_policy
+from filewallball.operations.extensions import ExtensionPolicy, list_policies, set_policy
 from filewallball.operations.files import UNCHANGED
 from filewallball.operations.system_settings import (
     JSONValue,
@@ -25,8 +30,8 @@ from filewallball.operations.system_settings import (
 from filewallball.operations.tags import popular_tags
 
 router = APIRouter()
-ServicesDep = Annotated[Services, Depends(get_services)]
 CategoryName = Annotated[str, Path(max_length=CATEGORY_NAME_LENGTH)]
+SettingKey = Annotated[str, Path(max_length=SETTING_KEY_LENGTH)]
 
 
 @router.get(
@@ -51,7 +56,7 @@ async def tags(
 async def categories(services: ServicesDep, include_inactive: bool = False) -> list[CategoryOut]:
     def listed(session: Session) -> list[CategoryOut]:
         found = list_categories(session, include_inactive=include_inactive)
-        return [CategoryOut.of(category) for category in found]
+        return [CategoryOut.model_validate(category) for category in found]
 
     return await services.read(listed)
 
@@ -81,7 +86,7 @@ class CategoryChanges(BaseModel):
 )
 async def new_category(services: ServicesDep, category: NewCategory) -> CategoryOut:
     return await services.run(
-        lambda session: CategoryOut.of(
+        lambda session: CategoryOut.model_validate(
             create_category(session, category.name, category.description)
         )
     )
@@ -106,21 +111,23 @@ async def change_category(
         else UNCHANGED,
     }
     return await services.run(
-        lambda session: CategoryOut.of(update_category(session, name, **values))
+        lambda session: CategoryOut.model_validate(update_category(session, name, **values))
     )
 
 
-@router.get("/extensions", response_model=list[ExtensionOut], tags=["extensions"])
-async def extensions(services: ServicesDep) -> list[ExtensionOut]:
+@router.get("/extensions", response_model=list[ExtensionPolicy], tags=["extensions"])
+async def extensions(services: ServicesDep) -> list[ExtensionPolicy]:
     """The upload policy of every extension: allowed or not, its MIME type, its size limit."""
     return await services.read(
-        lambda session: [ExtensionOut.of(policy) for policy in list_policies(session)]
+        lambda session: [
+            ExtensionPolicy.model_validate(policy) for policy in list_policies(session)
+        ]
     )
 
 
 class Policy(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    mime_type: str = Field(max_length=100)
+    mime_type: str = Field(max_length=MIME_TYPE_LENGTH)
     is_allowed: bool = True
     max_file_size: int | None = Field(None, ge=0, le=2**63 - 1)  # None: no cap of its own
     description: str | None = Field(None, max_length=DESCRIPTION_LENGTH)
@@ -128,17 +135,17 @@ class Policy(BaseModel):
 
 @router.put(
     "/extensions/{extension}",
-    response_model=ExtensionOut,
+    response_model=ExtensionPolicy,
     tags=["extensions"],
     dependencies=[Admin],
     responses=responses(400, 401, 409, 422, 503),
 )
 async def put_extension(
     services: ServicesDep, extension: Annotated[str, Path(max_length=32)], policy: Policy
-) -> ExtensionOut:
+) -> ExtensionPolicy:
     """Create or replace the upload policy of an extension."""
     return await services.run(
-        lambda session: ExtensionOut.of(
+        lambda session: ExtensionPolicy.model_validate(
             set_policy(
                 session,
                 extension,
@@ -166,7 +173,7 @@ async def settings(services: ServicesDep, admin: IsAdmin) -> dict[str, JSONValue
     dependencies=[Admin],
     responses=responses(400, 401, 404, 503),
 )
-async def setting(services: ServicesDep, key: Annotated[str, Path(max_length=100)]) -> SettingValue:
+async def setting(services: ServicesDep, key: SettingKey) -> SettingValue:
     return await services.read(lambda session: SettingValue(value=read_setting(session, key)))
 
 
@@ -177,9 +184,7 @@ async def setting(services: ServicesDep, key: Annotated[str, Path(max_length=100
     dependencies=[Admin],
     responses=responses(400, 401, 422, 503),
 )
-async def put_setting(
-    services: ServicesDep, key: Annotated[str, Path(max_length=100)], body: SettingValue
-) -> SettingValue:
+async def put_setting(services: ServicesDep, key: SettingKey, body: SettingValue) -> SettingValue:
     """Set a setting; the settings FileWallBall reads are checked against their rules."""
 
     def write(session: Session) -> SettingValue:

@@ -7,24 +7,22 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from filewallball.api.access import Admin, IsAdmin
+from filewallball.api.dependencies import FileUUID, ServicesDep
 from filewallball.api.errors import responses
 from filewallball.api.routes.content import download as native_download
 from filewallball.api.routes.content import view as native_view
 from filewallball.api.routes.uploads import UNLIMITED, receive_form_upload
-from filewallball.api.services import Services, get_services
 from filewallball.api.visibility import visible_detail
 from filewallball.operations.files import soft_delete_file
 from filewallball.operations.records import FileRecord
 from filewallball.operations.search import MAX_PAGE_SIZE, FileQuery, numbered_page
 
 router = APIRouter(tags=["earlier API"])
-ServicesDep = Annotated[Services, Depends(get_services)]
-FileId = Annotated[str, Path(description="The file's UUID", max_length=64)]
 SORTS = {"uploaded_at": "created_at", "filename": "original_filename", "size": "file_size"}
 
 
@@ -32,7 +30,7 @@ def _urls(file_id: str) -> dict[str, str]:
     return {"download_url": f"/download/{file_id}", "view_url": f"/view/{file_id}"}
 
 
-class Uploaded(BaseModel):
+class UploadedFile(BaseModel):
     file_id: str
     filename: str
     file_size: int
@@ -96,7 +94,7 @@ class Deleted(BaseModel):
 
 @router.post(
     "/upload",
-    response_model=Uploaded,
+    response_model=UploadedFile,
     max_body_size=UNLIMITED,
     dependencies=[Admin],
     responses=responses(400, 401, 404, 413, 415, 422, 503, 507),
@@ -115,10 +113,10 @@ class Deleted(BaseModel):
         }
     },
 )
-async def upload(services: ServicesDep, request: Request) -> Uploaded:
+async def upload(services: ServicesDep, request: Request) -> UploadedFile:
     """Upload one file (multipart ``file``); answers 200, as the earlier API did."""
     stored = await receive_form_upload(services, request)
-    return Uploaded(
+    return UploadedFile(
         file_id=stored.file_uuid,
         filename=stored.original_filename,
         file_size=stored.file_size,
@@ -164,7 +162,7 @@ async def list_files(
 
 
 @router.get("/files/{file_id}", response_model=FileInfoOut, responses=responses(400, 401, 404, 503))
-async def file_info(services: ServicesDep, admin: IsAdmin, file_id: FileId) -> FileInfoOut:
+async def file_info(services: ServicesDep, admin: IsAdmin, file_id: FileUUID) -> FileInfoOut:
     def described(session: Session) -> FileInfoOut:
         file, activity = visible_detail(session, file_id, admin)
         return FileInfoOut(
@@ -187,7 +185,7 @@ async def file_info(services: ServicesDep, admin: IsAdmin, file_id: FileId) -> F
     dependencies=[Admin],
     responses=responses(400, 401, 404, 503),
 )
-async def delete(services: ServicesDep, file_id: FileId) -> Deleted:
+async def delete(services: ServicesDep, file_id: FileUUID) -> Deleted:
     deleted = await services.run(lambda session: soft_delete_file(session, file_id).file_uuid)
     return Deleted(message="File deleted successfully", file_id=deleted)
 
@@ -200,13 +198,13 @@ async def delete(services: ServicesDep, file_id: FileId) -> Deleted:
     },
 )
 async def download(
-    services: ServicesDep, request: Request, admin: IsAdmin, file_id: FileId
+    services: ServicesDep, request: Request, admin: IsAdmin, file_id: FileUUID
 ) -> Response:
     return await native_download(services, request, admin, file_id)
 
 
 @router.get("/view/{file_id}", responses=responses(400, 401, 404, 410, 503))
 async def view(
-    services: ServicesDep, request: Request, admin: IsAdmin, file_id: FileId
+    services: ServicesDep, request: Request, admin: IsAdmin, file_id: FileUUID
 ) -> Response:
     return await native_view(services, request, admin, file_id)

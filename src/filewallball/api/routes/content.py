@@ -17,32 +17,29 @@ import re
 import stat
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from datetime import datetime
 from email.utils import format_datetime, parsedate_to_datetime
-from typing import Annotated, BinaryIO
+from typing import BinaryIO
 from urllib.parse import quote
 
 import anyio
 import anyio.to_thread
-from fastapi import APIRouter, Depends, Path, Request, Response
-from sqlalchemy.orm import Session
+from fastapi import APIRouter, Request, Response
 from starlette.background import BackgroundTask
 from starlette.responses import FileResponse
 from starlette.types import Message, Receive, Scope, Send
 
 from filewallball.api.access import IsAdmin, client_of
+from filewallball.api.dependencies import FileUUID, ServicesDep
 from filewallball.api.errors import ApiError, responses
 from filewallball.api.numbers import bounded_decimal
-from filewallball.api.services import Services, get_services
+from filewallball.api.services import Services
 from filewallball.api.visibility import visible_file
 from filewallball.errors import Gone
 from filewallball.operations.activity import Event
+from filewallball.operations.records import FileRecord
 from filewallball.storage import BlobInfo, BlobStore
 
 router = APIRouter(prefix="/files", tags=["content"])
-ServicesDep = Annotated[Services, Depends(get_services)]
-FileUUID = Annotated[str, Path(description="The file's UUID", max_length=64)]
 
 # Rendered inline by /view; everything else is a download there too.
 INLINE_TYPES = frozenset(
@@ -62,36 +59,8 @@ VIEW_POLICY = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sa
 PDF_VIEW_POLICY = "default-src 'none'; img-src 'self'; object-src 'self'; frame-ancestors 'self'"
 
 
-@dataclass(frozen=True)
-class Served:
-    """What the response needs of the file, read in the request's transaction."""
-
-    file_id: int
-    file_uuid: str
-    name: str
-    mime_type: str
-    content_hash: str
-    size: int
-    created_at: datetime
-    content_status: str
-
-    @property
-    def etag(self) -> str:
-        return f'"{self.content_hash}"'
-
-
-def _served(session: Session, file_uuid: str, admin: bool) -> Served:
-    file = visible_file(session, file_uuid, admin)
-    return Served(
-        file.id,
-        file.file_uuid,
-        file.original_filename,
-        file.mime_type,
-        file.file_hash,
-        file.file_size,
-        file.created_at,
-        file.content_status,
-    )
+def _etag(file: FileRecord) -> str:
+    return f'"{file.file_hash}"'
 
 
 def content_disposition(kind: str, name: str) -> str:
@@ -103,10 +72,10 @@ def content_disposition(kind: str, name: str) -> str:
     return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
-def _not_modified(request: Request, served: Served) -> bool:
+def _not_modified(request: Request, served: FileRecord) -> bool:
     if (tags := request.headers.get("if-none-match")) is not None:
         wanted = {tag.strip().removeprefix("W/") for tag in tags.split(",")}
-        return "*" in wanted or served.etag in wanted
+        return "*" in wanted or _etag(served) in wanted
     if (since := request.headers.get("if-modified-since")) is not None:
         try:
             return served.created_at.replace(microsecond=0) <= parsedate_to_datetime(since)
@@ -219,14 +188,14 @@ def _stat_result(info: BlobInfo) -> os.stat_result:
 async def _serve(
     services: Services, request: Request, file_uuid: str, admin: bool, *, view: bool
 ) -> Response:
-    served = await services.read(_served, file_uuid, admin)
+    served = await services.read(visible_file, file_uuid, admin)
     if served.content_status != "ok":
         raise Gone(
             f"the content of file {served.file_uuid} is {served.content_status} "
             "(found by fsck); uploading the same bytes again restores it"
         )
     headers = {
-        "ETag": served.etag,
+        "ETag": _etag(served),
         "Last-Modified": format_datetime(served.created_at, usegmt=True),
         "Cache-Control": "private, no-cache" if not view else "private, max-age=0",
         "X-Content-Type-Options": "nosniff",
@@ -234,17 +203,17 @@ async def _serve(
     if _not_modified(request, served):
         return Response(status_code=304, headers=headers)
     store = services.store
-    info, local = await services.in_thread(_located, store, served.content_hash)
+    info, local = await services.in_thread(_located, store, served.file_hash)
     if info is None:
         raise Gone(f"the content of file {served.file_uuid} is missing from storage")
-    if info.size != served.size:
+    if info.size != served.file_size:
         raise Gone(f"the content of file {served.file_uuid} is damaged in storage")
     inline = view and served.mime_type in INLINE_TYPES
     media_type = served.mime_type if inline or not view else "application/octet-stream"
     if media_type.startswith("text/"):
         media_type += "; charset=utf-8"
     headers["Content-Disposition"] = content_disposition(
-        "inline" if inline else "attachment", served.name
+        "inline" if inline else "attachment", served.original_filename
     )
     if view:
         headers["Content-Security-Policy"] = (
@@ -252,14 +221,14 @@ async def _serve(
         )
     honoured_range = usable_range(request.headers.get("range"), info.size)
     response = _CountingFileResponse(
-        local or store.key(served.content_hash),
+        local or store.key(served.file_hash),
         media_type=media_type,
         headers=headers,
         stat_result=_stat_result(info),
     )
     response.honoured_range = honoured_range
     if local is None:
-        response.opener = functools.partial(store.open, served.content_hash)
+        response.opener = functools.partial(store.open, served.file_hash)
     if request.method == "GET":
         client = client_of(request)
 
@@ -270,7 +239,7 @@ async def _serve(
                 services.metrics.downloads.inc()
                 services.metrics.download_bytes.inc(response.sent)
             served_bytes = None if view else response.sent
-            services.events.add(Event(served.file_id, client, served_bytes))
+            services.events.add(Event(served.id, client, served_bytes))
 
         response.background = BackgroundTask(record)
     return response

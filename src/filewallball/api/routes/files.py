@@ -5,17 +5,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from filewallball.api.access import Admin, IsAdmin, unauthorized
+from filewallball.api.dependencies import FileUUID, ServicesDep
 from filewallball.api.errors import ApiError, responses
-from filewallball.api.schemas import ActivityOut, FileDetail, FileOut, FilePage, ModelJSON
-from filewallball.api.services import Services, get_services
+from filewallball.api.schemas import FileDetail, FileOut, FilePage, ModelJSON
 from filewallball.api.visibility import visible_detail
 from filewallball.models import FileInfo
-from filewallball.models.files import CATEGORY_NAME_LENGTH
+from filewallball.models.types import CATEGORY_NAME_LENGTH, FILENAME_LENGTH, TAG_NAME_LENGTH
+from filewallball.operations.activity import Activity
 from filewallball.operations.files import (
     UNCHANGED,
     get_file,
@@ -25,12 +26,10 @@ from filewallball.operations.files import (
 )
 from filewallball.operations.records import file_record
 from filewallball.operations.search import FileQuery, search_files
-from filewallball.operations.tags import MAX_TAG_LENGTH, add_tags, normalise_tags, remove_tags
+from filewallball.operations.tags import add_tags, normalise_tags, remove_tags
 
 router = APIRouter(prefix="/files", tags=["files"])
-ServicesDep = Annotated[Services, Depends(get_services)]
-FileUUID = Annotated[str, Path(description="The file's UUID", max_length=64)]
-TagName = Annotated[str, Path(max_length=4 * MAX_TAG_LENGTH)]
+TagName = Annotated[str, Path(max_length=4 * TAG_NAME_LENGTH)]
 
 
 @router.get("", response_model=FilePage, responses=responses(400, 401, 422, 503))
@@ -56,14 +55,14 @@ async def file_metadata(services: ServicesDep, admin: IsAdmin, file_uuid: FileUU
 
 @router.get(
     "/{file_uuid}/activity",
-    response_model=ActivityOut,
+    response_model=Activity,
     responses=responses(400, 401, 404, 503),
 )
-async def activity(services: ServicesDep, admin: IsAdmin, file_uuid: FileUUID) -> ActivityOut:
+async def activity(services: ServicesDep, admin: IsAdmin, file_uuid: FileUUID) -> Activity:
     """Views, downloads, bytes served and the last access."""
 
-    def counted(session: Session) -> ActivityOut:
-        return ActivityOut.of(visible_detail(session, file_uuid, admin)[1])
+    def counted(session: Session) -> Activity:
+        return visible_detail(session, file_uuid, admin)[1]
 
     return await services.read(counted)
 
@@ -73,10 +72,10 @@ class FileChanges(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    original_filename: str | None = Field(None, min_length=1, max_length=255)
+    original_filename: str | None = Field(None, min_length=1, max_length=FILENAME_LENGTH)
     category: str | None = Field(None, max_length=CATEGORY_NAME_LENGTH)
     is_public: bool | None = None
-    tags: list[Annotated[str, Field(max_length=4 * MAX_TAG_LENGTH)]] | None = Field(
+    tags: list[Annotated[str, Field(max_length=4 * TAG_NAME_LENGTH)]] | None = Field(
         None, max_length=100, description="The file's complete set of tags"
     )
 

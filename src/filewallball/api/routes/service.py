@@ -3,22 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 
 from filewallball import __version__
 from filewallball.api.access import IsAdmin, MetricsReader
+from filewallball.api.dependencies import ServicesDep
 from filewallball.api.errors import responses
-from filewallball.api.services import Services, get_services
 from filewallball.operations.integrity import last_report
 from filewallball.storage import BlobStore
 
 router = APIRouter(tags=["service"])
-ServicesDep = Annotated[Services, Depends(get_services)]
 LOW_SPACE_BYTES = 256 * 1024 * 1024
 
 

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from starlette.status import HTTP_201_CREATED
 
 from filewallball.api.access import Admin, client_of
+from filewallball.api.dependencies import ServicesDep
 from filewallball.api.errors import responses
 from filewallball.api.multipart import receive_multipart
 from filewallball.api.receiving import file_out, parse_declared_size, receiving, split_tags
 from filewallball.api.schemas import FileOut
-from filewallball.api.services import Services, get_services
+from filewallball.api.services import Services
 from filewallball.errors import InvalidInput
 
 router = APIRouter(prefix="/files", tags=["uploads"])
-ServicesDep = Annotated[Services, Depends(get_services)]
 UPLOAD_ERRORS = responses(400, 401, 404, 413, 415, 422, 503, 507)
 UNLIMITED = 2**63 - 1  # the upload's own limits apply while it streams (uploading.Upload)
 
@@ -90,9 +90,7 @@ async def receive_form_upload(services: Services, request: Request) -> FileOut:
     openapi_extra=_MULTIPART_BODY,
     max_body_size=UNLIMITED,
 )
-async def upload_form(
-    services: Annotated[Services, Depends(get_services)], request: Request
-) -> FileOut:
+async def upload_form(services: ServicesDep, request: Request) -> FileOut:
     """Upload one file as ``multipart/form-data``: the ``file`` part, and optionally
     ``tags`` (comma-separated), ``category`` and ``is_public``."""
     content_type = request.headers.get("content-type", "")
