@@ -63,6 +63,7 @@ def test_set_changes_only_what_it_is_given(policies: Installation) -> None:
         "mime_type": "application/pdf",
         "is_allowed": True,
         "max_file_size": GiB,
+        "description": None,  # the same document as GET /api/v1/extensions
     }
     assert run("policies", "set", ".PDF", "--deny").exit_code == 0
     assert _policy("pdf")["max_file_size"] == GiB

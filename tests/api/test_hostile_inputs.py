@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
-from tests.api.conftest import ADMIN, Running, blob_files, staged_files
+from tests.api.conftest import ADMIN, Running, blob_files, events_written, staged_files
 
 BOUNDARY = "hostileBoundary"
 JSON = {"Content-Type": "application/json"}
@@ -242,7 +242,7 @@ def test_a_long_user_agent_is_cut_to_fit_everywhere(
     assert uploaded.status_code == 201, uploaded.text
     file_uuid = uploaded.json()["file_uuid"]
     assert admin.get(f"/api/v1/files/{file_uuid}/content", headers=headers).status_code == 200
-    admin.get("/health")  # the download's event is recorded after its answer
+    events_written(admin)
     query = """
         SELECT u.user_agent, d.user_agent FROM files f
         JOIN file_uploads u ON u.file_id = f.id JOIN file_downloads d ON d.file_id = f.id
