@@ -13,6 +13,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+import hypothesis
 import pytest
 import sqlalchemy as sa
 from alembic import command
@@ -26,6 +27,11 @@ from filewallball.settings import get_settings
 from tests.servers import DIALECTS, Server, on_database, require_server, settings_for
 
 pytest_plugins = ["tests.cli_installation"]
+
+# Property tests judge answers, not speed (a loaded machine is no failure), and keep no
+# example database in the working directory.
+hypothesis.settings.register_profile("filewallball", deadline=None, database=None)
+hypothesis.settings.load_profile("filewallball")
 
 
 @pytest.fixture(autouse=True)
