@@ -1,6 +1,8 @@
-"""Fixtures: every data-layer test runs once per database (sqlite, mariadb, postgresql).
+"""Fixtures: every data-layer test runs once per database (sqlite, mariadb, postgresql);
+the HTTP tests run on SQLite unless they say otherwise (tests/api/conftest.py).
 
-Select with markers: ``pytest -m mariadb``, ``pytest -m "not postgresql"``.
+Select with markers: ``pytest -m mariadb``, ``pytest -m "not postgresql"``, and leave
+the slow tests out with ``-m "not slow"``.
 The schema is built by the Alembic migrations once per database per run; each test runs
 inside a transaction that is rolled back, so tests never see each other's rows.
 """
@@ -11,6 +13,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+import hypothesis
 import pytest
 import sqlalchemy as sa
 from alembic import command
@@ -21,11 +24,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from filewallball.database import Database, create_database_engine, get_database
 from filewallball.migrations import alembic_config
 from filewallball.settings import get_settings
-from tests.servers import DIALECTS, Server, require_server, settings_for
+from tests.servers import DIALECTS, Server, on_database, require_server, settings_for
 
 pytest_plugins = ["tests.cli_installation"]
 
-DIALECT_PARAMS = [pytest.param(d, marks=getattr(pytest.mark, d), id=d) for d in DIALECTS]
+# Property tests judge answers, not speed (a loaded machine is no failure), and keep no
+# example database in the working directory.
+hypothesis.settings.register_profile("filewallball", deadline=None, database=None)
+hypothesis.settings.load_profile("filewallball")
 
 
 @pytest.fixture(autouse=True)
@@ -45,10 +51,17 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> It
         get_database.cache_clear()
 
 
-@pytest.fixture(scope="session", params=DIALECT_PARAMS)
-def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Server:
+def database_server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Server:
+    """The body of every ``server`` fixture: the dialect is the request's parameter."""
     require_server(request.param)
     return Server(request.param, tmp_path_factory.mktemp(request.param))
+
+
+@pytest.fixture(scope="session", params=[on_database(d) for d in DIALECTS])
+def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Server:
+    return database_server(request, tmp_path_factory)
 
 
 @pytest.fixture

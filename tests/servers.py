@@ -11,7 +11,7 @@ import secrets
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import sqlalchemy as sa
@@ -20,6 +20,9 @@ from sqlalchemy.exc import OperationalError
 
 from filewallball.models import Base
 from filewallball.settings import Settings
+
+if TYPE_CHECKING:  # what pytest.param returns; pytest does not export its name
+    from _pytest.mark import ParameterSet
 
 DIALECTS = ("sqlite", "mariadb", "postgresql")
 ADMIN_URLS = {
@@ -33,15 +36,23 @@ ADMIN_URLS = {
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
+def on_database(dialect: str, *values: object, id: str | None = None) -> ParameterSet:
+    """A parametrisation value that runs on ``dialect`` and carries its marker, so that
+    ``-m mariadb`` selects it; ``values`` follow the dialect for the test's other
+    arguments."""
+    return pytest.param(dialect, *values, marks=getattr(pytest.mark, dialect), id=id or dialect)
+
+
 def only_on(*dialects: str) -> pytest.MarkDecorator:
     """Run a test that uses the ``server`` fixture on these databases alone: a case that
     exists only there, or whose answer comes before any database work. A parametrisation
     rather than a skip, so every test collected runs."""
-    return pytest.mark.parametrize(
-        "server",
-        [pytest.param(d, marks=getattr(pytest.mark, d), id=d) for d in dialects],
-        indirect=True,
-    )
+    return pytest.mark.parametrize("server", [on_database(d) for d in dialects], indirect=True)
+
+
+# For the HTTP tests, which run on SQLite unless they say otherwise (tests/api/conftest.py):
+# a case whose outcome the database decides (locks, collation, column lengths, recovery).
+every_database = only_on(*DIALECTS)
 
 
 @dataclass

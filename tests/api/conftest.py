@@ -1,6 +1,12 @@
-"""Fixtures for the HTTP service: a migrated database per dialect that the service
-commits into (one per run, shared by the API tests; each test uses its own data
-directory and its own names), and clients in-process or against a real server.
+"""Fixtures for the HTTP service: a migrated database that the service commits into (one
+per run and dialect, shared by the API tests; each test uses its own data directory and
+its own names), and clients in-process or against a real server.
+
+HTTP behaviour (parsing, headers, access, ranges, the server's limits) is the same
+whatever the database, so these tests run on SQLite. A test whose outcome the database
+decides (concurrent writers, collation, column lengths, encodings, recovery of a killed
+client's transaction) says so with ``tests.servers.every_database`` or ``only_on``; the
+data layer itself is tested on every database in tests/operations and tests/test_*.py.
 """
 
 from __future__ import annotations
@@ -26,12 +32,17 @@ from sqlalchemy.engine import URL, Engine
 from filewallball.api import create_app
 from filewallball.database import create_database_engine
 from filewallball.settings import Settings
-from tests.conftest import upgrade
-from tests.servers import Server, settings_for
+from tests.conftest import database_server, upgrade
+from tests.servers import Server, on_database, settings_for
 
 TOKEN = "test-admin-token"
 ADMIN = {"Authorization": f"Bearer {TOKEN}"}
 FILEWALLBALL = str(Path(sys.executable).with_name("filewallball"))
+
+
+@pytest.fixture(scope="session", params=[on_database("sqlite")])
+def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Server:
+    return database_server(request, tmp_path_factory)
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,7 @@ from sqlalchemy.engine import URL
 from filewallball.api.lingering import LINGER_BYTES
 from tests.api.conftest import Running, start_server, stop_server
 
-pytestmark = pytest.mark.sqlite
+pytestmark = [pytest.mark.sqlite, pytest.mark.slow]  # each waits out a timeout
 
 MiB = 1024 * 1024
 MAX_CONNECTIONS = 3

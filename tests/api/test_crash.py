@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import pytest
 from sqlalchemy.engine import Engine
 
 from tests.api.conftest import (
@@ -24,6 +25,10 @@ from tests.api.conftest import (
     stop_server,
 )
 from tests.factories import random_content
+from tests.servers import every_database
+
+# Each database undoes the transactions of a killed client its own way.
+pytestmark = [every_database, pytest.mark.slow]
 
 MiB = 1024 * 1024
 UPLOADS = 20

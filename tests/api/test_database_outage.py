@@ -23,7 +23,7 @@ from tests.conftest import upgrade
 from tests.factories import random_content
 from tests.servers import Server, require_server, settings_for
 
-pytestmark = pytest.mark.mariadb
+pytestmark = [pytest.mark.mariadb, pytest.mark.slow]
 START = ["start-stop-daemon", "--start", "--oknodo", "--background", "--exec", "/usr/sbin/mariadbd"]
 
 

@@ -19,6 +19,7 @@ from filewallball.settings import Settings
 from filewallball.storage import LocalBlobStore
 from tests.api.conftest import ADMIN
 from tests.factories import random_content
+from tests.servers import every_database
 
 
 def _upload(admin: TestClient, name: str, size: int = 100, **params: str) -> dict[str, Any]:
@@ -347,6 +348,7 @@ def test_health(admin: TestClient, data_dir: Any) -> None:
         "/api/v1/categories/a%00b",
     ],
 )
+@every_database  # PostgreSQL refuses a NUL in any text it is sent
 def test_nul_characters_are_refused_not_crashing(admin: TestClient, url: str) -> None:
     method = admin.patch if "categories" in url else admin.get
     refused = method(url, json={"is_active": True}) if method is admin.patch else method(url)

@@ -20,7 +20,7 @@ from filewallball.database import Database
 from filewallball.operations.search import FileQuery, search_files
 from filewallball.settings import Settings
 from tests.api.conftest import ADMIN
-from tests.servers import only_on
+from tests.servers import every_database, only_on
 
 NOBODY: dict[str, str] = {}
 
@@ -72,6 +72,7 @@ def test_every_read_is_served_while_another_connection_holds_the_write_lock(
             assert waited.status_code == 503, waited.text
 
 
+@every_database  # each database isolates a reader from a writer in its own way
 def test_an_open_search_does_not_block_an_upload(
     make_settings: Callable[..., Settings],
 ) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import os
 import platform
-import shutil
 import socket
 import subprocess
 import threading
@@ -26,6 +25,8 @@ from tests.api.conftest import (
     environment,
     free_port,
     staged_files,
+    start_server,
+    stop_server,
 )
 from tests.factories import UNSNIFFABLE
 
@@ -66,7 +67,7 @@ def _sha256(pieces: Iterator[bytes]) -> str:
         ("zero.txt", 0),
         ("one.txt", 1),
         ("mib.txt", MiB),
-        ("fifty.txt", 50 * MiB),
+        pytest.param("fifty.txt", 50 * MiB, marks=pytest.mark.slow),
         ("東京 ü.txt", 10),
     ],
 )
@@ -92,6 +93,7 @@ def test_round_trip_over_tcp(running: Running, name: str, size: int) -> None:
     assert staged_files(running.data_dir) == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("multipart", [False, True], ids=["put", "multipart"])
 def test_a_large_upload_does_not_grow_the_server(running: Running, multipart: bool) -> None:
     size = 200 * MiB
@@ -128,10 +130,12 @@ def test_a_large_upload_does_not_grow_the_server(running: Running, multipart: bo
     assert blob.stat().st_size == size
 
 
-def test_serve_refuses_other_addresses_without_a_token(service_url: URL, data_dir: Path) -> None:
+def test_serve_refuses_other_addresses_without_a_token(tmp_path: Path) -> None:
+    """Refused from its arguments and settings alone, before any database is opened."""
+    database, data_dir = tmp_path / "never.db", tmp_path / "data"
     result = subprocess.run(
         [FILEWALLBALL, "serve", "--host", "0.0.0.0", "--port", str(free_port())],
-        env=environment(service_url, data_dir),
+        env=environment(URL.create("sqlite", database=str(database)), data_dir),
         capture_output=True,
         text=True,
         timeout=30,
@@ -140,32 +144,20 @@ def test_serve_refuses_other_addresses_without_a_token(service_url: URL, data_di
     assert result.returncode == 2
     assert "FILEWALLBALL_ADMIN_TOKEN is not set" in result.stderr
     assert not (data_dir / "blobs").exists()
+    assert not database.exists()
 
 
-def test_leftover_partial_uploads_are_removed_at_start(service_url: URL, data_dir: Path) -> None:
+def test_leftover_partial_uploads_are_removed_at_start(
+    service_url: URL, data_dir: Path, tmp_path: Path
+) -> None:
     staging = data_dir / "blobs" / ".staging"
     staging.mkdir(parents=True)
     (staging / "crashed.part").write_bytes(b"half an upload")
-    port = free_port()
-    process = subprocess.Popen(
-        [FILEWALLBALL, "serve", "--port", str(port)],
-        env=environment(service_url, data_dir),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    server = start_server(service_url, data_dir, tmp_path / "serve.log")  # once it is up
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/health").status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
         assert staged_files(data_dir) == []
     finally:
-        process.terminate()
-        process.wait(10)
-    assert shutil.which(FILEWALLBALL) is not None
+        stop_server(server)
 
 
 def test_freed_buffers_are_kept_for_reuse_on_glibc() -> None:

@@ -8,11 +8,16 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
+import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from tests.api.conftest import ADMIN, blob_files, start_server, stop_server
 from tests.factories import random_content
+from tests.servers import every_database
+
+# Two processes' transactions meet in the database: its locks and upserts decide.
+pytestmark = [every_database, pytest.mark.slow]
 
 PER_SERVER = 50
 CONTENTS = [random_content(64 * 1024 + i) for i in range(10)]

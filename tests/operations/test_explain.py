@@ -25,6 +25,9 @@ from filewallball.operations.files import FileSpec
 from filewallball.operations.search import FileQuery, search_files
 from tests.servers import Server, require_server, settings_for
 
+# Filling each database with FILES rows takes most of a minute.
+pytestmark = pytest.mark.slow
+
 FILES = 30_000
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
 EXTENSIONS = ["jpg"] * 30 + ["png"] * 15 + ["pdf"] * 10 + [f"x{n}" for n in range(40)]
