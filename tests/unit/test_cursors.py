@@ -12,7 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from filewallball.errors import InvalidInput
-from filewallball.operations.search import MAX_SIZE, FileQuery, SortKey
+from filewallball.models.types import MAX_BIGINT
+from filewallball.operations.search import FileQuery, SortKey
 from filewallball.operations.search import _decode_cursor as decode
 from filewallball.operations.search import _encode_cursor as encode
 from tests.unit.outcomes import answer_or_refusal
@@ -30,7 +31,7 @@ moments = st.datetimes(
 )
 VALUES: dict[SortKey, st.SearchStrategy[object]] = {
     "created_at": moments,
-    "file_size": st.integers(min_value=0, max_value=MAX_SIZE),
+    "file_size": st.integers(min_value=0, max_value=MAX_BIGINT),
     "original_filename": st.text(max_size=255),
 }
 positions = st.sampled_from(list(VALUES)).flatmap(
@@ -80,7 +81,7 @@ def test_any_text_is_a_position_or_refused_by_name(text: str, sort: SortKey, ord
         assert "cursor" in str(decoded)
         return
     value, last_id = decoded
-    assert 0 < last_id <= MAX_SIZE
+    assert 0 < last_id <= MAX_BIGINT
     assert encode(query, value, last_id)
 
 
@@ -90,12 +91,12 @@ def test_any_text_is_a_position_or_refused_by_name(text: str, sort: SortKey, ord
         ("created_at", "2030-01-01T00:00:00", 1),  # naive: no zone to read it in
         ("created_at", "yesterday", 1),
         ("file_size", -1, 1),
-        ("file_size", MAX_SIZE + 1, 1),
+        ("file_size", MAX_BIGINT + 1, 1),
         ("file_size", 1.5, 1),
         ("file_size", True, 1),
         ("original_filename", 7, 1),
         ("original_filename", "a", 0),
-        ("original_filename", "a", MAX_SIZE + 1),
+        ("original_filename", "a", MAX_BIGINT + 1),
         ("original_filename", "a", "1"),
     ],
 )
