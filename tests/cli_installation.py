@@ -45,7 +45,7 @@ def cli_engine(server: Server) -> Iterator[Engine]:
 
 
 @dataclass(frozen=True)
-class Installation:
+class CliInstallation:
     engine: Engine
     data: Path
 
@@ -85,11 +85,11 @@ class Installation:
 @pytest.fixture
 def installation(
     cli_engine: Engine, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> Iterator[Installation]:
+) -> Iterator[CliInstallation]:
     url: URL = cli_engine.url
     monkeypatch.setenv("FILEWALLBALL_DATABASE_URL", url.render_as_string(hide_password=False))
     monkeypatch.setenv("FILEWALLBALL_DATA_DIR", str(tmp_path / "data"))
-    yield Installation(cli_engine, tmp_path / "data")
+    yield CliInstallation(cli_engine, tmp_path / "data")
     with cli_engine.begin() as connection:
         for model in (
             FileDownload,

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from filewallball.settings import get_settings
-from tests.cli_installation import Installation, run, sha256, upload, uuids_by_name, write
+from tests.cli_installation import CliInstallation, run, sha256, upload, uuids_by_name, write
 
 
 def _use(monkeypatch: pytest.MonkeyPatch, data: Path) -> None:
@@ -103,7 +103,7 @@ def test_backup_refuses_a_directory_that_is_not_empty(
 
 
 def test_a_backup_holds_every_blob_the_database_names_verified(
-    installation: Installation, tmp_path: Path
+    installation: CliInstallation, tmp_path: Path
 ) -> None:
     """On every database: the blobs the rows name, and no other (MariaDB and PostgreSQL:
     only those, the database being the server's to dump)."""

@@ -25,7 +25,7 @@ from filewallball.operations.activity import record_download
 from filewallball.operations.clients import Client
 from filewallball.operations.system_settings import set_setting
 from tests.cli_installation import (
-    Installation,
+    CliInstallation,
     listing,
     run,
     sha256,
@@ -54,7 +54,7 @@ MISSING = "12345678-1234-4234-8234-123456789012"
 
 
 @pytest.fixture
-def upload_limit(installation: Installation) -> Iterator[int]:
+def upload_limit(installation: CliInstallation) -> Iterator[int]:
     """A global upload cap of 1.5 MiB for one test."""
     limit = 1536 * 1024
     with Session(installation.engine) as session, session.begin():
@@ -65,7 +65,7 @@ def upload_limit(installation: Installation) -> Iterator[int]:
 
 
 def test_upload_stores_a_tree_with_each_content_once(
-    installation: Installation, tmp_path: Path
+    installation: CliInstallation, tmp_path: Path
 ) -> None:
     tree = tmp_path / "tree"
     write(tree / "a.txt", b"same bytes")
@@ -108,7 +108,9 @@ def test_upload_stores_a_tree_with_each_content_once(
     assert installation.stored_blobs() == {*contents, sha256(b"new")}
 
 
-def test_refused_uploads_leave_nothing_behind(installation: Installation, tmp_path: Path) -> None:
+def test_refused_uploads_leave_nothing_behind(
+    installation: CliInstallation, tmp_path: Path
+) -> None:
     tree = tmp_path / "tree"
     write(tree / "good.txt", b"fine")
     write(tree / "photo.png", ELF_HEADER + bytes(100))
@@ -136,7 +138,7 @@ def test_refused_uploads_leave_nothing_behind(installation: Installation, tmp_pa
 
 
 def test_an_upload_over_the_limit_is_cut_off_while_streaming(
-    installation: Installation, upload_limit: int, tmp_path: Path
+    installation: CliInstallation, upload_limit: int, tmp_path: Path
 ) -> None:
     big = write(tmp_path / "big.txt", b"x" * (upload_limit + 1024 * 1024))  # two chunks
 
@@ -150,7 +152,7 @@ def test_an_upload_over_the_limit_is_cut_off_while_streaming(
     assert installation.scalars(sa.select(FileUpload.upload_status)) == ["failed"]
 
 
-def test_get_gives_back_the_uploaded_bytes(installation: Installation, tmp_path: Path) -> None:
+def test_get_gives_back_the_uploaded_bytes(installation: CliInstallation, tmp_path: Path) -> None:
     contents = {
         "Grüße 日本.txt": "Grüße aus 日本\n".encode() * 100,
         "empty.txt": b"",
@@ -183,7 +185,7 @@ def test_get_gives_back_the_uploaded_bytes(installation: Installation, tmp_path:
     assert list(tmp_path.glob(".filewallball-*")) == []
 
 
-def test_get_refuses_damaged_or_lost_content(installation: Installation, tmp_path: Path) -> None:
+def test_get_refuses_damaged_or_lost_content(installation: CliInstallation, tmp_path: Path) -> None:
     content = b"the original content"
     [file_uuid] = uuids_by_name(upload(write(tmp_path / "in" / "doc.txt", content))).values()
     blob = installation.blob_path(sha256(content))
@@ -206,7 +208,7 @@ def test_get_refuses_damaged_or_lost_content(installation: Installation, tmp_pat
     assert not (tmp_path / "doc.txt").exists()
 
 
-def test_search_filters_sorts_and_pages(installation: Installation, tmp_path: Path) -> None:
+def test_search_filters_sorts_and_pages(installation: CliInstallation, tmp_path: Path) -> None:
     report = write(tmp_path / "report.md", b"0123456789")
     photo = write(tmp_path / "photo.jpg", b"p" * 30)
     notes = write(tmp_path / "notes.txt", b"n" * 20)
@@ -271,7 +273,7 @@ def test_search_filters_sorts_and_pages(installation: Installation, tmp_path: Pa
     ],
 )
 def test_search_refuses_bad_input(
-    installation: Installation, args: list[str], message: str
+    installation: CliInstallation, args: list[str], message: str
 ) -> None:
     result = run("ls", *args)
     assert result.exit_code == 2
@@ -279,7 +281,7 @@ def test_search_refuses_bad_input(
     assert "Traceback" not in result.output
 
 
-def test_rm_restore_tag_untag(installation: Installation, tmp_path: Path) -> None:
+def test_rm_restore_tag_untag(installation: CliInstallation, tmp_path: Path) -> None:
     uuids = uuids_by_name(upload(write(tmp_path / "a.txt", b"a"), write(tmp_path / "b.txt", b"b")))
     first, second = uuids["a.txt"], uuids["b.txt"]
 
@@ -313,7 +315,7 @@ def test_rm_restore_tag_untag(installation: Installation, tmp_path: Path) -> Non
 
 
 def test_info_shows_metadata_activity_and_the_trash(
-    installation: Installation, tmp_path: Path
+    installation: CliInstallation, tmp_path: Path
 ) -> None:
     content = b"quarterly numbers"
     document = upload(
@@ -352,7 +354,7 @@ def test_info_shows_metadata_activity_and_the_trash(
 
 
 def test_purge_removes_a_content_with_its_last_row(
-    installation: Installation, tmp_path: Path
+    installation: CliInstallation, tmp_path: Path
 ) -> None:
     tree = tmp_path / "tree"
     write(tree / "a.txt", b"shared")
@@ -389,7 +391,7 @@ def test_purge_removes_a_content_with_its_last_row(
     assert installation.blob_hashes() == installation.stored_blobs() == set()
 
 
-def test_stats_count_what_was_uploaded(installation: Installation, tmp_path: Path) -> None:
+def test_stats_count_what_was_uploaded(installation: CliInstallation, tmp_path: Path) -> None:
     upload(
         write(tmp_path / "a.txt", b"12345"),
         write(tmp_path / "b.txt", b"12345"),

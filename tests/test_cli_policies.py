@@ -10,13 +10,13 @@ import pytest
 import sqlalchemy as sa
 
 from filewallball.models import FileExtension
-from tests.cli_installation import Installation, run, upload, write
+from tests.cli_installation import CliInstallation, run, upload, write
 
 GiB = 1024**3
 
 
 @pytest.fixture
-def policies(installation: Installation) -> Iterator[Installation]:
+def policies(installation: CliInstallation) -> Iterator[CliInstallation]:
     """The module's database is shared: the policies a test makes or changes are put back."""
     with installation.engine.connect() as connection:
         before = connection.execute(
@@ -45,7 +45,7 @@ def _policy(extension: str) -> dict[str, object]:
     return {policy["extension"]: policy for policy in document["policies"]}[extension]
 
 
-def test_list_shows_every_policy_and_what_unknown_names_get(policies: Installation) -> None:
+def test_list_shows_every_policy_and_what_unknown_names_get(policies: CliInstallation) -> None:
     listed = run("policies", "list")
     assert listed.exit_code == 0, listed.output
     [pdf] = [line.split() for line in listed.stdout.splitlines() if line.startswith("pdf ")]
@@ -54,7 +54,7 @@ def test_list_shows_every_policy_and_what_unknown_names_get(policies: Installati
     assert _policy("exe")["is_allowed"] is False
 
 
-def test_set_changes_only_what_it_is_given(policies: Installation) -> None:
+def test_set_changes_only_what_it_is_given(policies: CliInstallation) -> None:
     capped = run("policies", "set", "pdf", "--max-size", "1GiB")
     assert capped.exit_code == 0, capped.output
     assert "pdf: allowed, served as application/pdf, own cap 1 GiB" in capped.stdout
@@ -72,7 +72,7 @@ def test_set_changes_only_what_it_is_given(policies: Installation) -> None:
     assert (_policy("pdf")["is_allowed"], _policy("pdf")["max_file_size"]) == (True, None)
 
 
-def test_a_new_policy_and_its_effect_on_uploads(policies: Installation, tmp_path: Path) -> None:
+def test_a_new_policy_and_its_effect_on_uploads(policies: CliInstallation, tmp_path: Path) -> None:
     made = run("policies", "set", "epub", "--mime", "application/epub+zip", "--max-size", "300MB")
     assert made.exit_code == 0, made.output
     assert _policy("epub")["max_file_size"] == 300 * 1000**2
@@ -94,7 +94,7 @@ def test_a_new_policy_and_its_effect_on_uploads(policies: Installation, tmp_path
         (["set", "new1", "--mime", "not a type"], "not a type"),
     ],
 )
-def test_bad_input_is_refused(policies: Installation, args: list[str], words: str) -> None:
+def test_bad_input_is_refused(policies: CliInstallation, args: list[str], words: str) -> None:
     refused = run("policies", *args)
     assert refused.exit_code in (1, 2)
     assert words in refused.output

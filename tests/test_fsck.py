@@ -23,7 +23,7 @@ from filewallball.operations.integrity import (
 )
 from filewallball.storage import LocalBlobStore
 from tests import factories
-from tests.cli_installation import Installation, run, sha256, upload, write
+from tests.cli_installation import CliInstallation, run, sha256, upload, write
 
 HOURS_AGO = time.time() - 2 * 3600
 
@@ -37,16 +37,16 @@ def _age(path: Path) -> None:
     os.utime(path, (HOURS_AGO, HOURS_AGO))
 
 
-def _rows(installation: Installation) -> int:
+def _rows(installation: CliInstallation) -> int:
     return len(installation.scalars(sa.select(FileInfo.id)))
 
 
-def _status(installation: Installation, content_hash: str) -> str:
+def _status(installation: CliInstallation, content_hash: str) -> str:
     [status] = installation.scalars(sa.select(Blob.status).where(Blob.content_hash == content_hash))
     return str(status)
 
 
-def test_a_consistent_installation_is_clean(installation: Installation, tmp_path: Path) -> None:
+def test_a_consistent_installation_is_clean(installation: CliInstallation, tmp_path: Path) -> None:
     upload(write(tmp_path / "a.txt", b"alpha"), write(tmp_path / "b.txt", b"beta"))
     code, report = fsck("--deep")
     assert code == 0
@@ -61,7 +61,7 @@ def test_a_consistent_installation_is_clean(installation: Installation, tmp_path
 
 
 def test_missing_and_corrupt_contents_are_found_marked_and_healed(
-    installation: Installation, tmp_path: Path
+    installation: CliInstallation, tmp_path: Path
 ) -> None:
     lost, damaged, subtle = b"lost content", b"damaged content", b"subtle content"
     upload(
@@ -106,7 +106,7 @@ def test_missing_and_corrupt_contents_are_found_marked_and_healed(
     assert report["counts"]["corrupt"] == 1
 
 
-def _uuid(installation: Installation, name: str) -> str:
+def _uuid(installation: CliInstallation, name: str) -> str:
     [file_uuid] = installation.scalars(
         sa.select(FileInfo.file_uuid).where(FileInfo.original_filename == name)
     )
@@ -114,7 +114,7 @@ def _uuid(installation: Installation, name: str) -> str:
 
 
 def test_unreferenced_blobs_and_dead_temporary_files_past_the_cutoff_are_removed(
-    installation: Installation, tmp_path: Path
+    installation: CliInstallation, tmp_path: Path
 ) -> None:
     upload(write(tmp_path / "kept.txt", b"kept"))
     store = LocalBlobStore(installation.blobs)
@@ -148,7 +148,7 @@ def test_unreferenced_blobs_and_dead_temporary_files_past_the_cutoff_are_removed
 
 
 def test_strays_in_the_store_are_reported_and_moved_aside_only_by_repair(
-    installation: Installation, tmp_path: Path
+    installation: CliInstallation, tmp_path: Path
 ) -> None:
     upload(write(tmp_path / "kept.txt", b"kept"))
     kept = sha256(b"kept")
@@ -208,7 +208,7 @@ PNG = bytes.fromhex("89504e470d0a1a0a0000000d49484452") + b"\0" * 64
 
 
 def test_adopt_makes_verified_unreferenced_blobs_private_lost_and_found_files(
-    installation: Installation, tmp_path: Path
+    installation: CliInstallation, tmp_path: Path
 ) -> None:
     upload(write(tmp_path / "kept.txt", b"kept"))
     picture, text, damaged = PNG, b"plain orphan", b"damaged orphan"
@@ -248,7 +248,7 @@ def test_adopt_makes_verified_unreferenced_blobs_private_lost_and_found_files(
 
 
 def test_a_repair_marks_only_what_is_still_true_under_the_contents_lock(
-    installation: Installation, tmp_path: Path
+    installation: CliInstallation, tmp_path: Path
 ) -> None:
     """fsck scans without locks, then repairs: a content found missing that an upload
     stored again in between is not marked missing (its files would answer 410 while
@@ -276,7 +276,7 @@ def test_a_repair_marks_only_what_is_still_true_under_the_contents_lock(
 
 
 def test_the_check_is_one_job_that_the_service_can_run_on_its_own_session(
-    installation: Installation, tmp_path: Path
+    installation: CliInstallation, tmp_path: Path
 ) -> None:
     """What ``fsck --repair`` runs, called as the service calls housekeeping: one
     session, a committed transaction to count, one to scan, one per repair, one to

@@ -40,11 +40,13 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 __all__ = [
+    "GROUP_COMMIT",
     "READ_ONLY",
     "AsyncDatabase",
     "Database",
     "DatabaseHealth",
     "PoolStatus",
+    "WalFlush",
     "create_async_database_engine",
     "create_database_engine",
     "get_database",

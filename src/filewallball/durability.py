@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-__all__ = ["durability_warnings"]
-
 
 def durability_warnings(connection: sa.Connection) -> list[str]:
     """One sentence for each server setting that lets a committed change be lost."""

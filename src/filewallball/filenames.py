@@ -14,12 +14,6 @@ import unicodedata
 from filewallball.errors import InvalidInput
 from filewallball.models.types import EXTENSION_LENGTH, FILENAME_LENGTH
 
-__all__ = [
-    "check_filename",
-    "extension_of",
-    "invisible_character",
-]
-
 _EXTENSION = re.compile(rf"[a-z0-9]{{1,{EXTENSION_LENGTH}}}")
 # Control, format and line/paragraph separators; other non-printables (NBSP, U+202F in
 # macOS screenshot names) are fine in a name.

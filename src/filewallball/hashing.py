@@ -6,8 +6,6 @@ import hashlib
 from pathlib import Path
 from typing import BinaryIO
 
-__all__ = ["CHUNK_SIZE", "sha256_of_file", "sha256_of_stream"]
-
 CHUNK_SIZE = 1024 * 1024
 
 

@@ -51,24 +51,6 @@ from filewallball.operations.statistics import CountsMoved, fold_counts
 from filewallball.operations.system_settings import get_setting
 from filewallball.storage import BlobStore
 
-__all__ = [
-    "FOLD_SECONDS",
-    "JOBS",
-    "JOBS_CHECK_SECONDS",
-    "Checked",
-    "Expired",
-    "OneSession",
-    "Purged",
-    "Transactions",
-    "check_integrity",
-    "fold_file_counts",
-    "purge_old_events",
-    "purge_trash",
-    "retention_days",
-    "run_due_jobs",
-    "worker_name",
-]
-
 log = logging.getLogger("filewallball.maintenance")
 
 FOLD_SECONDS = 30.0  # uploads append a row to file_counts each; folding keeps statistics instant

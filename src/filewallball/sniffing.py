@@ -12,8 +12,6 @@ import filetype
 
 from filewallball.errors import UnsupportedType
 
-__all__ = ["SNIFF_BYTES", "check_content", "sniff"]
-
 SNIFF_BYTES = 8192  # how much of the content the checks see
 
 # Signatures that several extensions legitimately share.

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-__all__ = ["human_size"]
-
 _UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB")
 
 

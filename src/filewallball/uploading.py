@@ -46,8 +46,6 @@ from filewallball.operations.uploads import (
 from filewallball.sniffing import SNIFF_BYTES
 from filewallball.storage import BlobStore, StagedBlob
 
-__all__ = ["BATCH_BYTES", "CommandRunner", "Runner", "Upload"]
-
 log = logging.getLogger("filewallball.uploading")
 BATCH_BYTES = 1024 * 1024
 T = TypeVar("T")

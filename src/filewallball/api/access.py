@@ -17,8 +17,6 @@ from filewallball.api.errors import ApiError
 from filewallball.api.services import Services, get_services
 from filewallball.operations.clients import Client
 
-__all__ = ["Admin", "IsAdmin", "MetricsReader", "client_of", "require_admin", "unauthorized"]
-
 _bearer = HTTPBearer(auto_error=False, description="FILEWALLBALL_ADMIN_TOKEN")
 _CHALLENGE = {"WWW-Authenticate": "Bearer"}
 

@@ -36,8 +36,6 @@ from filewallball.database import AsyncDatabase
 from filewallball.settings import Settings, get_settings
 from filewallball.storage import open_store
 
-__all__ = ["create_app"]
-
 log = logging.getLogger("filewallball.api")
 
 # Every body but an upload's is a little JSON; the upload routes lift this limit and

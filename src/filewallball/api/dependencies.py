@@ -9,8 +9,6 @@ from fastapi import Depends, Path
 
 from filewallball.api.services import Services, get_services
 
-__all__ = ["FileUUID", "ServicesDep"]
-
 ServicesDep = Annotated[Services, Depends(get_services)]
 # Checked by the operations (parse_file_uuid: 400); the bound only refuses a huge path.
 FileUUID = Annotated[str, Path(description="The file's UUID", max_length=64)]

@@ -29,15 +29,6 @@ from filewallball.errors import (
     UnsupportedType,
 )
 
-__all__ = [
-    "ApiError",
-    "ErrorBody",
-    "PlainErrorsAsJson",
-    "error_response",
-    "install_error_handlers",
-    "responses",
-]
-
 log = logging.getLogger("filewallball.api")
 
 

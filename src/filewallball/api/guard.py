@@ -30,8 +30,6 @@ from filewallball.api.errors import error_response
 from filewallball.api.numbers import bounded_decimal
 from filewallball.settings import Settings
 
-__all__ = ["Origin", "RequestGuard", "cross_site", "parse_host", "parse_origin"]
-
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
 PROXY_HEADERS = ("Forwarded", "X-Forwarded-For", "Via")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

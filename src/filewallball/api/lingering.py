@@ -20,8 +20,6 @@ import contextlib
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["LINGER_BYTES", "LINGER_SECONDS", "LingeringClose"]
-
 LINGER_BYTES = 1024 * 1024
 LINGER_SECONDS = 2.0
 

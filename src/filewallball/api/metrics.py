@@ -13,8 +13,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from filewallball.database import PoolStatus
 
-__all__ = ["Metrics", "MetricsMiddleware"]
-
 
 class Metrics:
     def __init__(self, pool_status: Callable[[], PoolStatus]) -> None:

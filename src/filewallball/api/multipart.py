@@ -17,8 +17,6 @@ from filewallball.errors import InvalidInput
 if TYPE_CHECKING:  # only the type checker sees this name
     from python_multipart.multipart import MultipartCallbacks
 
-__all__ = ["FORM_FIELDS", "receive_multipart"]
-
 FORM_FIELDS = frozenset({"tags", "category", "is_public"})
 MAX_FIELD_BYTES = 8 * 1024
 MAX_HEADER_BYTES = 8 * 1024

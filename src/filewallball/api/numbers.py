@@ -8,8 +8,6 @@ is an answer the caller chose (ignored, 400, 413, 416), never an exception.
 
 from __future__ import annotations
 
-__all__ = ["bounded_decimal"]
-
 
 def bounded_decimal(text: str, ceiling: int) -> int | None:
     """The value of ``text`` (ASCII digits only, leading zeros allowed), or ``ceiling``

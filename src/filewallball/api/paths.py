@@ -8,8 +8,6 @@ from fastapi import Request
 
 from filewallball.api.errors import ApiError
 
-__all__ = ["path_is_utf8"]
-
 
 async def path_is_utf8(request: Request) -> None:
     """Refuse a path whose percent-encoded bytes are not UTF-8 (400). The ASGI server

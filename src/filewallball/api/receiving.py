@@ -17,8 +17,6 @@ from filewallball.operations.records import file_record
 from filewallball.operations.uploads import Completed
 from filewallball.uploading import Upload
 
-__all__ = ["file_out", "parse_declared_size", "receiving", "split_tags"]
-
 MAX_FILE_SIZE = 2**63 - 1  # files.file_size is a BIGINT
 
 

@@ -19,16 +19,6 @@ from filewallball.operations.activity import Activity
 from filewallball.operations.records import FileRecord
 from filewallball.operations.search import Page
 
-__all__ = [
-    "CategoryOut",
-    "FileDetail",
-    "FileOut",
-    "FilePage",
-    "ModelJSON",
-    "SettingValue",
-    "TagCount",
-]
-
 
 class ModelJSON(Response):
     """A model's JSON, serialised once by pydantic-core. FastAPI would dump a returned

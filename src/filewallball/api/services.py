@@ -23,8 +23,6 @@ from filewallball.operations.activity import Event, record_events
 from filewallball.settings import Settings
 from filewallball.storage import BlobStore
 
-__all__ = ["Services", "get_services"]
-
 log = logging.getLogger("filewallball.api")
 P = ParamSpec("P")
 T = TypeVar("T")

@@ -12,8 +12,6 @@ from sqlalchemy.orm import Session
 from filewallball.operations.activity import Activity
 from filewallball.operations.records import FileRecord, file_detail, file_record
 
-__all__ = ["visible_detail", "visible_file"]
-
 
 def visible_file(session: Session, file_uuid: str, admin: bool) -> FileRecord:
     return file_record(session, file_uuid, include_deleted=admin, public_only=not admin)

@@ -25,7 +25,7 @@ from filewallball.settings import get_settings
 __all__ = ["main"]
 
 
-class FileWallBallGroup(click.Group):
+class _Commands(click.Group):
     """Every command ends a bad setting or an unreachable database with one line naming
     the problem and what to do, and exit code 1 (cli.problems), not a traceback."""
 
@@ -48,7 +48,7 @@ def _configured_url() -> URL | None:
         return None
 
 
-@click.group(cls=FileWallBallGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="filewallball")
 def main() -> None:
     """FileWallBall: self-hosted file storage.

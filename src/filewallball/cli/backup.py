@@ -41,8 +41,6 @@ from filewallball.operations.integrity import Contents, named_contents
 from filewallball.storage import BlobStore
 from filewallball.units import human_size
 
-__all__ = ["backup", "restore_backup"]
-
 FORMAT = 1
 MANIFEST = "manifest.json"
 DATABASE_FILE = "filewallball.db"

@@ -12,8 +12,6 @@ from filewallball.cli.problems import missing_database
 from filewallball.migrations import alembic_config
 from filewallball.settings import get_settings
 
-__all__ = ["db"]
-
 OFFLINE_URLS = {
     "mariadb": "mariadb+pymysql://",
     "mysql": "mysql+pymysql://",

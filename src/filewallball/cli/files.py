@@ -33,8 +33,6 @@ from filewallball.operations.search import MAX_PAGE_SIZE, FileQuery, SortKey, se
 from filewallball.operations.tags import add_tags, remove_tags
 from filewallball.units import human_size
 
-__all__ = ["info", "restore", "rm", "search", "tag", "untag"]
-
 DEFAULTS = {name: field.default for name, field in FileQuery.model_fields.items()}
 
 

@@ -19,8 +19,6 @@ from filewallball.operations.integrity import (
     Report,
 )
 
-__all__ = ["STRAY_DIR", "fsck"]
-
 STRAY_DIR = "stray"  # in the data directory: where --repair moves what it does not understand
 
 

@@ -19,8 +19,6 @@ from filewallball.operations.files import get_file
 from filewallball.storage import BlobStore
 from filewallball.units import human_size
 
-__all__ = ["get"]
-
 
 @click.command()
 @click.argument("file_uuid", metavar="UUID", type=FILE_UUID)

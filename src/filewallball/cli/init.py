@@ -14,11 +14,12 @@ from filewallball.durability import durability_warnings
 from filewallball.migrations import alembic_config
 from filewallball.settings import Settings, get_settings
 
-__all__ = ["Installation", "check_schema", "init", "prepare", "settings_source"]
-
 
 @dataclass(frozen=True)
-class Installation:
+class Prepared:
+    """What ``init`` (and ``serve``, ``restore``) found and made ready: the settings in use,
+    the schema revision, the database round trip and durability warnings."""
+
     settings: Settings
     revision: str | None
     round_trip_ms: float | None
@@ -40,7 +41,7 @@ def settings_source(settings: Settings) -> str:
     return str(settings.env_file_read or "environment only (no .env here)")
 
 
-def prepare(settings: Settings) -> Installation:
+def prepare(settings: Settings) -> Prepared:
     """The data directory exists and the schema is at the newest revision (a SQLite
     database is created here, and only here and by ``db upgrade``)."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -55,7 +56,7 @@ def prepare(settings: Settings) -> Installation:
         health = database.health()
     finally:
         database.dispose()
-    return Installation(settings, revision, health.round_trip_ms, warnings)
+    return Prepared(settings, revision, health.round_trip_ms, warnings)
 
 
 def check_schema(settings: Settings) -> None:

@@ -21,8 +21,6 @@ from filewallball.operations.files import DEFAULT_MIME_TYPE
 from filewallball.operations.system_settings import UNKNOWN_EXTENSIONS, get_setting
 from filewallball.units import human_size
 
-__all__ = ["policies"]
-
 NO_CAP = "none"
 _BYTE_SIZE: TypeAdapter[ByteSize] = TypeAdapter(ByteSize)
 

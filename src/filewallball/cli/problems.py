@@ -16,8 +16,6 @@ from pydantic_settings import SettingsError
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError, NoSuchModuleError
 
-__all__ = ["database_problem", "missing_database", "one_line"]
-
 URL_SETTING = "FILEWALLBALL_DATABASE_URL"
 # MariaDB's error numbers (PyMySQL passes them on as the first argument).
 ACCESS_DENIED, DATABASE_DENIED, UNKNOWN_DATABASE = 1045, 1044, 1049

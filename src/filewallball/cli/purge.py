@@ -20,8 +20,6 @@ from filewallball.maintenance import fold_file_counts, purge_trash, retention_da
 from filewallball.operations.files import purge_candidates
 from filewallball.units import human_size
 
-__all__ = ["purge"]
-
 DRY_RUN_LIMIT = 10_000  # rows listed by --dry-run; purge_candidates cannot page further
 
 

@@ -18,8 +18,6 @@ from granian.server import MPServer  # worker processes (granian.Granian on a GI
 from filewallball.cli.init import check_schema, prepare, settings_source
 from filewallball.settings import Settings, get_settings
 
-__all__ = ["serve"]
-
 
 def is_loopback(host: str) -> bool:
     if host == "localhost":

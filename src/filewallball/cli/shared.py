@@ -21,20 +21,6 @@ from filewallball.operations.tags import normalise_tags
 from filewallball.settings import Settings, get_settings
 from filewallball.storage import BlobStore, open_store
 
-__all__ = [
-    "FILE_UUID",
-    "MOMENT",
-    "Installation",
-    "echo_json",
-    "json_time",
-    "moment_text",
-    "open_installation",
-    "plural",
-    "reports_errors",
-    "stdout_console",
-    "tag_names",
-]
-
 P = ParamSpec("P")
 R = TypeVar("R")
 

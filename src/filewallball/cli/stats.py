@@ -26,8 +26,6 @@ from filewallball.operations.statistics import (
 )
 from filewallball.units import human_size
 
-__all__ = ["stats"]
-
 
 @click.command()
 @click.option(

@@ -40,8 +40,6 @@ from filewallball.storage import BlobStore
 from filewallball.units import human_size
 from filewallball.uploading import CommandRunner, Runner, Upload
 
-__all__ = ["upload"]
-
 CLIENT = Client(user_agent="filewallball-cli")
 
 

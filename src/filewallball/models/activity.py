@@ -13,8 +13,6 @@ from filewallball.models.types import Identifier, IntPK, IPAddress, UserAgent
 if TYPE_CHECKING:
     from filewallball.models.files import FileInfo
 
-__all__ = ["FileDownload", "FileView"]
-
 
 class _AccessEvent(CreatedAt):
     __tablename__: str

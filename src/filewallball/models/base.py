@@ -14,15 +14,6 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from filewallball.models.types import UTCDateTime, utcnow
 
-__all__ = [
-    "MARIADB_TABLE_OPTIONS",
-    "NAMING_CONVENTION",
-    "Base",
-    "CreatedAt",
-    "Timestamps",
-    "one_of",
-]
-
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",

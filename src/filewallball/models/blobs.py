@@ -10,8 +10,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 from filewallball.models.base import Base, CreatedAt, one_of
 from filewallball.models.types import SHA256, IntPK
 
-__all__ = ["BLOB_STATUSES", "Blob"]
-
 # "missing" and "corrupt" are set by fsck (never by a guess), and back to "ok" when the
 # content is stored again: an upload of the same bytes, or fsck finding it restored.
 BLOB_STATUSES = ("ok", "missing", "corrupt")

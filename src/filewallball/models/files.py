@@ -38,13 +38,6 @@ if TYPE_CHECKING:
     from filewallball.models.activity import FileDownload, FileView
     from filewallball.models.tags import FileTag, FileTagRelation
 
-__all__ = [
-    "FileCategory",
-    "FileExtension",
-    "FileInfo",
-    "FileUpload",
-]
-
 UPLOAD_STATUSES = ("started", "completed", "failed")
 
 

@@ -10,8 +10,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 from filewallball.models.base import Base
 from filewallball.models.types import JOB_HOLDER_LENGTH, JOB_RESULT_LENGTH, IntPK
 
-__all__ = ["HousekeepingJob"]
-
 
 class HousekeepingJob(Base):
     """When a job runs next, and who runs it now.

@@ -16,8 +16,6 @@ from sqlalchemy.orm import Mapped, Mapper, mapped_column
 from filewallball.models.base import NAMING_CONVENTION, Base
 from filewallball.models.types import CATEGORY_NAME_LENGTH, Identifier, IntPK, UTCDateTime
 
-__all__ = ["FileCount", "FileStatistics", "ReadOnlyViewError", "views_metadata"]
-
 UNCATEGORISED = 0
 
 

@@ -8,8 +8,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 from filewallball.models.base import Base, Timestamps, one_of
 from filewallball.models.types import Description, IntPK, SettingKey
 
-__all__ = ["SETTING_TYPES", "SystemSetting"]
-
 SETTING_TYPES = ("string", "integer", "boolean", "json")
 
 

@@ -16,8 +16,6 @@ from filewallball.models.types import Description, Identifier, IntPK, TagName
 if TYPE_CHECKING:
     from filewallball.models.files import FileInfo
 
-__all__ = ["DEFAULT_TAG_COLOR", "FileTag", "FileTagRelation"]
-
 DEFAULT_TAG_COLOR = "#007bff"
 _COLOR = re.compile(r"#[0-9a-fA-F]{6}")
 

@@ -21,41 +21,6 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import mapped_column
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
-__all__ = [
-    "CATEGORY_NAME_LENGTH",
-    "DESCRIPTION_LENGTH",
-    "EXTENSION_LENGTH",
-    "FILENAME_LENGTH",
-    "IP_ADDRESS_LENGTH",
-    "JOB_HOLDER_LENGTH",
-    "JOB_RESULT_LENGTH",
-    "MAX_BIGINT",
-    "MIME_TYPE_LENGTH",
-    "SETTING_KEY_LENGTH",
-    "SHA256",
-    "SHA256_LENGTH",
-    "STORAGE_PATH_LENGTH",
-    "TAG_NAME_LENGTH",
-    "USER_AGENT_LENGTH",
-    "UUID_LENGTH",
-    "CategoryName",
-    "Description",
-    "Extension",
-    "Filename",
-    "IPAddress",
-    "Identifier",
-    "IntPK",
-    "MimeType",
-    "SettingKey",
-    "StoragePath",
-    "TagName",
-    "UTCDateTime",
-    "UUIDText",
-    "UserAgent",
-    "generate_file_uuid",
-    "utcnow",
-]
-
 MAX_BIGINT = 2**63 - 1  # sizes and ids
 UUID_LENGTH = 36
 SHA256_LENGTH = 64  # hex digits

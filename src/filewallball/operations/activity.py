@@ -14,17 +14,6 @@ from sqlalchemy.orm import Session
 from filewallball.models import FileDownload, FileInfo, FileView, utcnow
 from filewallball.operations.clients import ANONYMOUS, Client
 
-__all__ = [
-    "Activity",
-    "Event",
-    "activity_columns",
-    "delete_events_before",
-    "file_activity",
-    "record_download",
-    "record_events",
-    "record_view",
-]
-
 
 class Activity(BaseModel):
     """A file's views and downloads, the bytes they served, and its last access."""

@@ -17,8 +17,6 @@ from filewallball.models import Blob, FileInfo, utcnow
 from filewallball.operations.upserts import insert_or_lock
 from filewallball.storage import BlobStore
 
-__all__ = ["is_referenced", "lock_blob", "release_blob"]
-
 
 def lock_blob(session: Session, content_hash: str, size: int) -> Blob:
     """The content's row, locked until the transaction ends; inserted when missing."""

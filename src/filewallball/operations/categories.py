@@ -16,8 +16,6 @@ from filewallball.models import FileCategory
 from filewallball.models.types import CATEGORY_NAME_LENGTH, DESCRIPTION_LENGTH
 from filewallball.operations.files import UNCHANGED, Unchanged
 
-__all__ = ["create_category", "list_categories", "update_category"]
-
 
 def _check_name(name: str) -> str:
     name = " ".join(unicodedata.normalize("NFC", name).split())

@@ -7,8 +7,6 @@ from dataclasses import dataclass
 
 from filewallball.models.types import USER_AGENT_LENGTH
 
-__all__ = ["ANONYMOUS", "Client"]
-
 
 @dataclass(frozen=True)
 class Client:

@@ -9,8 +9,6 @@ from sqlalchemy.orm import Session
 
 from filewallball.models import Base
 
-__all__ = ["TableSize", "database_size"]
-
 
 @dataclass(frozen=True)
 class TableSize:

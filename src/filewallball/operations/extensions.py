@@ -26,15 +26,6 @@ from filewallball.operations.files import DEFAULT_MIME_TYPE, check_mime_type
 from filewallball.operations.system_settings import UNKNOWN_EXTENSIONS, get_setting
 from filewallball.sniffing import check_content, sniff
 
-__all__ = [
-    "ExtensionPolicy",
-    "UploadPolicy",
-    "get_policy",
-    "list_policies",
-    "set_policy",
-    "upload_policy",
-]
-
 
 class ExtensionPolicy(BaseModel):
     """An extension's upload policy as clients see it (the API and ``policies --json``)."""

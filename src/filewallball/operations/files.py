@@ -19,24 +19,6 @@ from filewallball.filenames import check_filename, extension_of
 from filewallball.models import FileCategory, FileInfo, generate_file_uuid, utcnow
 from filewallball.models.types import MIME_TYPE_LENGTH, STORAGE_PATH_LENGTH
 
-__all__ = [
-    "UNCHANGED",
-    "FileSpec",
-    "Unchanged",
-    "bulk_insert_files",
-    "bulk_update_files",
-    "check_mime_type",
-    "create_file",
-    "delete_for_good",
-    "find_by_hash",
-    "get_file",
-    "parse_file_uuid",
-    "purge_candidates",
-    "restore_file",
-    "soft_delete_file",
-    "update_file",
-]
-
 SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 MIME_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,62}/[a-z0-9][a-z0-9!#$&^_.+-]{0,62}")
 DEFAULT_MIME_TYPE = "application/octet-stream"

@@ -19,8 +19,6 @@ from sqlalchemy.orm import Session
 from filewallball.models import HousekeepingJob
 from filewallball.models.types import JOB_HOLDER_LENGTH, JOB_RESULT_LENGTH
 
-__all__ = ["claim_job", "finish_job"]
-
 
 def claim_job(
     session: Session, job: str, holder: str, *, now: datetime, hold_for: timedelta

@@ -35,24 +35,6 @@ from filewallball.operations.tags import add_tags
 from filewallball.sniffing import SNIFF_BYTES, sniff
 from filewallball.storage import BlobStore
 
-__all__ = [
-    "DEFAULT_CUTOFF",
-    "KINDS",
-    "LOST_AND_FOUND",
-    "Adoption",
-    "Contents",
-    "Finding",
-    "Report",
-    "adopt_blob",
-    "adoption_of",
-    "count_contents",
-    "last_report",
-    "mark_lost",
-    "named_contents",
-    "record_report",
-    "scan",
-]
-
 DEFAULT_CUTOFF = timedelta(hours=1)
 LAST_REPORT_KEY = "last_fsck"
 Kind = Literal["missing", "corrupt", "unreferenced", "temporary", "stray", "restored"]

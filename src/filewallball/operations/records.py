@@ -25,15 +25,6 @@ from filewallball.models import Blob, FileCategory, FileInfo, FileTag, FileTagRe
 from filewallball.operations.activity import Activity, activity_columns
 from filewallball.operations.files import parse_file_uuid
 
-__all__ = [
-    "FILES",
-    "FileRecord",
-    "file_detail",
-    "file_record",
-    "records",
-    "select_records",
-]
-
 FILES: Final = FileInfo.__table__
 _CATEGORIES: Final = FileCategory.__table__
 _BLOBS: Final = Blob.__table__

@@ -41,15 +41,6 @@ from filewallball.models.types import (
 from filewallball.operations.records import FILES, FileRecord, records, select_records, with_tags
 from filewallball.operations.tags import normalise_tags
 
-__all__ = [
-    "MAX_PAGE_SIZE",
-    "FileQuery",
-    "Page",
-    "files_by_tags",
-    "numbered_page",
-    "search_files",
-]
-
 MAX_PAGE_SIZE = 500
 MAX_FILTER_VALUES = 20
 SortKey = Literal["created_at", "file_size", "original_filename"]

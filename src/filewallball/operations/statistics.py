@@ -23,20 +23,6 @@ from filewallball.errors import InvalidInput
 from filewallball.models import FileCategory, FileCount, FileInfo, FileStatistics, utcnow
 from filewallball.models.statistics import UNCATEGORISED
 
-__all__ = [
-    "CategoryStats",
-    "Period",
-    "Statistics",
-    "Totals",
-    "TrendPoint",
-    "category_statistics",
-    "fold_counts",
-    "last_days",
-    "statistics",
-    "totals",
-    "upload_trends",
-]
-
 MAX_TREND_DAYS = 3660
 
 

@@ -24,17 +24,6 @@ from filewallball.models.system_settings import SETTING_TYPES
 from filewallball.models.types import SETTING_KEY_LENGTH
 from filewallball.operations.upserts import insert_or_lock
 
-__all__ = [
-    "KNOWN_SETTINGS",
-    "MAX_JSON_DEPTH",
-    "UNKNOWN_EXTENSIONS",
-    "check_key",
-    "get_setting",
-    "list_settings",
-    "read_setting",
-    "set_setting",
-]
-
 log = logging.getLogger(__name__)
 
 JSONValue = str | int | bool | float | list[Any] | dict[str, Any] | None

@@ -20,16 +20,6 @@ from filewallball.filenames import invisible_character
 from filewallball.models import FileInfo, FileTag, FileTagRelation
 from filewallball.models.types import TAG_NAME_LENGTH
 
-__all__ = [
-    "add_tags",
-    "deactivate_tag",
-    "normalise_tag",
-    "normalise_tags",
-    "popular_tags",
-    "remove_tags",
-    "rename_tag",
-]
-
 # Letters and digits of any script, and a few joiners; no commas (tag lists are
 # comma-separated), no slashes (tags appear in URL paths), no wildcards.
 _TAG = re.compile(r"[^\W_][\w .:+#-]*")

@@ -34,15 +34,6 @@ from filewallball.operations.system_settings import get_setting
 from filewallball.operations.tags import add_tags, normalise_tags
 from filewallball.storage import BlobStore, StagedBlob
 
-__all__ = [
-    "Completed",
-    "UploadPlan",
-    "begin_upload",
-    "check_upload",
-    "complete_upload",
-    "fail_upload",
-]
-
 DEFAULT_MAX_UPLOAD_BYTES = 8 * 1024**3
 
 

@@ -10,8 +10,6 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from filewallball.models import Base
 
-__all__ = ["insert_or_lock"]
-
 M = TypeVar("M", bound=Base)
 
 

@@ -15,8 +15,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO, Protocol, Self
 
-__all__ = ["BlobInfo", "BlobStore", "Space", "StagedBlob"]
-
 
 @dataclass(frozen=True)
 class BlobInfo:

@@ -18,8 +18,6 @@ from typing import BinaryIO, Self
 from filewallball.errors import InvalidInput, StorageFull
 from filewallball.storage.base import BlobInfo, Space, StagedBlob
 
-__all__ = ["LocalBlobStore", "StagedFile"]
-
 _HASH = re.compile(r"[0-9a-f]{64}")
 _PREFIX = re.compile(r"[0-9a-f]{2}")
 TEMPORARY_DIR = ".staging"  # inside the root: same filesystem, so renames are atomic

@@ -1,5 +1,3 @@
 """The API's routes, one module per resource; the native ones under ``API_PREFIX``."""
 
-__all__ = ["API_PREFIX"]
-
 API_PREFIX = "/api/v1"
