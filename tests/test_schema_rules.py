@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from filewallball import models
 from filewallball.models import Base, UTCDateTime, views_metadata
 
 TABLES = list(Base.metadata.tables.values())
@@ -82,31 +81,6 @@ def test_seed_spec_hash_and_extension_widths() -> None:
 def test_the_view_is_outside_the_migrated_metadata() -> None:
     assert "file_statistics" not in Base.metadata.tables
     assert "file_statistics" in views_metadata.tables
-
-
-def test_public_names() -> None:
-    assert set(models.__all__) == {
-        "NAMING_CONVENTION",
-        "Base",
-        "Blob",
-        "FileCategory",
-        "FileCount",
-        "FileDownload",
-        "FileExtension",
-        "FileInfo",
-        "FileStatistics",
-        "FileTag",
-        "FileTagRelation",
-        "FileUpload",
-        "FileView",
-        "HousekeepingJob",
-        "ReadOnlyViewError",
-        "SystemSetting",
-        "UTCDateTime",
-        "generate_file_uuid",
-        "utcnow",
-        "views_metadata",
-    }
 
 
 def test_every_table_has_the_mariadb_options() -> None:
