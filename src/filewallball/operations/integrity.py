@@ -271,6 +271,6 @@ def adopt_blob(session: Session, store: LocalBlobStore, adoption: Adoption) -> F
             is_public=False,
         ),
     )
-    add_tags(session, file, [LOST_AND_FOUND])
+    add_tags(session, file, [LOST_AND_FOUND], touch=False)
     session.flush()
     return file

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import format_datetime, parsedate_to_datetime
@@ -88,11 +89,18 @@ def _served(session: Session, file_uuid: str, admin: bool) -> Served:
 
 def content_disposition(kind: str, name: str) -> str:
     """RFC 6266: an ASCII fallback every client reads, and the real name in ``filename*``.
-    The fallback drops what could end the header or the quoted string."""
-    fallback = "".join(
-        c if c.isascii() and c.isprintable() and c not in '"\\;' else "_" for c in name
+    The fallback keeps the letters under the accents (``résumé`` is ``resume``) and
+    drops what could end the header or the quoted string."""
+    return f"{kind}; filename=\"{ascii_fallback(name)}\"; filename*=UTF-8''{quote(name, safe='')}"
+
+
+def ascii_fallback(name: str) -> str:
+    # Recomposed after the marks go, so that a Hangul syllable is one "_", not its jamo.
+    bare = "".join(c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c))
+    return "".join(
+        c if c.isascii() and c.isprintable() and c not in '"\\;' else "_"
+        for c in unicodedata.normalize("NFC", bare)
     )
-    return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
 def _not_modified(request: Request, served: Served) -> bool:
