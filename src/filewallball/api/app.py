@@ -18,7 +18,7 @@ from filewallball import __version__, maintenance
 from filewallball.api.errors import PlainErrorsAsJson, install_error_handlers
 from filewallball.api.guard import RequestGuard
 from filewallball.api.lingering import LingeringClose
-from filewallball.api.metrics import Metrics, MetricsMiddleware
+from filewallball.api.metrics import POOL_SAMPLE_SECONDS, Metrics, MetricsMiddleware
 from filewallball.api.paths import path_is_utf8
 from filewallball.api.routes import catalog, compat, content, files, service, stats, uploads
 from filewallball.api.services import Services
@@ -69,6 +69,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             log.warning("removed %d partial upload(s) left by a crash", removed)
         services = Services(settings, database, store, Metrics(database.pool_status))
         holder = maintenance.worker_name()
+
+        async def sample_pool() -> None:
+            services.metrics.sample_pool()
+
+        services.every(POOL_SAMPLE_SECONDS, sample_pool, "sample the pool", at_start=True)
         services.every(
             maintenance.FOLD_SECONDS,
             lambda: services.housekeep(maintenance.fold_file_counts),

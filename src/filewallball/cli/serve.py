@@ -8,6 +8,8 @@ whose headers never finish or that sit idle, and bounds the connections of each 
 from __future__ import annotations
 
 import ipaddress
+import os
+import tempfile
 
 import click
 from granian.constants import HTTPModes, Interfaces, Loops
@@ -19,6 +21,10 @@ from filewallball.cli.init import prepare
 from filewallball.settings import Settings, get_settings
 
 __all__ = ["serve"]
+
+# prometheus_client's: read when it is first imported, so set before any worker imports
+# the app (not imported here, which would be too early for workers forked from here).
+MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
 
 def is_loopback(host: str) -> bool:
@@ -51,7 +57,11 @@ def serve(host: str, port: int, workers: int, migrate: bool) -> None:
     if migrate:
         prepare(settings).report()
     click.echo(f"serving          http://{host}:{port} (docs: /docs)", err=True)
-    server(settings, host, port, workers).serve()
+    # The workers' metrics, summed by whichever answers a scrape: private to this run,
+    # empty when it starts (no counts of an earlier run) and removed when it ends.
+    with tempfile.TemporaryDirectory(prefix="filewallball-metrics-") as shared:
+        os.environ[MULTIPROCESS_DIR] = shared
+        server(settings, host, port, workers).serve()
 
 
 def server(settings: Settings, host: str, port: int, workers: int) -> MPServer:

@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Response
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel
 
 from filewallball import __version__
 from filewallball.api.access import IsAdmin, MetricsReader
 from filewallball.api.errors import responses
-from filewallball.api.services import Services, get_services
+from filewallball.api.metrics import Stored
+from filewallball.api.services import TRANSIENT, Services, get_services
 from filewallball.operations.integrity import last_report
+from filewallball.operations.statistics import totals
 from filewallball.storage import LocalBlobStore
 
 router = APIRouter(tags=["service"])
@@ -104,4 +107,16 @@ async def health(services: ServicesDep, admin: IsAdmin) -> JSONResponse:
     },
 )
 async def metrics(services: ServicesDep) -> Response:
-    return Response(generate_latest(services.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+    """The counts of every worker, and what the store holds (from the counts the database
+    keeps: no scan of the files, whatever their number)."""
+    stored = Stored(None, None, None, None)
+    try:
+        counted = await services.read(totals)
+        stored = Stored(counted.files, counted.bytes, counted.distinct_contents, None)
+    except TRANSIENT:  # the process's own metrics still answer
+        pass
+    with contextlib.suppress(OSError):
+        usage = await services.in_thread(shutil.disk_usage, services.store.root)
+        stored = replace(stored, free_bytes=usage.free)
+    exposition = services.metrics.exposition(stored)
+    return Response(exposition, media_type=CONTENT_TYPE_LATEST)
