@@ -15,6 +15,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from filewallball import __version__, maintenance
+from filewallball.api.docs import install_docs
 from filewallball.api.errors import PlainErrorsAsJson, install_error_handlers
 from filewallball.api.guard import RequestGuard
 from filewallball.api.lingering import LingeringClose
@@ -97,12 +98,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Self-hosted file storage: bytes safe on disk, metadata in a database.",
         lifespan=lifespan,
         dependencies=[Depends(path_is_utf8)],
+        docs_url=None,  # install_docs: served from the package
+        redoc_url=None,  # ReDoc would load itself and its fonts from CDNs
     )
     install_error_handlers(app)
     for module in (uploads, files, content, catalog, stats):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(service.router)
     app.include_router(compat.router)
+    install_docs(app)
     # Inside our middleware, so that its 413 gets the JSON shape and the headers.
     app.add_middleware(RequestBodyLimitMiddleware, max_body_size=MAX_BODY_BYTES)
     if settings.cors_origins:

@@ -10,9 +10,11 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
+from starlette.responses import FileResponse
 
 from filewallball.api.access import Admin, IsAdmin
 from filewallball.api.errors import responses
+from filewallball.api.routes.content import DOWNLOAD_RESPONSES, VIEW_RESPONSES
 from filewallball.api.routes.content import download as native_download
 from filewallball.api.routes.content import view as native_view
 from filewallball.api.routes.uploads import UNLIMITED, receive_form_upload
@@ -194,10 +196,8 @@ async def delete(services: ServicesDep, file_id: FileId) -> Deleted:
 
 @router.get(
     "/download/{file_id}",
-    responses={
-        200: {"content": {"application/octet-stream": {}}},
-        **responses(400, 401, 404, 410, 416, 503),
-    },
+    response_class=FileResponse,
+    responses={**DOWNLOAD_RESPONSES, **responses(400, 401, 404, 410, 416, 503)},
 )
 async def download(
     services: ServicesDep, request: Request, admin: IsAdmin, file_id: FileId
@@ -205,7 +205,11 @@ async def download(
     return await native_download(services, request, admin, file_id)
 
 
-@router.get("/view/{file_id}", responses=responses(400, 401, 404, 410, 503))
+@router.get(
+    "/view/{file_id}",
+    response_class=FileResponse,
+    responses={**VIEW_RESPONSES, **responses(400, 401, 404, 410, 416, 503)},
+)
 async def view(
     services: ServicesDep, request: Request, admin: IsAdmin, file_id: FileId
 ) -> Response:

@@ -15,7 +15,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import format_datetime, parsedate_to_datetime
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Path, Request, Response
@@ -51,6 +51,20 @@ INLINE_TYPES = frozenset(
         "application/pdf",
     }
 )
+# What the routes answer with, for the OpenAPI (the earlier API's routes are the same).
+DOWNLOAD_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"application/octet-stream": {}}, "description": "The content"},
+    206: {"description": "Part of the content (Range)"},
+    304: {"description": "Not modified (If-None-Match / If-Modified-Since)"},
+}
+VIEW_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "content": {media: {} for media in (*sorted(INLINE_TYPES), "application/octet-stream")},
+        "description": "Inline for plain text, raster images and PDF; else an attachment",
+    },
+    206: {"description": "Part of the content (Range)"},
+    304: {"description": "Not modified"},
+}
 VIEW_POLICY = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
 PDF_VIEW_POLICY = "default-src 'none'; img-src 'self'; object-src 'self'; frame-ancestors 'self'"
 
@@ -249,12 +263,7 @@ def _record_event(
 @router.get(
     "/{file_uuid}/content",
     response_class=FileResponse,
-    responses={
-        200: {"content": {"application/octet-stream": {}}, "description": "The content"},
-        206: {"description": "Part of the content (Range)"},
-        304: {"description": "Not modified (If-None-Match / If-Modified-Since)"},
-        **responses(400, 401, 404, 410, 416, 503),
-    },
+    responses={**DOWNLOAD_RESPONSES, **responses(400, 401, 404, 410, 416, 503)},
 )
 async def download(
     services: ServicesDep, request: Request, admin: IsAdmin, file_uuid: FileUUID
@@ -263,21 +272,26 @@ async def download(
     return await _serve(services, request, file_uuid, admin, view=False)
 
 
-@router.head("/{file_uuid}/content", include_in_schema=False)
+@router.head(
+    "/{file_uuid}/content",
+    response_class=FileResponse,
+    responses={
+        200: {"description": "The headers of the download (length, ETag), no body"},
+        **{code: DOWNLOAD_RESPONSES[code] for code in (206, 304)},
+        **responses(400, 401, 404, 410, 416, 503),
+    },
+)
 async def download_head(
     services: ServicesDep, request: Request, admin: IsAdmin, file_uuid: FileUUID
 ) -> Response:
+    """What a GET would answer, without the body; counts no download."""
     return await _serve(services, request, file_uuid, admin, view=False)
 
 
 @router.get(
     "/{file_uuid}/view",
     response_class=FileResponse,
-    responses={
-        200: {"description": "Inline for plain text, raster images and PDF; else an attachment"},
-        304: {"description": "Not modified"},
-        **responses(400, 401, 404, 410, 503),
-    },
+    responses={**VIEW_RESPONSES, **responses(400, 401, 404, 410, 416, 503)},
 )
 async def view(
     services: ServicesDep, request: Request, admin: IsAdmin, file_uuid: FileUUID
