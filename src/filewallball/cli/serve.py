@@ -61,7 +61,10 @@ def serve(host: str, port: int, workers: int, migrate: bool) -> None:
     # empty when it starts (no counts of an earlier run) and removed when it ends.
     with tempfile.TemporaryDirectory(prefix="filewallball-metrics-") as shared:
         os.environ[MULTIPROCESS_DIR] = shared
-        server(settings, host, port, workers).serve()
+        try:
+            server(settings, host, port, workers).serve()
+        finally:
+            del os.environ[MULTIPROCESS_DIR]
 
 
 def server(settings: Settings, host: str, port: int, workers: int) -> MPServer:
