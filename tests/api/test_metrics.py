@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
+import tempfile
 import time
 from pathlib import Path
 
 import httpx
+import pytest
 from prometheus_client.multiprocess import MultiProcessCollector
 from sqlalchemy.engine import URL
 
+from filewallball.cli.serve import METRICS_PREFIX, remove_abandoned_metrics
 from tests.api.conftest import ADMIN, Running, start_server, stop_server
 
 UPLOADED = 'filewallball_uploads_total{outcome="completed"}'
@@ -113,3 +118,23 @@ def test_counters_are_summed_over_the_workers_and_outlive_them(
     finally:
         stop_server(running)
     assert not shared.exists()
+
+
+def test_serve_removes_the_metrics_of_servers_that_were_killed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    ended = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    killed = tmp_path / f"{METRICS_PREFIX}{ended.stdout.strip()}-abcd"
+    running = tmp_path / f"{METRICS_PREFIX}{os.getpid()}-efgh"
+    unknown = tmp_path / f"{METRICS_PREFIX}notapid"
+    for directory in (killed, running, unknown):
+        directory.mkdir()
+        (directory / "counter_1.db").write_bytes(b"x")
+    remove_abandoned_metrics()
+    assert sorted(tmp_path.iterdir()) == sorted([running, unknown])

@@ -33,6 +33,7 @@ from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from filewallball.database import PoolStatus
+from filewallball.processes import is_running
 
 __all__ = ["MULTIPROCESS_DIR", "POOL_SAMPLE_SECONDS", "Metrics", "MetricsMiddleware", "Stored"]
 
@@ -143,19 +144,9 @@ def forget_dead_workers(shared_dir: Path) -> None:
     sums). Granian tells nobody when it replaces a worker, so a scrape looks."""
     for path in shared_dir.glob("gauge_live*_*.db"):
         pid = int(path.stem.rpartition("_")[2])
-        if not _alive(pid):
+        if not is_running(pid):
             with contextlib.suppress(FileNotFoundError):  # another scrape was first
                 multiprocess.mark_process_dead(pid, str(shared_dir))  # type: ignore[no-untyped-call]
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process now
-        return True
-    return True
 
 
 class _Chained(Collector):
