@@ -222,6 +222,7 @@ def test_search_filters_sorts_and_pages(installation: CliInstallation, tmp_path:
     assert listing("--tag", "family", "--tag", "work", "--tag-mode", "all") == ["notes.txt"]
     assert len(listing("--tag", "family", "--tag", "Work")) == 3
     assert listing("--q", "OTO") == ["photo.jpg"]
+    assert listing("report") == ["report.md"]  # the text as an argument: search report
     assert listing("--mime", "image/") == ["photo.jpg"]
     assert listing("--category", "documents") == ["report.md"]
     assert listing("--min-size", "15", "--max-size", "25") == ["notes.txt"]
@@ -270,6 +271,7 @@ def test_search_filters_sorts_and_pages(installation: CliInstallation, tmp_path:
         (["--cursor", "bogus"], "cursor is not valid"),
         (["--sort", "name"], "'name' is not one of"),
         (["--tag", "a/b"], "tag 'a/b' must start with"),
+        (["report", "--q", "notes"], "as TEXT or as --q"),
     ],
 )
 def test_search_refuses_bad_input(

@@ -314,6 +314,14 @@ def test_tag_colour_must_be_hex_rgb() -> None:
         factories.tag(tag_color="blue")
 
 
+def test_a_new_row_is_created_and_updated_at_one_moment(session: Session) -> None:
+    rows = [factories.file() for _ in range(3)]
+    session.add_all(rows)
+    session.flush()
+    session.expire_all()
+    assert all(row.updated_at == row.created_at for row in rows)
+
+
 def test_updated_at_moves_on_update_and_created_at_stays(session: Session) -> None:
     file = factories.file()
     session.add(file)

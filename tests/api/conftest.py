@@ -149,12 +149,18 @@ def environment(service_url: URL, data_dir: Path, **extra: str) -> dict[str, str
 
 
 def start_server(
-    service_url: URL, data_dir: Path, log: Path, *, migrate: bool = True, **settings: str
+    service_url: URL,
+    data_dir: Path,
+    log: Path,
+    *,
+    migrate: bool = True,
+    workers: int = 1,
+    **settings: str,
 ) -> Running:
     """``filewallball serve`` on a free port, once /health answers; ``settings`` are
     extra environment variables."""
     port = free_port()
-    command = [FILEWALLBALL, "serve", "--port", str(port)]
+    command = [FILEWALLBALL, "serve", "--port", str(port), "--workers", str(workers)]
     if not migrate:
         command.append("--no-migrate")
     with log.open("ab") as output:

@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from filewallball.api.routes.content import ascii_fallback
 from filewallball.models import utcnow
 from filewallball.operations.integrity import Finding, Report, mark_lost, record_report
 from filewallball.storage import BlobStore, LocalBlobStore
@@ -166,10 +167,24 @@ def test_non_ascii_names_survive_content_disposition(admin: TestClient) -> None:
     name = 'Résumé "final"; 東京.txt'
     stored = admin.put(f"/api/v1/files/{name}", content=b"hi").json()
     disposition = admin.get(stored["content_url"]).headers["content-disposition"]
-    assert disposition.startswith('attachment; filename="R_sum_ _final__ __.txt"')
+    assert disposition.startswith('attachment; filename="Resume _final__ __.txt"')
     encoded = disposition.split("filename*=UTF-8''")[1]
     assert unquote(encoded) == name
     assert all(32 <= ord(c) < 127 for c in disposition)
+
+
+@pytest.mark.parametrize(
+    ("name", "fallback"),
+    [
+        ("résumé.txt", "resume.txt"),
+        ("Ångström\u2013naïve.md", "Angstrom_naive.md"),
+        ("\ufb01le \uff21.txt", "file A.txt"),  # compatibility forms: the ligature, full width
+        ("한국어.pdf", "___.pdf"),  # a syllable is one character, not its jamo
+        ('a"b;c\\d.txt', "a_b_c_d.txt"),
+    ],
+)
+def test_the_ascii_fallback_keeps_the_letters_under_the_accents(name: str, fallback: str) -> None:
+    assert ascii_fallback(name) == fallback
 
 
 def test_view_is_inline_for_text_and_counts_a_view(

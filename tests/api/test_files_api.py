@@ -276,7 +276,6 @@ def test_openapi_documents_every_route(client: TestClient) -> None:
     paths = schema["paths"]
     for path in (
         "/api/v1/files",
-        "/api/v1/files/{filename}",
         "/api/v1/files/{file_uuid}",
         "/api/v1/files/{file_uuid}/content",
         "/api/v1/files/{file_uuid}/view",
@@ -316,7 +315,7 @@ def test_metrics_count_requests_uploads_and_downloads(admin: TestClient) -> None
     assert "filewallball_upload_bytes_total 2048.0" in text
     assert "filewallball_download_bytes_total 2048.0" in text
     assert (
-        'filewallball_http_requests_total{method="PUT",route="/api/v1/files/{filename}",'
+        'filewallball_http_requests_total{method="PUT",route="/api/v1/files/{file_uuid}",'
         'status="201"} 1.0' in text
     )
     assert 'filewallball_http_errors_total{status="400"} 1.0' in text

@@ -249,6 +249,28 @@ def test_the_file_links_are_fresh_after_tagging(session: Session) -> None:
     assert [link.tag.tag_name for link in file.tag_links] == ["x2"]
 
 
+def test_tagging_and_untagging_change_updated_at_and_a_no_op_does_not(session: Session) -> None:
+    file = files.create_file(session, factories.spec())
+    created = file.updated_at
+    tags.add_tags(session, file, ["moved"])
+    tagged = file.updated_at
+    assert tagged > created
+    tags.add_tags(session, file, ["Moved"])
+    tags.remove_tags(session, file, ["never-there"])
+    assert file.updated_at == tagged
+    tags.remove_tags(session, file, ["moved"])
+    assert file.updated_at > tagged
+
+
+def test_the_tags_a_file_is_created_with_are_part_of_its_creation(session: Session) -> None:
+    file = files.create_file(session, factories.spec())
+    tags.add_tags(session, file, ["fresh"], touch=False)
+    session.flush()
+    session.expire_all()
+    assert _names(file) == {"fresh"}
+    assert file.updated_at == file.created_at
+
+
 def test_two_sessions_link_the_same_tag_to_the_same_file(migrated: Engine) -> None:
     sessions = sessionmaker(migrated)
     [file_uuid] = _new_files(sessions, 1)

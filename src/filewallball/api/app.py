@@ -15,10 +15,11 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from filewallball import __version__, maintenance
+from filewallball.api.docs import install_docs
 from filewallball.api.errors import PlainErrorsAsJson, install_error_handlers
 from filewallball.api.guard import RequestGuard
 from filewallball.api.lingering import LingeringClose
-from filewallball.api.metrics import Metrics, MetricsMiddleware
+from filewallball.api.metrics import POOL_SAMPLE_SECONDS, Metrics, MetricsMiddleware
 from filewallball.api.paths import path_is_utf8
 from filewallball.api.proxies import TrustedProxies
 from filewallball.api.routes import (
@@ -76,6 +77,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             log.warning("removed %d partial upload(s) left by a crash", removed)
         services = Services(settings, database, store, Metrics(database.pool_status))
         holder = maintenance.worker_name()
+
+        async def sample_pool() -> None:
+            services.metrics.sample_pool()
+
+        services.every(POOL_SAMPLE_SECONDS, sample_pool, "sample the pool", at_start=True)
         services.every(
             maintenance.FOLD_SECONDS,
             lambda: services.housekeep(maintenance.fold_file_counts),
@@ -99,12 +105,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Self-hosted file storage: bytes safe on disk, metadata in a database.",
         lifespan=lifespan,
         dependencies=[Depends(path_is_utf8)],
+        docs_url=None,  # install_docs: served from the package
+        redoc_url=None,  # ReDoc would load itself and its fonts from CDNs
     )
     install_error_handlers(app)
     for module in (uploads, files, content, catalog, stats):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(service.router)
     app.include_router(compat.router)
+    install_docs(app)
     # Inside our middleware, so that its 413 gets the JSON shape and the headers.
     app.add_middleware(RequestBodyLimitMiddleware, max_body_size=MAX_BODY_BYTES)
     if settings.cors_origins:

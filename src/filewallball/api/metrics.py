@@ -1,21 +1,65 @@
 """Prometheus metrics, in a registry of the app's own (two apps in one process, as in
-the tests, do not share counters)."""
+the tests, do not share counters).
+
+Under ``filewallball serve`` every worker process writes its counters, histograms and
+gauges to files in ``PROMETHEUS_MULTIPROC_DIR`` (prometheus_client's multiprocess mode,
+set up by ``serve`` for each run), and a scrape, answered by any worker, sums them: the
+counters of the whole server only grow, whichever worker answers. Gauges of one process
+(the database pool) keep one series per worker, labelled ``pid``; the stored files and
+the free space are the same for every worker and are read when scraped.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+    values,
+)
 from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from filewallball.database import PoolStatus
+from filewallball.processes import is_running
+
+# prometheus_client chooses between in-process values and shared files when it is first
+# imported, by this variable: ``serve`` sets it before any worker starts.
+MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"  # also in cli/serve.py, which must not import this
+POOL_SAMPLE_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class Stored:
+    """What the store holds, from the counts the database keeps (``file_counts``), and
+    the free space of the disk under it; None for what could not be read."""
+
+    files: int | None
+    bytes: int | None
+    contents: int | None
+    free_bytes: int | None
 
 
 class Metrics:
     def __init__(self, pool_status: Callable[[], PoolStatus]) -> None:
+        self.shared_dir = os.environ.get(MULTIPROCESS_DIR)
+        if self.shared_dir and values.ValueClass is values.MutexValue:
+            raise RuntimeError(
+                f"prometheus_client was imported before {MULTIPROCESS_DIR} was set: "
+                "the workers' counters would not be summed"
+            )
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
         self.requests = Counter(
@@ -35,13 +79,27 @@ class Metrics:
             "filewallball_upload_bytes", "Bytes of completed uploads", registry=r
         )
         self.uploads_in_progress = Gauge(
-            "filewallball_uploads_in_progress", "Uploads being received", registry=r
+            "filewallball_uploads_in_progress",
+            "Uploads being received",
+            registry=r,
+            multiprocess_mode="livesum",
         )
         self.downloads = Counter("filewallball_downloads", "Downloads served", registry=r)
         self.download_bytes = Counter(
             "filewallball_download_bytes", "Bytes of content served", registry=r
         )
-        r.register(_PoolCollector(pool_status))
+        self.pool_status = pool_status
+        # SQLite's engine keeps no pool of a fixed size: nothing to show.
+        self._pool = {
+            name: Gauge(
+                f"filewallball_db_pool_{name}",
+                f"Database pool of the worker: {name} (sampled every {POOL_SAMPLE_SECONDS} s)",
+                registry=r,
+                multiprocess_mode="liveall",
+            )
+            for name in ("size", "checked_out", "overflow")
+            if pool_status().size is not None
+        }
         self._per_route: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
 
     def count_request(self, method: str, route: str, status: int, seconds: float) -> None:
@@ -60,22 +118,65 @@ class Metrics:
         if status >= 400:
             self.errors.labels(str(status)).inc()
 
+    def sample_pool(self) -> None:
+        status = self.pool_status()
+        for name, gauge in self._pool.items():
+            value = getattr(status, name)
+            if value is not None:
+                gauge.set(value)
 
-class _PoolCollector(Collector):
-    def __init__(self, pool_status: Callable[[], PoolStatus]) -> None:
-        self.pool_status = pool_status
+    def exposition(self, stored: Stored) -> bytes:
+        """The text format of a scrape: every worker's metrics (this process's alone
+        outside ``serve``) and what the store holds."""
+        self.sample_pool()
+        if self.shared_dir is None:
+            return generate_latest(_Chained(self.registry, _StoredCollector(stored)))
+        forget_dead_workers(Path(self.shared_dir))
+        summed = CollectorRegistry()
+        multiprocess.MultiProcessCollector(summed, path=self.shared_dir)  # type: ignore[no-untyped-call]
+        return generate_latest(_Chained(summed, _StoredCollector(stored)))
+
+
+def forget_dead_workers(shared_dir: Path) -> None:
+    """Drop the per-process gauges of workers that are gone (their counters stay in the
+    sums). Granian tells nobody when it replaces a worker, so a scrape looks."""
+    for path in shared_dir.glob("gauge_live*_*.db"):
+        pid = int(path.stem.rpartition("_")[2])
+        if not is_running(pid):
+            with contextlib.suppress(FileNotFoundError):  # another scrape was first
+                multiprocess.mark_process_dead(pid, str(shared_dir))  # type: ignore[no-untyped-call]
+
+
+class _Chained(Collector):
+    def __init__(self, *collectors: Collector) -> None:
+        self.collectors = collectors
+
+    def collect(self) -> Iterator[Metric]:
+        for collector in self.collectors:
+            yield from collector.collect()
+
+
+class _StoredCollector(Collector):
+    def __init__(self, stored: Stored) -> None:
+        self.stored = stored
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        status = self.pool_status()
-        for name, value in (
-            ("size", status.size),
-            ("checked_out", status.checked_out),
-            ("overflow", status.overflow),
+        for name, help_text, value in (
+            ("filewallball_stored_files", "Live files", self.stored.files),
+            ("filewallball_stored_bytes", "Bytes of live files", self.stored.bytes),
+            (
+                "filewallball_stored_contents",
+                "Distinct contents of live files",
+                self.stored.contents,
+            ),
+            (
+                "filewallball_storage_free_bytes",
+                "Free space of the blob store's disk",
+                self.stored.free_bytes,
+            ),
         ):
             if value is not None:
-                yield GaugeMetricFamily(
-                    f"filewallball_db_pool_{name}", f"Database pool: {name}", value=value
-                )
+                yield GaugeMetricFamily(name, help_text, value=value)
 
 
 class MetricsMiddleware:

@@ -37,7 +37,8 @@ DEFAULTS = {name: field.default for name, field in FileQuery.model_fields.items(
 
 
 @click.command()
-@click.option("--q", metavar="TEXT", help="Part of the name, in any case.")
+@click.argument("text", nargs=-1)
+@click.option("--q", metavar="TEXT", help="Part of the name, in any case (or give it as TEXT).")
 @click.option("--extension", multiple=True, help="Any of these extensions (repeatable).")
 @click.option("--mime", metavar="PREFIX", help="MIME type prefix, e.g. image/ or text/plain.")
 @click.option("--category", metavar="NAME", help="Files in this category.")
@@ -79,11 +80,16 @@ DEFAULTS = {name: field.default for name, field in FileQuery.model_fields.items(
 @click.option("--with-total", is_flag=True, help="Count every matching file too.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 @reports_errors
-def search(as_json: bool, **params: Any) -> None:
-    """List and search files (ls and search are one command).
+def search(text: tuple[str, ...], as_json: bool, **params: Any) -> None:
+    """List and search files (ls and search are one command): ``search annual report``
+    finds the names containing "annual report".
 
     The filters, sort and cursor pages of GET /api/v1/files; newest first by default.
     The operator sees private files, and soft-deleted ones with --include-deleted."""
+    if text:
+        if params["q"] is not None:
+            raise click.UsageError("give the text to search for once: as TEXT or as --q")
+        params["q"] = " ".join(text)
     try:
         query = FileQuery.from_params(
             **{

@@ -8,6 +8,10 @@ whose headers never finish or that sit idle, and bounds the connections of each 
 from __future__ import annotations
 
 import ipaddress
+import os
+import shutil
+import tempfile
+from pathlib import Path
 
 import click
 from granian.constants import HTTPModes, Interfaces, Loops
@@ -16,7 +20,13 @@ from granian.log import LogLevels
 from granian.server import MPServer  # worker processes (granian.Granian on a GIL build)
 
 from filewallball.cli.init import check_schema, prepare, settings_source
+from filewallball.processes import is_running
 from filewallball.settings import Settings, get_settings
+
+# prometheus_client's: read when it is first imported, so set before any worker imports
+# the app (not imported here, which would be too early for workers forked from here).
+MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
+METRICS_PREFIX = "filewallball-metrics-"  # then the server's pid
 
 
 def is_loopback(host: str) -> bool:
@@ -52,7 +62,24 @@ def serve(host: str, port: int, workers: int, migrate: bool) -> None:
         click.echo(f"settings         {settings_source(settings)}")
         check_schema(settings)
     click.echo(f"serving          http://{host}:{port} (docs: /docs)", err=True)
-    server(settings, host, port, workers).serve()
+    # The workers' metrics, summed by whichever answers a scrape: private to this run,
+    # empty when it starts (no counts of an earlier run) and removed when it ends.
+    remove_abandoned_metrics()
+    prefix = f"{METRICS_PREFIX}{os.getpid()}-"
+    with tempfile.TemporaryDirectory(prefix=prefix) as shared:
+        os.environ[MULTIPROCESS_DIR] = shared
+        try:
+            server(settings, host, port, workers).serve()
+        finally:
+            del os.environ[MULTIPROCESS_DIR]
+
+
+def remove_abandoned_metrics() -> None:
+    """The metrics directories of servers killed before they could remove them."""
+    for directory in Path(tempfile.gettempdir()).glob(f"{METRICS_PREFIX}*-*"):
+        pid = directory.name.removeprefix(METRICS_PREFIX).partition("-")[0]
+        if pid.isdigit() and directory.stat().st_uid == os.getuid() and not is_running(int(pid)):
+            shutil.rmtree(directory, ignore_errors=True)
 
 
 def server(settings: Settings, host: str, port: int, workers: int) -> MPServer:

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import CheckConstraint, MetaData, Table, event
+from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from filewallball.models.types import UTCDateTime, utcnow
@@ -49,8 +51,17 @@ class CreatedAt:
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class Timestamps(CreatedAt):
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+def _inserted_at(context: DefaultExecutionContext) -> datetime:
+    """One moment per inserted row: whichever of the two columns SQLAlchemy fills first
+    reads the clock, the other copies it, so a new row was never updated before it was
+    created."""
+    row: dict[str, Any] = context.get_current_parameters()  # type: ignore[no-untyped-call]
+    return row.get("created_at") or row.get("updated_at") or utcnow()
+
+
+class Timestamps:
+    created_at: Mapped[datetime] = mapped_column(default=_inserted_at)
+    updated_at: Mapped[datetime] = mapped_column(default=_inserted_at, onupdate=utcnow)
 
 
 def one_of(column: str, values: Iterable[str]) -> CheckConstraint:

@@ -291,6 +291,6 @@ def adopt_blob(session: Session, store: BlobStore, adoption: Adoption) -> FileIn
             is_public=False,
         ),
     )
-    add_tags(session, file, [LOST_AND_FOUND])
+    add_tags(session, file, [LOST_AND_FOUND], touch=False)
     session.flush()
     return file

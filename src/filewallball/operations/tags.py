@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from filewallball.errors import Conflict, InvalidInput, NotFound
 from filewallball.filenames import invisible_character
-from filewallball.models import FileInfo, FileTag, FileTagRelation
+from filewallball.models import FileInfo, FileTag, FileTagRelation, utcnow
 from filewallball.models.types import TAG_NAME_LENGTH
 
 # Letters and digits of any script, and a few joiners; no commas (tag lists are
@@ -83,8 +83,12 @@ def _ensure_tags(session: Session, names: Sequence[str]) -> list[FileTag]:
     return [tags[name] for name in names]
 
 
-def add_tags(session: Session, file: FileInfo, names: Iterable[str]) -> list[FileTag]:
-    """Tag a file; tags already on it stay as they are. Returns the tags named."""
+def add_tags(
+    session: Session, file: FileInfo, names: Iterable[str], *, touch: bool = True
+) -> list[FileTag]:
+    """Tag a file; tags already on it stay as they are. Returns the tags named. A new link
+    changes the file's ``updated_at``, unless ``touch`` is False: for a file created in
+    this transaction, whose tags are part of its creation."""
     tags = _ensure_tags(session, normalise_tags(names))
     linked = set(
         session.scalars(
@@ -106,6 +110,8 @@ def add_tags(session: Session, file: FileInfo, names: Iterable[str]) -> list[Fil
             if not _linked(session, file.id, tag.id):
                 raise  # the file or the tag went away: not ours to hide
             # else another transaction linked the same tag meanwhile: the goal is met
+    if touch and linked != {tag.id for tag in tags}:
+        file.updated_at = utcnow()
     session.expire(file, ["tags", "tag_links"])
     return tags
 
@@ -120,7 +126,8 @@ def _linked(session: Session, file_id: int, tag_id: int) -> bool:
 
 
 def remove_tags(session: Session, file: FileInfo, names: Iterable[str]) -> int:
-    """Untag a file; returns how many links went. Unknown tags are ignored."""
+    """Untag a file, changing its ``updated_at`` if a link went; returns how many went.
+    Unknown tags are ignored."""
     tag_ids = sa.select(FileTag.id).where(FileTag.tag_name.in_(normalise_tags(names)))
     result = session.execute(
         sa.delete(FileTagRelation).where(
@@ -128,7 +135,10 @@ def remove_tags(session: Session, file: FileInfo, names: Iterable[str]) -> int:
         )
     )
     session.expire(file, ["tags", "tag_links"])
-    return cast("sa.CursorResult[Any]", result).rowcount
+    removed = cast("sa.CursorResult[Any]", result).rowcount
+    if removed:
+        file.updated_at = utcnow()
+    return removed
 
 
 def popular_tags(

@@ -136,7 +136,7 @@ def complete_upload(
         ),
     )
     if plan.tags:
-        add_tags(session, file, plan.tags)
+        add_tags(session, file, plan.tags, touch=False)
     upload = session.get_one(FileUpload, upload_id)
     upload.file_id = file.id
     upload.upload_status = "completed"

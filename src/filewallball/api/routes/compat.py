@@ -10,10 +10,12 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
+from starlette.responses import FileResponse
 
 from filewallball.api.access import Admin, IsAdmin
 from filewallball.api.dependencies import FileUUID, ServicesDep
 from filewallball.api.errors import responses
+from filewallball.api.routes.content import DOWNLOAD_RESPONSES, VIEW_RESPONSES
 from filewallball.api.routes.content import download as native_download
 from filewallball.api.routes.content import view as native_view
 from filewallball.api.routes.uploads import UNLIMITED, receive_form_upload
@@ -192,10 +194,8 @@ async def delete(services: ServicesDep, file_id: FileUUID) -> Deleted:
 
 @router.get(
     "/download/{file_id}",
-    responses={
-        200: {"content": {"application/octet-stream": {}}},
-        **responses(400, 401, 404, 410, 416, 503),
-    },
+    response_class=FileResponse,
+    responses={**DOWNLOAD_RESPONSES, **responses(400, 401, 404, 410, 416, 503)},
 )
 async def download(
     services: ServicesDep, request: Request, admin: IsAdmin, file_id: FileUUID
@@ -203,7 +203,11 @@ async def download(
     return await native_download(services, request, admin, file_id)
 
 
-@router.get("/view/{file_id}", responses=responses(400, 401, 404, 410, 503))
+@router.get(
+    "/view/{file_id}",
+    response_class=FileResponse,
+    responses={**VIEW_RESPONSES, **responses(400, 401, 404, 410, 416, 503)},
+)
 async def view(
     services: ServicesDep, request: Request, admin: IsAdmin, file_id: FileUUID
 ) -> Response:

@@ -15,10 +15,11 @@ import os
 import pathlib
 import re
 import stat
+import unicodedata
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from email.utils import format_datetime, parsedate_to_datetime
-from typing import BinaryIO
+from typing import Any, BinaryIO
 from urllib.parse import quote
 
 import anyio
@@ -55,6 +56,20 @@ INLINE_TYPES = frozenset(
         "application/pdf",
     }
 )
+# What the routes answer with, for the OpenAPI (the earlier API's routes are the same).
+DOWNLOAD_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"application/octet-stream": {}}, "description": "The content"},
+    206: {"description": "Part of the content (Range)"},
+    304: {"description": "Not modified (If-None-Match / If-Modified-Since)"},
+}
+VIEW_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "content": {media: {} for media in (*sorted(INLINE_TYPES), "application/octet-stream")},
+        "description": "Inline for plain text, raster images and PDF; else an attachment",
+    },
+    206: {"description": "Part of the content (Range)"},
+    304: {"description": "Not modified"},
+}
 VIEW_POLICY = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
 PDF_VIEW_POLICY = "default-src 'none'; img-src 'self'; object-src 'self'; frame-ancestors 'self'"
 
@@ -65,11 +80,18 @@ def _etag(file: FileRecord) -> str:
 
 def content_disposition(kind: str, name: str) -> str:
     """RFC 6266: an ASCII fallback every client reads, and the real name in ``filename*``.
-    The fallback drops what could end the header or the quoted string."""
-    fallback = "".join(
-        c if c.isascii() and c.isprintable() and c not in '"\\;' else "_" for c in name
+    The fallback keeps the letters under the accents (``résumé`` is ``resume``) and
+    drops what could end the header or the quoted string."""
+    return f"{kind}; filename=\"{ascii_fallback(name)}\"; filename*=UTF-8''{quote(name, safe='')}"
+
+
+def ascii_fallback(name: str) -> str:
+    # Recomposed after the marks go, so that a Hangul syllable is one "_", not its jamo.
+    bare = "".join(c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c))
+    return "".join(
+        c if c.isascii() and c.isprintable() and c not in '"\\;' else "_"
+        for c in unicodedata.normalize("NFC", bare)
     )
-    return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
 def _not_modified(request: Request, served: FileRecord) -> bool:
@@ -248,12 +270,7 @@ async def _serve(
 @router.get(
     "/{file_uuid}/content",
     response_class=FileResponse,
-    responses={
-        200: {"content": {"application/octet-stream": {}}, "description": "The content"},
-        206: {"description": "Part of the content (Range)"},
-        304: {"description": "Not modified (If-None-Match / If-Modified-Since)"},
-        **responses(400, 401, 404, 410, 416, 503),
-    },
+    responses={**DOWNLOAD_RESPONSES, **responses(400, 401, 404, 410, 416, 503)},
 )
 async def download(
     services: ServicesDep, request: Request, admin: IsAdmin, file_uuid: FileUUID
@@ -262,21 +279,26 @@ async def download(
     return await _serve(services, request, file_uuid, admin, view=False)
 
 
-@router.head("/{file_uuid}/content", include_in_schema=False)
+@router.head(
+    "/{file_uuid}/content",
+    response_class=FileResponse,
+    responses={
+        200: {"description": "The headers of the download (length, ETag), no body"},
+        **{code: DOWNLOAD_RESPONSES[code] for code in (206, 304)},
+        **responses(400, 401, 404, 410, 416, 503),
+    },
+)
 async def download_head(
     services: ServicesDep, request: Request, admin: IsAdmin, file_uuid: FileUUID
 ) -> Response:
+    """What a GET would answer, without the body; counts no download."""
     return await _serve(services, request, file_uuid, admin, view=False)
 
 
 @router.get(
     "/{file_uuid}/view",
     response_class=FileResponse,
-    responses={
-        200: {"description": "Inline for plain text, raster images and PDF; else an attachment"},
-        304: {"description": "Not modified"},
-        **responses(400, 401, 404, 410, 503),
-    },
+    responses={**VIEW_RESPONSES, **responses(400, 401, 404, 410, 416, 503)},
 )
 async def view(
     services: ServicesDep, request: Request, admin: IsAdmin, file_uuid: FileUUID

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
+import contextlib
+from dataclasses import asdict, replace
 from typing import Any
 
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel
 
 from filewallball import __version__
 from filewallball.api.access import IsAdmin, MetricsReader
 from filewallball.api.dependencies import ServicesDep
 from filewallball.api.errors import responses
+from filewallball.api.metrics import Stored
+from filewallball.api.services import TRANSIENT
 from filewallball.operations.integrity import last_report
+from filewallball.operations.statistics import totals
 from filewallball.storage import BlobStore
 
 router = APIRouter(tags=["service"])
@@ -102,4 +106,17 @@ async def health(services: ServicesDep, admin: IsAdmin) -> JSONResponse:
     },
 )
 async def metrics(services: ServicesDep) -> Response:
-    return Response(generate_latest(services.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+    """The counts of every worker, and what the store holds (from the counts the database
+    keeps: no scan of the files, whatever their number)."""
+    stored = Stored(None, None, None, None)
+    try:
+        counted = await services.read(totals)
+        stored = Stored(counted.files, counted.bytes, counted.distinct_contents, None)
+    except TRANSIENT:  # the process's own metrics still answer
+        pass
+    with contextlib.suppress(OSError):
+        space = await services.in_thread(services.store.space)
+        if space is not None:
+            stored = replace(stored, free_bytes=space.free_bytes)
+    exposition = services.metrics.exposition(stored)
+    return Response(exposition, media_type=CONTENT_TYPE_LATEST)

@@ -100,7 +100,9 @@ async def upload_form(services: ServicesDep, request: Request) -> FileOut:
 
 
 @router.put(
-    "/{filename}",
+    # One template for /files/<segment>, whatever the method (OpenAPI allows no two
+    # templates of the same shape): for PUT the segment is the new file's name.
+    "/{file_uuid}",
     status_code=HTTP_201_CREATED,
     response_model=FileOut,
     dependencies=[Admin],
@@ -112,7 +114,14 @@ async def upload_raw(
     *,
     services: ServicesDep,
     request: Request,
-    filename: Annotated[str, Path(description="The file's name, extension included")],
+    filename: Annotated[
+        str,
+        Path(
+            alias="file_uuid",
+            description="On PUT, the new file's name, extension included "
+            "(the other methods of this path take a file's UUID)",
+        ),
+    ],
     tags: Annotated[str | None, Query(description="comma-separated", max_length=4096)] = None,
     category: Annotated[str | None, Query(max_length=100)] = None,
     is_public: bool = True,
