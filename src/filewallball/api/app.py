@@ -1,5 +1,5 @@
-"""The FastAPI application: routes under ``/api/v1``, the service's own routes, and the
-routes of the earlier FileWallBall API at the root."""
+"""The FastAPI application: routes under ``/api/v1``, the service's own routes, the
+routes of the earlier FileWallBall API, and the root upload."""
 
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ from filewallball.api.routes import (
     compat,
     content,
     files,
+    root,
     service,
     stats,
     uploads,
@@ -113,6 +114,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(service.router)
     app.include_router(compat.router)
+    app.include_router(root.router)
+    app.include_router(root.upload_router)  # last: it takes any other name at the root
     install_docs(app)
     # Inside our middleware, so that its 413 gets the JSON shape and the headers.
     app.add_middleware(RequestBodyLimitMiddleware, max_body_size=MAX_BODY_BYTES)

@@ -62,6 +62,11 @@ DOWNLOAD_RESPONSES: dict[int | str, dict[str, Any]] = {
     206: {"description": "Part of the content (Range)"},
     304: {"description": "Not modified (If-None-Match / If-Modified-Since)"},
 }
+HEAD_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "The headers of the download (length, ETag), no body"},
+    **{code: DOWNLOAD_RESPONSES[code] for code in (206, 304)},
+    **responses(400, 401, 404, 410, 416, 503),
+}
 VIEW_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
         "content": {media: {} for media in (*sorted(INLINE_TYPES), "application/octet-stream")},
@@ -282,11 +287,7 @@ async def download(
 @router.head(
     "/{file_uuid}/content",
     response_class=FileResponse,
-    responses={
-        200: {"description": "The headers of the download (length, ETag), no body"},
-        **{code: DOWNLOAD_RESPONSES[code] for code in (206, 304)},
-        **responses(400, 401, 404, 410, 416, 503),
-    },
+    responses=HEAD_RESPONSES,
 )
 async def download_head(
     services: ServicesDep, request: Request, admin: IsAdmin, file_uuid: FileUUID

@@ -1,10 +1,16 @@
-"""Uploads: multipart ``POST /files`` and raw ``PUT /files/{filename}`` (``curl -T``)."""
+"""Uploads: multipart ``POST /files``, raw ``PUT /files/{filename}`` (``curl -T``) and raw
+``PUT /files`` with the name in ``Content-Disposition`` or ``?filename=`` (``curl -T FILE
+URL`` with no slash at the end: curl then sends no name)."""
 
 from __future__ import annotations
 
+import secrets
+from dataclasses import dataclass
+from email.message import Message
+from email.utils import collapse_rfc2231_value
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from starlette.status import HTTP_201_CREATED
 
 from filewallball.api.access import Admin, client_of
@@ -15,6 +21,7 @@ from filewallball.api.receiving import file_out, parse_declared_size, receiving,
 from filewallball.api.schemas import FileOut
 from filewallball.api.services import Services
 from filewallball.errors import InvalidInput
+from filewallball.models.types import FILENAME_LENGTH
 
 router = APIRouter(prefix="/files", tags=["uploads"])
 UPLOAD_ERRORS = responses(400, 401, 404, 413, 415, 422, 503, 507)
@@ -39,7 +46,7 @@ _MULTIPART_BODY: dict[str, Any] = {
         },
     }
 }
-_RAW_BODY: dict[str, Any] = {
+RAW_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
         "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
@@ -99,6 +106,43 @@ async def upload_form(services: ServicesDep, request: Request) -> FileOut:
     return await receive_form_upload(services, request)
 
 
+@dataclass(frozen=True)
+class RawUploadOptions:
+    """What a raw upload's query says besides its name."""
+
+    tags: list[str]
+    category: str | None
+    is_public: bool
+
+
+def raw_upload_options(
+    tags: Annotated[str | None, Query(description="comma-separated", max_length=4096)] = None,
+    category: Annotated[str | None, Query(max_length=100)] = None,
+    is_public: bool = True,
+) -> RawUploadOptions:
+    return RawUploadOptions(split_tags(tags), category, is_public)
+
+
+RawOptions = Annotated[RawUploadOptions, Depends(raw_upload_options)]
+
+
+async def receive_raw_upload(
+    services: Services, request: Request, filename: str, options: RawUploadOptions
+) -> FileOut:
+    """The request body as a file named ``filename``; every raw upload route uses it."""
+    async with receiving(services, client_of(request)) as upload:
+        await upload.start(
+            filename,
+            tags=options.tags,
+            category=options.category,
+            is_public=options.is_public,
+            declared_size=parse_declared_size(request.headers.get("content-length")),
+        )
+        async for chunk in request.stream():
+            await upload.write(chunk)
+        return await upload.finish(file_out)
+
+
 @router.put(
     # One template for /files/<segment>, whatever the method (OpenAPI allows no two
     # templates of the same shape): for PUT the segment is the new file's name.
@@ -107,7 +151,7 @@ async def upload_form(services: ServicesDep, request: Request) -> FileOut:
     response_model=FileOut,
     dependencies=[Admin],
     responses=UPLOAD_ERRORS,
-    openapi_extra=_RAW_BODY,
+    openapi_extra=RAW_BODY,
     max_body_size=UNLIMITED,
 )
 async def upload_raw(
@@ -122,19 +166,58 @@ async def upload_raw(
             "(the other methods of this path take a file's UUID)",
         ),
     ],
-    tags: Annotated[str | None, Query(description="comma-separated", max_length=4096)] = None,
-    category: Annotated[str | None, Query(max_length=100)] = None,
-    is_public: bool = True,
+    options: RawOptions,
 ) -> FileOut:
     """Upload the request body as a file named ``filename`` (``curl -T photo.jpg URL/``)."""
-    async with receiving(services, client_of(request)) as upload:
-        await upload.start(
-            filename,
-            tags=split_tags(tags),
-            category=category,
-            is_public=is_public,
-            declared_size=parse_declared_size(request.headers.get("content-length")),
-        )
-        async for chunk in request.stream():
-            await upload.write(chunk)
-        return await upload.finish(file_out)
+    return await receive_raw_upload(services, request, filename, options)
+
+
+@router.put(
+    "",
+    status_code=HTTP_201_CREATED,
+    response_model=FileOut,
+    dependencies=[Admin],
+    responses=UPLOAD_ERRORS,
+    openapi_extra=RAW_BODY,
+    max_body_size=UNLIMITED,
+)
+async def upload_unnamed(
+    *,
+    services: ServicesDep,
+    request: Request,
+    filename: Annotated[
+        str | None,
+        Query(
+            max_length=FILENAME_LENGTH,
+            description="The name, when Content-Disposition gives none",
+        ),
+    ] = None,
+    options: RawOptions,
+) -> FileOut:
+    """Upload the request body (``curl -T photo.jpg URL``, no slash at the end). Its name
+    is the ``filename`` of ``Content-Disposition``, else ``filename``, else
+    ``upload-<8 hex digits>``."""
+    disposition = request.headers.get("content-disposition")
+    named = (disposition and filename_in_disposition(disposition)) or filename
+    return await receive_raw_upload(services, request, named or unnamed_upload_name(), options)
+
+
+def unnamed_upload_name() -> str:
+    return f"upload-{secrets.token_hex(4)}"
+
+
+def filename_in_disposition(value: str) -> str | None:
+    """The ``filename`` of a Content-Disposition header (RFC 6266): the RFC 8187
+    ``filename*`` when given (in any charset Python knows), else ``filename``, whose raw
+    bytes must be UTF-8, as a form's file name must."""
+    header = Message()
+    header["Content-Disposition"] = value
+    given = [v for k, v in header.get_params([], "content-disposition")[1:] if k == "filename"]
+    chosen = next((v for v in given if isinstance(v, tuple)), given[0] if given else None)
+    try:
+        if isinstance(chosen, tuple):
+            return collapse_rfc2231_value(chosen, errors="strict")
+        # Starlette reads header bytes as Latin-1: undone, to read them as UTF-8.
+        return chosen.encode("latin-1").decode() if chosen is not None else None
+    except UnicodeError:
+        raise InvalidInput("the filename of Content-Disposition is not valid UTF-8") from None
