@@ -20,7 +20,7 @@ from filewallball.api.errors import PlainErrorsAsJson, install_error_handlers
 from filewallball.api.guard import RequestGuard
 from filewallball.api.lingering import LingeringClose
 from filewallball.api.metrics import POOL_SAMPLE_SECONDS, Metrics, MetricsMiddleware
-from filewallball.api.paths import path_is_utf8
+from filewallball.api.paths import Utf8QueryString, path_is_utf8
 from filewallball.api.proxies import TrustedProxies
 from filewallball.api.routes import (
     API_PREFIX,
@@ -130,6 +130,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
     app.add_middleware(MetricsMiddleware, metrics=lambda: _metrics_of(app), prefixes=(API_PREFIX,))
     app.add_middleware(PlainErrorsAsJson)
+    app.add_middleware(Utf8QueryString)
     if settings.trusted_proxies:
         app.add_middleware(TrustedProxies, networks=settings.trusted_proxies)
     # Before routing and everything else: only the headers every answer carries are

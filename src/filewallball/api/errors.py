@@ -9,12 +9,13 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from filewallball.errors import (
@@ -61,6 +62,8 @@ _BY_TYPE: list[tuple[type[FileWallBallError], int, str]] = [
     (StorageFull, 507, "storage_full"),
     (CorruptData, 500, "corrupt_data"),
 ]
+# What a route may take; a 405 or an OPTIONS answer lists those its path takes.
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 _HTTP_CODES = {
     400: "bad_request",
     401: "unauthorized",
@@ -105,10 +108,16 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(422, "validation_error", problems or "invalid request")
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, error: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, error: StarletteHTTPException) -> Response:
         code = _HTTP_CODES.get(error.status_code, f"http_{error.status_code}")
-        headers = dict(error.headers) if error.headers else None
-        return error_response(error.status_code, code, str(error.detail), headers)
+        headers = dict(error.headers) if error.headers else {}
+        message = str(error.detail)
+        if error.status_code == 405:
+            headers["Allow"] = allow = ", ".join(allowed_methods(request, headers.get("Allow")))
+            if request.method == "OPTIONS":
+                return Response(status_code=204, headers={"Allow": allow})
+            message = f"{request.method} is not allowed here; this path takes {allow}"
+        return error_response(error.status_code, code, message, headers or None)
 
     @app.exception_handler(DataError)
     async def _refused_value(_request: Request, error: DataError) -> JSONResponse:
@@ -200,6 +209,28 @@ async def _send_as_json(send: Send, start: Message, text: str) -> None:
     await send({"type": "http.response.body", "body": response.body})
 
 
+def allowed_methods(request: Request, raised: str | None) -> list[str]:
+    """Every method the request's path takes, OPTIONS included. Starlette's 405 names
+    only the methods of the first route whose path matched (``raised``): another route
+    of the same path, or a method another router serves there, would be left out. A
+    mount takes any method, so only the one it raised counts for it."""
+    found = {"OPTIONS", *(m.strip() for m in (raised or "").split(",") if m.strip())}
+    routes = [route for route in request.app.router.routes if not isinstance(route, Mount)]
+    scope = request.scope
+    # Inside a mount, root_path has the mount's path too: the app's own is kept apart.
+    root_path = scope.get("app_root_path", scope.get("root_path", ""))
+    for method in _METHODS:
+        probe: Scope = {
+            "type": "http",
+            "method": method,
+            "path": scope["path"],
+            "root_path": root_path,
+        }
+        if any(route.matches(probe)[0] is Match.FULL for route in routes):
+            found.add(method)
+    return sorted(found)
+
+
 def _describe(problem: Any) -> str:
     where = ".".join(str(part) for part in problem.get("loc", ()) if part != "body")
     return f"{where}: {problem.get('msg', 'invalid')}" if where else str(problem.get("msg"))
@@ -211,6 +242,7 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         400: "Invalid input",
         401: "Admin token missing or wrong",
         404: "No such file (or not visible to you)",
+        405: "The path takes no such method (Allow lists those it takes)",
         409: "Conflicts with existing data",
         410: "The file's content is lost",
         413: "Too large",

@@ -1,12 +1,16 @@
-"""The request's path, as the routes see it."""
+"""The request's path and query string, as the routes see them."""
 
 from __future__ import annotations
 
+import re
 from urllib.parse import unquote_to_bytes
 
 from fastapi import Request
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from filewallball.api.errors import ApiError
+
+_NOT_ASCII = re.compile(rb"[\x80-\xff]")
 
 
 async def path_is_utf8(request: Request) -> None:
@@ -22,3 +26,20 @@ async def path_is_utf8(request: Request) -> None:
             unquote_to_bytes(raw).decode()
     except UnicodeDecodeError:
         raise ApiError(400, "invalid_input", "the URL's path is not valid UTF-8") from None
+
+
+class Utf8QueryString:
+    """Reads raw UTF-8 in a query string (``?q=café`` as curl and browsers send what was
+    typed) as UTF-8. Starlette reads the query's raw bytes as Latin-1 and only its
+    percent-escapes as UTF-8, so ``q`` would be ``"cafÃ©"``: the bytes are escaped first,
+    which is what the client should have sent."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        query: bytes = scope.get("query_string", b"")
+        if not query.isascii():
+            escaped = _NOT_ASCII.sub(lambda byte: b"%%%02X" % byte[0][0], query)
+            scope = {**scope, "query_string": escaped}
+        await self.app(scope, receive, send)
