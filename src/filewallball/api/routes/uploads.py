@@ -143,17 +143,20 @@ async def receive_raw_upload(
         return await upload.finish(file_out)
 
 
-@router.put(
-    # One template for /files/<segment>, whatever the method (OpenAPI allows no two
-    # templates of the same shape): for PUT the segment is the new file's name.
-    "/{file_uuid}",
-    status_code=HTTP_201_CREATED,
-    response_model=FileOut,
-    dependencies=[Admin],
-    responses=UPLOAD_ERRORS,
-    openapi_extra=RAW_BODY,
-    max_body_size=UNLIMITED,
-)
+# What the routes of /files that take a raw body declare.
+_RAW_UPLOAD: dict[str, Any] = {
+    "status_code": HTTP_201_CREATED,
+    "response_model": FileOut,
+    "dependencies": [Admin],
+    "responses": UPLOAD_ERRORS,
+    "openapi_extra": RAW_BODY,
+    "max_body_size": UNLIMITED,
+}
+
+
+# One template for /files/<segment>, whatever the method (OpenAPI allows no two
+# templates of the same shape): for PUT the segment is the new file's name.
+@router.put("/{file_uuid}", **_RAW_UPLOAD)
 async def upload_raw(
     *,
     services: ServicesDep,
@@ -172,15 +175,7 @@ async def upload_raw(
     return await receive_raw_upload(services, request, filename, options)
 
 
-@router.put(
-    "",
-    status_code=HTTP_201_CREATED,
-    response_model=FileOut,
-    dependencies=[Admin],
-    responses=UPLOAD_ERRORS,
-    openapi_extra=RAW_BODY,
-    max_body_size=UNLIMITED,
-)
+@router.put("", **_RAW_UPLOAD)
 async def upload_unnamed(
     *,
     services: ServicesDep,
