@@ -17,6 +17,7 @@ PUBLIC = {
     "filewallball.api": ["create_app"],
     "filewallball.cli": ["main"],
     "filewallball.database": [
+        "CHECKPOINT_SECONDS",
         "GROUP_COMMIT",
         "READ_ONLY",
         "AsyncDatabase",

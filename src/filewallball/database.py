@@ -40,6 +40,7 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 __all__ = [
+    "CHECKPOINT_SECONDS",
     "GROUP_COMMIT",
     "READ_ONLY",
     "AsyncDatabase",
@@ -171,6 +172,17 @@ def is_deadlock(error: BaseException) -> bool:
     return bool(args) and args[0] == MARIADB_DEADLOCK
 
 
+# SQLite's own checkpoint after a commit never waits: while some reader always holds a
+# place in the write-ahead log, the log is never started again and only grows, and the
+# first command after a crash of the service replays and copies back all of it. So the
+# service checkpoints every CHECKPOINT_SECONDS, waiting up to CHECKPOINT_WAIT_MS (writers
+# wait for it meanwhile) for the log to be free and then emptying it; and a log that
+# SQLite starts again is cut back to WAL_SIZE_LIMIT.
+WAL_SIZE_LIMIT = 16 * 1024 * 1024
+CHECKPOINT_SECONDS = 10.0
+CHECKPOINT_WAIT_MS = 200
+
+
 def _configure_sqlite(engine: Engine, busy_timeout: int) -> None:
     @event.listens_for(engine, "connect")
     def _configure(dbapi_connection: Any, _record: Any) -> None:
@@ -182,6 +194,7 @@ def _configure_sqlite(engine: Engine, busy_timeout: int) -> None:
         cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout)}")
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA synchronous = FULL")  # see _begin
+        cursor.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}")
         cursor.close()
         # SQLite's own lower() knows only ASCII; case-insensitive search must match "Ü" too.
         dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
@@ -327,6 +340,17 @@ class AsyncDatabase:
             return DatabaseHealth(False, dialect.name, None, self.pool_status(), _short(error))
         return DatabaseHealth(True, dialect.name, _ms_since(started), self.pool_status())
 
+    async def checkpoint(self) -> None:
+        """Copy SQLite's write-ahead log into the database and empty it, if no reader or
+        writer uses it within CHECKPOINT_WAIT_MS; else copy what no reader still needs.
+        WalFlush's fsync of an emptied log is still right: the checkpoint synced the
+        database before emptying it."""
+        if self.wal is not None:
+            async with self.engine.connect() as connection:
+                await connection.run_sync(
+                    lambda sync: _checkpoint(sync.connection.dbapi_connection)
+                )
+
     def pool_status(self) -> PoolStatus:
         return _pool_status(self.engine.pool)
 
@@ -408,6 +432,22 @@ def _probe(dbapi_connection: Any, dialect_name: str) -> None:
     try:
         cursor.execute("PRAGMA schema_version" if dialect_name == "sqlite" else "SELECT 1")
         cursor.fetchall()
+    finally:
+        cursor.close()
+
+
+def _checkpoint(dbapi_connection: Any) -> None:
+    """TRUNCATE with a short wait: outside any transaction, which would hold the log."""
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA busy_timeout")
+        [(busy_timeout,)] = cursor.fetchall()
+        cursor.execute(f"PRAGMA busy_timeout = {CHECKPOINT_WAIT_MS}")
+        try:
+            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            cursor.fetchall()
+        finally:
+            cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout)}")
     finally:
         cursor.close()
 

@@ -40,10 +40,16 @@ def _scrape(running: Running) -> str:
 
 
 def _shared_dir(worker: int) -> Path:
-    """Where the worker keeps its metrics: the files it has mapped."""
-    mapped = Path(f"/proc/{worker}/maps").read_text().split()
-    [counters] = {Path(path) for path in mapped if path.endswith(f"/counter_{worker}.db")}
-    return counters.parent
+    """Where the worker keeps its metrics: the files it has mapped, once its app has
+    started (the first worker may answer /health before the second one is up)."""
+    deadline = time.monotonic() + 30
+    while True:
+        mapped = Path(f"/proc/{worker}/maps").read_text().split()
+        found = {Path(path) for path in mapped if path.endswith(f"/counter_{worker}.db")}
+        if found or time.monotonic() > deadline:
+            [counters] = found
+            return counters.parent
+        time.sleep(0.05)
 
 
 def _uploads_of(shared: Path, worker: int) -> float:

@@ -34,7 +34,7 @@ from filewallball.api.routes import (
     uploads,
 )
 from filewallball.api.services import Services
-from filewallball.database import AsyncDatabase
+from filewallball.database import CHECKPOINT_SECONDS, AsyncDatabase
 from filewallball.settings import Settings, get_settings
 from filewallball.storage import open_store
 
@@ -94,6 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "housekeeping jobs",
             at_start=True,
         )
+        services.every(CHECKPOINT_SECONDS, database.checkpoint, "checkpoint the SQLite log")
         app.state.services = services
         try:
             yield

@@ -30,11 +30,10 @@ from typing import Any
 
 import click
 import sqlalchemy as sa
-from alembic.runtime.migration import MigrationContext
 from sqlalchemy.orm import Session
 
 from filewallball import __version__
-from filewallball.cli.init import prepare
+from filewallball.cli.init import prepare, schema_revision
 from filewallball.cli.shared import Installation, open_installation, plural, reports_errors
 from filewallball.hashing import CHUNK_SIZE, sha256_of_file
 from filewallball.operations.integrity import Contents, named_contents
@@ -286,4 +285,4 @@ def _contents(engine: sa.Engine) -> Contents:
 
 def _revision(engine: sa.Engine) -> str | None:
     with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        return schema_revision(connection)

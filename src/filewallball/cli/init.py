@@ -1,17 +1,19 @@
-"""``filewallball init``: make a ready installation and say where everything is."""
+"""``filewallball init``: make a ready installation and say where everything is.
+
+Alembic is imported by the functions that migrate or read the revision, not here: it
+loads every dialect it knows and Mako, more than all of ``filewallball ls`` needs.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import click
-from alembic import command
-from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Connection
 
 from filewallball.cli.problems import missing_database
 from filewallball.database import Database
 from filewallball.durability import durability_warnings
-from filewallball.migrations import alembic_config
 from filewallball.settings import Settings, get_settings
 
 
@@ -47,11 +49,15 @@ def prepare(settings: Settings) -> Prepared:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     if settings.sqlite_path is not None:
         settings.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+    from alembic import command
+
+    from filewallball.migrations import alembic_config
+
     database = Database.from_settings(settings)
     try:
         with database.engine.connect() as connection:
             command.upgrade(alembic_config(connection), "head")
-            revision = MigrationContext.configure(connection).get_current_revision()
+            revision = schema_revision(connection)
             warnings = tuple(durability_warnings(connection))
         health = database.health()
     finally:
@@ -68,12 +74,19 @@ def check_schema(settings: Settings) -> None:
     database = Database.from_settings(settings)
     try:
         with database.engine.connect() as connection:
-            revision = MigrationContext.configure(connection).get_current_revision()
+            revision = schema_revision(connection)
     finally:
         database.dispose()
     if revision is None:
         url = settings.sqlalchemy_url.render_as_string(hide_password=True)
         raise click.ClickException(f"{url} has no schema yet: run `filewallball init`")
+
+
+def schema_revision(connection: Connection) -> str | None:
+    """The database's Alembic revision; None before the first migration."""
+    from alembic.runtime.migration import MigrationContext
+
+    return MigrationContext.configure(connection).get_current_revision()
 
 
 @click.command()

@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from alembic.util.exc import CommandError
 from pydantic import ValidationError
 from pydantic_settings import SettingsError
 from sqlalchemy.engine import URL
@@ -34,6 +33,8 @@ def one_line(error: BaseException, url: URL | None) -> str | None:
             f"{URL_SETTING}: {error}; use sqlite:///PATH, mysql+pymysql://, mariadb+pymysql:// "
             "or postgresql+psycopg://"
         )
+    from alembic.util.exc import CommandError  # only when something failed: see cli.init
+
     if isinstance(error, CommandError):
         return str(error)
     if isinstance(error, OSError) and error.filename is not None:

@@ -12,16 +12,16 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from granian.constants import HTTPModes, Interfaces, Loops
-from granian.http import HTTP1Settings
-from granian.log import LogLevels
-from granian.server import MPServer  # worker processes (granian.Granian on a GIL build)
 
 from filewallball.cli.init import check_schema, prepare, settings_source
 from filewallball.processes import is_running
 from filewallball.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from granian.server import MPServer
 
 # prometheus_client's: read when it is first imported, so set before any worker imports
 # the app (not imported here, which would be too early for workers forked from here).
@@ -84,7 +84,13 @@ def remove_abandoned_metrics() -> None:
 
 def server(settings: Settings, host: str, port: int, workers: int) -> MPServer:
     """The workers import the app themselves and read the same settings from the
-    environment. Granian reads no X-Forwarded-For: the app believes only trusted proxies."""
+    environment. Granian reads no X-Forwarded-For: the app believes only trusted proxies.
+    Granian is imported here, so that the other commands never load it (nor uvloop)."""
+    from granian.constants import HTTPModes, Interfaces, Loops
+    from granian.http import HTTP1Settings
+    from granian.log import LogLevels
+    from granian.server import MPServer  # worker processes (granian.Granian on a GIL build)
+
     return MPServer(
         "filewallball.api:create_app",
         factory=True,
