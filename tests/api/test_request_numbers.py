@@ -10,9 +10,10 @@ from fastapi.testclient import TestClient
 
 from filewallball.api.errors import ApiError
 from filewallball.api.numbers import bounded_decimal
-from filewallball.api.receiving import MAX_FILE_SIZE, parse_declared_size
+from filewallball.api.receiving import parse_declared_size
 from filewallball.api.routes.content import usable_range
 from filewallball.errors import InvalidInput
+from filewallball.models.types import MAX_BIGINT
 
 HUGE = "9" * 5000  # int() refuses more than 4,300 digits
 
@@ -85,7 +86,7 @@ def test_a_range_with_nothing_satisfiable_is_416(header: str, size: int) -> None
 def test_a_declared_size_is_a_number_and_an_absurd_one_is_above_every_limit() -> None:
     assert parse_declared_size(None) is None
     assert parse_declared_size("1234") == 1234
-    assert parse_declared_size(HUGE) == MAX_FILE_SIZE + 1
+    assert parse_declared_size(HUGE) == MAX_BIGINT + 1
     for bad in ("12a", "-1", "\u00b2", "", "0x10"):
         with pytest.raises(InvalidInput, match="not a number"):
             parse_declared_size(bad)

@@ -12,12 +12,11 @@ from filewallball.api.numbers import bounded_decimal
 from filewallball.api.schemas import FileOut
 from filewallball.api.services import Services
 from filewallball.errors import InvalidInput
+from filewallball.models.types import MAX_BIGINT
 from filewallball.operations.clients import Client
 from filewallball.operations.records import file_record
 from filewallball.operations.uploads import Completed
 from filewallball.uploading import Upload
-
-MAX_FILE_SIZE = 2**63 - 1  # files.file_size is a BIGINT
 
 
 def split_tags(text: str | None) -> list[str]:
@@ -53,7 +52,7 @@ def parse_declared_size(value: str | None) -> int | None:
     every limit refuses (413) before a byte is stored."""
     if value is None:
         return None
-    size = bounded_decimal(value.strip(), MAX_FILE_SIZE + 1)
+    size = bounded_decimal(value.strip(), MAX_BIGINT + 1)
     if size is None:
         raise InvalidInput(f"Content-Length {value[:40]!r} is not a number")
     return size

@@ -15,6 +15,7 @@ from filewallball.api.schemas import CategoryOut, SettingValue, TagCount
 from filewallball.models.types import (
     CATEGORY_NAME_LENGTH,
     DESCRIPTION_LENGTH,
+    MAX_BIGINT,
     MIME_TYPE_LENGTH,
     SETTING_KEY_LENGTH,
 )
@@ -129,7 +130,7 @@ class Policy(BaseModel):
     model_config = ConfigDict(extra="forbid")
     mime_type: str = Field(max_length=MIME_TYPE_LENGTH)
     is_allowed: bool = True
-    max_file_size: int | None = Field(None, ge=0, le=2**63 - 1)  # None: no cap of its own
+    max_file_size: int | None = Field(None, ge=0, le=MAX_BIGINT)  # None: no cap of its own
     description: str | None = Field(None, max_length=DESCRIPTION_LENGTH)
 
 

@@ -21,11 +21,11 @@ from filewallball.api.receiving import file_out, parse_declared_size, receiving,
 from filewallball.api.schemas import FileOut
 from filewallball.api.services import Services
 from filewallball.errors import InvalidInput
-from filewallball.models.types import FILENAME_LENGTH
+from filewallball.models.types import CATEGORY_NAME_LENGTH, FILENAME_LENGTH, MAX_BIGINT
 
 router = APIRouter(prefix="/files", tags=["uploads"])
 UPLOAD_ERRORS = responses(400, 401, 404, 413, 415, 422, 503, 507)
-UNLIMITED = 2**63 - 1  # the upload's own limits apply while it streams (uploading.Upload)
+UNLIMITED = MAX_BIGINT  # the upload's own limits apply while it streams (uploading.Upload)
 
 _MULTIPART_BODY: dict[str, Any] = {
     "requestBody": {
@@ -117,7 +117,7 @@ class RawUploadOptions:
 
 def raw_upload_options(
     tags: Annotated[str | None, Query(description="comma-separated", max_length=4096)] = None,
-    category: Annotated[str | None, Query(max_length=100)] = None,
+    category: Annotated[str | None, Query(max_length=CATEGORY_NAME_LENGTH)] = None,
     is_public: bool = True,
 ) -> RawUploadOptions:
     return RawUploadOptions(split_tags(tags), category, is_public)
