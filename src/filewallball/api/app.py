@@ -82,7 +82,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         async def sample_pool() -> None:
             services.metrics.sample_pool()
 
-        services.every(POOL_SAMPLE_SECONDS, sample_pool, "sample the pool", at_start=True)
+        if services.metrics.samples_pool_in_background:
+            services.every(POOL_SAMPLE_SECONDS, sample_pool, "sample the pool", at_start=True)
         services.every(
             maintenance.FOLD_SECONDS,
             lambda: services.housekeep(maintenance.fold_file_counts),

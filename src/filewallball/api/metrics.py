@@ -118,6 +118,13 @@ class Metrics:
         if status >= 400:
             self.errors.labels(str(status)).inc()
 
+    @property
+    def samples_pool_in_background(self) -> bool:
+        """Whether the pool must be sampled between scrapes: under ``serve``, where the
+        worker answering a scrape reads the other workers' gauges from their files.
+        Alone, a process samples its own pool when it is scraped."""
+        return self.shared_dir is not None and bool(self._pool)
+
     def sample_pool(self) -> None:
         status = self.pool_status()
         for name, gauge in self._pool.items():
