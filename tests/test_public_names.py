@@ -38,6 +38,7 @@ PUBLIC = {
         "FileWallBallError",
         "Gone",
         "InvalidInput",
+        "InvalidValue",
         "NotFound",
         "StorageFull",
         "TooLarge",

@@ -1,7 +1,8 @@
 """The errors operations raise, each meaning one thing to a caller (and one HTTP status):
 
     FileWallBallError
-     ├── InvalidInput   the caller's input breaks a rule; the message names it   (400/422)
+     ├── InvalidInput   the caller's input breaks a rule; the message names it   (400)
+     │    └── InvalidValue  well formed, but not a value the field takes            (422)
      ├── NotFound       no such (live) file, tag, category or setting             (404)
      ├── Conflict       the change collides with existing data                    (409)
      ├── Gone           the file's content is lost or damaged (found by fsck)     (410)
@@ -24,6 +25,7 @@ __all__ = [
     "FileWallBallError",
     "Gone",
     "InvalidInput",
+    "InvalidValue",
     "NotFound",
     "StorageFull",
     "TooLarge",
@@ -37,6 +39,11 @@ class FileWallBallError(Exception):
 
 class InvalidInput(FileWallBallError, ValueError):
     pass
+
+
+class InvalidValue(InvalidInput):
+    """A value of the right shape that the field does not take (a setting's
+    ``maybe`` where only ``allow`` or ``deny`` make sense): what 422 means."""
 
 
 class NotFound(FileWallBallError, LookupError):

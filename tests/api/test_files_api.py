@@ -157,7 +157,7 @@ def test_categories_extensions_and_settings(admin: TestClient) -> None:
     assert "log_retention_days" not in public
     assert "log_retention_days" in admin.get("/api/v1/settings").json()
     bad = admin.put("/api/v1/settings/trash_retention_days", json={"value": -1})
-    assert bad.status_code == 400
+    assert bad.status_code == 422
     assert "0 or more" in bad.json()["error"]["message"]
     assert admin.get("/api/v1/settings/nope").status_code == 404
 

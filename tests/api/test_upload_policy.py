@@ -100,7 +100,8 @@ def test_unknown_extensions_deny_refuses_them_again(
 
 def test_unknown_extensions_takes_allow_or_deny_only(admin: TestClient) -> None:
     refused = admin.put("/api/v1/settings/unknown_extensions", json={"value": "maybe"})
-    assert refused.is_client_error
+    assert refused.status_code == 422
+    assert refused.json()["error"]["code"] == "validation_error"
     assert "allow or deny" in refused.json()["error"]["message"]
     assert admin.get("/api/v1/settings/unknown_extensions").json()["value"] == "allow"
 

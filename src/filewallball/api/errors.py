@@ -24,6 +24,7 @@ from filewallball.errors import (
     FileWallBallError,
     Gone,
     InvalidInput,
+    InvalidValue,
     NotFound,
     StorageFull,
     TooLarge,
@@ -53,6 +54,7 @@ class ApiError(Exception):
 
 
 _BY_TYPE: list[tuple[type[FileWallBallError], int, str]] = [
+    (InvalidValue, 422, "validation_error"),  # before InvalidInput, its base
     (InvalidInput, 400, "invalid_input"),
     (NotFound, 404, "not_found"),
     (Conflict, 409, "conflict"),

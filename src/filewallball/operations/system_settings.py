@@ -18,7 +18,7 @@ from typing import Any, Final, NoReturn
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from filewallball.errors import CorruptData, InvalidInput, NotFound
+from filewallball.errors import CorruptData, InvalidInput, InvalidValue, NotFound
 from filewallball.models import SystemSetting
 from filewallball.models.system_settings import SETTING_TYPES
 from filewallball.models.types import SETTING_KEY_LENGTH
@@ -97,7 +97,7 @@ def _decode(key: str, setting_type: str, text: str | None) -> JSONValue:
         why = f": {error}" if isinstance(error, _Refused) else ""
         raise InvalidInput(f"setting {key!r} is not a valid {setting_type}{why}") from None
     if problem := _breaks_rule(key, value):
-        raise InvalidInput(problem)
+        raise InvalidValue(problem)
     return value
 
 
@@ -193,7 +193,7 @@ def set_setting(
     Two first writes of one key at once: both succeed, one after the other."""
     check_key(key)
     if problem := _breaks_rule(key, value):
-        raise InvalidInput(problem)
+        raise InvalidValue(problem)
     known = KNOWN_SETTINGS.get(key)
     if known and setting_type and setting_type != known.setting_type:
         raise InvalidInput(f"setting {key!r} must be {known.setting_type}, not {setting_type}")
