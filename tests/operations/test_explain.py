@@ -286,6 +286,10 @@ HOT_QUERIES = {
         frozenset({"ix_file_tag_relations_tag_newest"}),
         tables=frozenset({"files", "file_tag_relations"}),
     ),
+    "live files by name prefix": Hot(  # a range of names, sorted by time: the few it finds
+        lambda s, k: search_files(s, FileQuery(name_prefix="FILE 123")),
+        frozenset({"ix_files_search_name"}),
+    ),
     "statistics by category": Hot(
         lambda s, k: statistics.category_statistics(s),
         frozenset({"ix_files_category_live_created"}),
