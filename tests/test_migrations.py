@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -177,56 +175,22 @@ def test_0007_lifts_the_seeded_caps_and_keeps_the_ones_an_operator_set(
 def test_0008_gives_every_existing_file_its_search_name(scratch_engine: Engine) -> None:
     """More rows than one batch of the migration, so that its second batch runs too."""
     migrate(scratch_engine, "upgrade", "0007")
-    names = ["Résumé.txt", "한국어 문서.txt", "\uff26\uff35\uff2c\uff2c \ufb01le.pdf"]
-    names += [f"Übung {n}.md" for n in range(1200)]
-    now = datetime(2026, 12, 1, tzinfo=UTC)
+    wide = "\uff26\uff35\uff2c\uff2c \ufb01le.pdf"  # fullwidth FULL, the fi ligature
+    names = ["Résumé.txt", "한국어 문서.txt", wide, *(f"Übung {n}.md" for n in range(1000))]
     with scratch_engine.begin() as connection:
-        connection.execute(
-            sa.insert(sa.table("files", *(sa.column(c) for c in OLD_FILE_COLUMNS))),
-            [
-                {
-                    "file_uuid": str(uuid.UUID(int=n)),
-                    "original_filename": name,
-                    "stored_filename": "x",
-                    "file_extension": name.rpartition(".")[2],
-                    "mime_type": "text/plain",
-                    "file_size": 1,
-                    "file_hash": "0" * 64,
-                    "storage_path": "x",
-                    "is_public": True,
-                    "is_deleted": False,
-                    "created_at": now.replace(tzinfo=None),
-                    "updated_at": now.replace(tzinfo=None),
-                }
-                for n, name in enumerate(names)
-            ],
+        factories.insert_early_files(
+            connection, [factories.spec(original_filename=name) for name in names]
         )
     migrate(scratch_engine, "upgrade", "0008")
+    query = sa.text("SELECT original_filename, search_name FROM files")
     with scratch_engine.connect() as connection:
-        stored = dict(
-            connection.execute(sa.text("SELECT original_filename, search_name FROM files")).all()
-        )
+        stored = dict(connection.execute(query).all())
     assert stored["Résumé.txt"] == "resume.txt"
     assert stored["한국어 문서.txt"] == "한국어 문서.txt"
-    assert stored["\uff26\uff35\uff2c\uff2c \ufb01le.pdf"] == "full file.pdf"
-    assert stored["Übung 1199.md"] == "ubung 1199.md"
+    assert stored[wide] == "full file.pdf"
+    assert stored["Übung 999.md"] == "ubung 999.md"
+    assert len(stored) == len(names)
     assert "" not in stored.values()
-
-
-OLD_FILE_COLUMNS = (
-    "file_uuid",
-    "original_filename",
-    "stored_filename",
-    "file_extension",
-    "mime_type",
-    "file_size",
-    "file_hash",
-    "storage_path",
-    "is_public",
-    "is_deleted",
-    "created_at",
-    "updated_at",
-)
 
 
 BATCH_MIGRATION = '''"""widen tag colours
