@@ -11,7 +11,6 @@ import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from filewallball.errors import InvalidInput
@@ -21,6 +20,7 @@ from filewallball.operations import files, tags
 from filewallball.operations.search import FileQuery, Page, files_by_tags, search_files
 from tests import factories
 from tests.servers import only_on
+from tests.statements import emitted
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 NAMES = [
@@ -359,19 +359,10 @@ def test_a_name_prefix_is_an_index_range_on_sqlite(session: Session) -> None:
     files.bulk_insert_files(
         session, [factories.spec(original_filename=f"file {n}.txt") for n in range(300)]
     )
-    statements: list[tuple[str, Any]] = []
-
-    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        statements.append((statement, parameters))
-
+    statement, parameters = emitted(
+        session, lambda s: search_files(s, FileQuery(name_prefix="File 12"))
+    )[0]
     connection = session.connection()
-    event.listen(connection, "before_cursor_execute", capture)
-    try:
-        page = search_files(session, FileQuery(name_prefix="File 12"))
-    finally:
-        event.remove(connection, "before_cursor_execute", capture)
-    assert len(page.items) == 11  # file 12, file 120 ... file 129
-    statement, parameters = statements[0]
     plan = [
         row[3] for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
     ]
