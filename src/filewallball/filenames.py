@@ -79,5 +79,6 @@ def searchable_name(text: str) -> str:
     other wide compatibility characters grow that long."""
     folded = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", text).casefold())
     bare = "".join(c for c in folded if not unicodedata.combining(c))
-    # After the marks are gone NFC only composes what NFKD split without marks: Hangul.
+    # Without the marks, NFC recomposes only what needs none: Hangul syllables (and the
+    # two-part vowels of a few Indic scripts), the same way for names and searches.
     return unicodedata.normalize("NFC", bare)[:SEARCH_NAME_LENGTH]
