@@ -3,6 +3,7 @@ seeded categories fill up and their statistics mean something."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -25,14 +26,15 @@ def _counts(admin: TestClient) -> dict[str | None, Any]:
 def test_an_uploaded_png_lands_in_the_image_category_and_its_statistics(admin: TestClient) -> None:
     images = _category_named(admin, "image")
     before = _counts(admin)
-    created = admin.put("/api/v1/files/dot.png", content=PNG)
+    name = f"dot {uuid.uuid4().hex}.png"
+    created = admin.put(f"/api/v1/files/{name}", content=PNG)
     assert created.status_code == 201, created.text
     assert created.json()["category"] == images
     after = _counts(admin)
     assert after[images] == before[images] + 1
     assert after[None] == before[None]
-    listed = admin.get("/api/v1/files", params={"category": images}).json()["items"]
-    assert [f["original_filename"] for f in listed] == ["dot.png"]
+    listed = admin.get("/api/v1/files", params={"category": images, "q": name}).json()["items"]
+    assert [f["original_filename"] for f in listed] == [name]
 
 
 def test_a_category_given_wins_and_a_type_no_category_holds_stays_uncategorised(
