@@ -5,8 +5,14 @@ from __future__ import annotations
 import hashlib
 import itertools
 import os
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
+
+from filewallball.filenames import extension_of
 from filewallball.models import (
     Blob,
     FileCategory,
@@ -106,3 +112,59 @@ def random_content(size: int) -> bytes:
     an MP3, a BMP, an EXE... about once in 6,000 (filetype, measured over 200,000), and a
     suite that uploads thousands of them would fail now and then with a 415."""
     return (UNSNIFFABLE + os.urandom(max(size - len(UNSNIFFABLE), 0)))[:size]
+
+
+# The columns of files since revision 0001: what a test of a later migration writes
+# before that migration adds its own (the models' columns would not exist yet).
+EARLY_FILES = sa.table(
+    "files",
+    *(
+        sa.column(name)
+        for name in (
+            "file_uuid",
+            "original_filename",
+            "stored_filename",
+            "file_extension",
+            "mime_type",
+            "file_size",
+            "file_hash",
+            "storage_path",
+            "file_category_id",
+            "is_public",
+            "is_deleted",
+            "created_at",
+            "updated_at",
+        )
+    ),
+)
+
+
+def insert_early_files(
+    connection: sa.Connection, specs: Sequence[FileSpec], category_ids: Mapping[str, int] = {}
+) -> list[str]:
+    """Rows of ``files`` for ``specs``, written with the columns of revision 0001 only;
+    returns their UUIDs."""
+    uuids = [spec.file_uuid or str(uuid.uuid4()) for spec in specs]
+    moment = datetime(2026, 12, 1)  # noqa: DTZ001 - naive UTC, as every database takes it
+    connection.execute(
+        sa.insert(EARLY_FILES),
+        [
+            {
+                "file_uuid": file_uuid,
+                "original_filename": spec.original_filename,
+                "stored_filename": spec.storage_path.rpartition("/")[2],
+                "file_extension": extension_of(spec.original_filename),
+                "mime_type": spec.mime_type,
+                "file_size": spec.file_size,
+                "file_hash": spec.file_hash,
+                "storage_path": spec.storage_path,
+                "file_category_id": category_ids[spec.category] if spec.category else None,
+                "is_public": spec.is_public,
+                "is_deleted": False,
+                "created_at": moment,
+                "updated_at": moment,
+            }
+            for file_uuid, spec in zip(uuids, specs, strict=True)
+        ],
+    )
+    return uuids

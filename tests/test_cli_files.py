@@ -224,7 +224,9 @@ def test_search_filters_sorts_and_pages(installation: CliInstallation, tmp_path:
     assert listing("--q", "OTO") == ["photo.jpg"]
     assert listing("report") == ["report.md"]  # the text as an argument: search report
     assert listing("--mime", "image/") == ["photo.jpg"]
-    assert listing("--category", "documents") == ["report.md"]
+    assert listing("--category", "documents") == ["notes.txt", "report.md"]  # by its type
+    assert listing("--name-prefix", "NOTE") == ["notes.txt"]
+    assert listing("--name-prefix", "otes") == []
     assert listing("--min-size", "15", "--max-size", "25") == ["notes.txt"]
     assert listing("--private") == ["photo.jpg"]
     assert listing("--public") == ["notes.txt", "report.md"]
@@ -400,7 +402,7 @@ def test_stats_count_what_was_uploaded(installation: CliInstallation, tmp_path: 
         "--category",
         "documents",
     )
-    upload(write(tmp_path / "c.txt", b"1234567"))
+    upload(write(tmp_path / "c.bin", b"1234567"))  # a type no category holds
     gone = uuids_by_name(upload(write(tmp_path / "d.txt", b"123"), "--category", "documents"))
     # upload folds the counts' rows before it ends: one row per category key
     keys = installation.scalars(sa.select(FileCount.category_key))

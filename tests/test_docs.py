@@ -14,6 +14,7 @@ import crossplane
 import pytest
 
 from filewallball.cli import main
+from filewallball.operations.search import FileQuery
 from filewallball.settings import Settings
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
@@ -37,6 +38,11 @@ def _commands(group: click.Group, prefix: str) -> list[str]:
 @pytest.mark.parametrize("command", _commands(main, "filewallball"))
 def test_every_command_is_documented(command: str) -> None:
     assert command in README
+
+
+@pytest.mark.parametrize("parameter", sorted(FileQuery.model_fields))
+def test_every_search_parameter_is_documented(parameter: str) -> None:
+    assert f"`{parameter}`" in README
 
 
 # The examples: every command line, the systemd unit, the nginx site, the settings file.

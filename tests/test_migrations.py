@@ -172,6 +172,27 @@ def test_0007_lifts_the_seeded_caps_and_keeps_the_ones_an_operator_set(
     assert (caps["png"], caps["pdf"], caps["exe"]) == (7, 200 * 1024 * 1024, 0)
 
 
+def test_0008_gives_every_existing_file_its_search_name(scratch_engine: Engine) -> None:
+    """More rows than one batch of the migration, so that its second batch runs too."""
+    migrate(scratch_engine, "upgrade", "0007")
+    wide = "\uff26\uff35\uff2c\uff2c \ufb01le.pdf"  # fullwidth FULL, the fi ligature
+    names = ["Résumé.txt", "한국어 문서.txt", wide, *(f"Übung {n}.md" for n in range(1000))]
+    with scratch_engine.begin() as connection:
+        factories.insert_early_files(
+            connection, [factories.spec(original_filename=name) for name in names]
+        )
+    migrate(scratch_engine, "upgrade", "0008")
+    query = sa.text("SELECT original_filename, search_name FROM files")
+    with scratch_engine.connect() as connection:
+        stored = dict(connection.execute(query).all())
+    assert stored["Résumé.txt"] == "resume.txt"
+    assert stored["한국어 문서.txt"] == "한국어 문서.txt"
+    assert stored[wide] == "full file.pdf"
+    assert stored["Übung 999.md"] == "ubung 999.md"
+    assert len(stored) == len(names)
+    assert "" not in stored.values()
+
+
 BATCH_MIGRATION = '''"""widen tag colours
 
 Revision ID: 9001

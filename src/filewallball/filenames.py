@@ -3,7 +3,8 @@
 The name a person gave a file is kept for display, so it is checked rather than rewritten:
 one line of printable, visible text (no path, no control or invisible characters),
 NFC-normalised so that the
-same name typed on two systems compares equal.
+same name typed on two systems compares equal. Search reads another form of it, kept
+beside it (``searchable_name``).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import re
 import unicodedata
 
 from filewallball.errors import InvalidInput
-from filewallball.models.types import EXTENSION_LENGTH, FILENAME_LENGTH
+from filewallball.models.types import EXTENSION_LENGTH, FILENAME_LENGTH, SEARCH_NAME_LENGTH
 
 _EXTENSION = re.compile(rf"[a-z0-9]{{1,{EXTENSION_LENGTH}}}")
 # Control, format and line/paragraph separators; other non-printables (NBSP, U+202F in
@@ -66,3 +67,18 @@ def extension_of(name: str) -> str:
         return ""
     extension = name.rpartition(".")[2].lower()
     return extension if _EXTENSION.fullmatch(extension) else ""
+
+
+def searchable_name(text: str) -> str:
+    """The form of a name (or of a search for one) that search compares: case-folded,
+    compatibility-decomposed (NFKD) without combining marks, so that ``resume`` finds
+    ``Résumé.txt`` and ``ﬁle`` finds ``file``; Hangul composed again (NFC), so that a
+    Korean syllable matches whole syllables, not the jamo inside others.
+
+    The result is at most SEARCH_NAME_LENGTH characters: only names of ligatures and
+    other wide compatibility characters grow that long."""
+    folded = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", text).casefold())
+    bare = "".join(c for c in folded if not unicodedata.combining(c))
+    # Without the marks, NFC recomposes only what needs none: Hangul syllables (and the
+    # two-part vowels of a few Indic scripts), the same way for names and searches.
+    return unicodedata.normalize("NFC", bare)[:SEARCH_NAME_LENGTH]

@@ -63,6 +63,24 @@ def test_search_filters_sorts_and_pages(admin: TestClient) -> None:
     assert sorted(i["file_size"] for i in ranged["items"]) == [200, 300, 400]
 
 
+def test_a_renamed_file_is_found_by_its_new_name_only(admin: TestClient) -> None:
+    marker = uuid.uuid4().hex[:10]
+    stored = _upload(admin, f"Ébauche {marker}.txt")
+    assert _found(admin, q=f"ebauche {marker}") == [stored["file_uuid"]]
+    renamed = admin.patch(
+        f"/api/v1/files/{stored['file_uuid']}", json={"original_filename": f"Rapport {marker}.txt"}
+    )
+    assert renamed.status_code == 200, renamed.text
+    assert _found(admin, q=f"ebauche {marker}") == []
+    assert _found(admin, name_prefix=f"RAPPORT {marker}") == [stored["file_uuid"]]
+
+
+def _found(admin: TestClient, **params: str) -> list[str]:
+    page = admin.get("/api/v1/files", params=params)
+    assert page.status_code == 200, page.text
+    return [item["file_uuid"] for item in page.json()["items"]]
+
+
 @pytest.mark.parametrize(
     ("params", "status", "words"),
     [

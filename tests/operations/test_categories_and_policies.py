@@ -204,3 +204,24 @@ def test_of_two_renames_of_one_category_at_once_the_second_finds_it_gone(
     assert isinstance(result, NotFound), result
     with sessions() as session:
         assert [c.name for c in categories.list_categories(session) if c.name in "abc"] == ["c"]
+
+
+def test_every_seeded_allowed_type_has_a_seeded_category(session: Session) -> None:
+    seeded = {c.name for c in categories.list_categories(session)}
+    chosen = {
+        policy.extension: categories.category_for_type(session, policy.mime_type)
+        for policy in extensions.list_policies(session)
+        if policy.is_allowed
+    }
+    assert {extension for extension, name in chosen.items() if name not in seeded} == set()
+    assert chosen["png"] == chosen["heic"] != chosen["mp4"]
+    assert chosen["csv"] == chosen["xlsx"] != chosen["pdf"]
+    assert categories.category_for_type(session, "text/x-rust") == chosen["py"]
+    assert categories.category_for_type(session, "application/octet-stream") is None
+
+
+def test_a_renamed_seeded_category_is_no_longer_chosen_by_type(session: Session) -> None:
+    name = categories.category_for_type(session, "video/mp4")
+    assert name is not None
+    categories.update_category(session, name, new_name="films")
+    assert categories.category_for_type(session, "video/mp4") is None

@@ -183,17 +183,22 @@ def test_the_migration_counts_the_files_already_there(scratch_engine: Engine) ->
     with scratch_engine.connect() as connection:
         command.upgrade(alembic_config(connection), "0004")
     sessions = sessionmaker(scratch_engine)
-    with sessions.begin() as session:
-        shared = factories.spec(category="documents", file_size=5)
-        specs = [
-            shared,
-            factories.spec(category="documents", file_size=5, file_hash=shared.file_hash),
-            factories.spec(category="images", file_size=7),
-            factories.spec(file_size=11),
-            factories.spec(file_size=13),
-        ]
-        created = files.bulk_insert_files(session, specs)
-        files.soft_delete_file(session, created[-1][1])
+    shared = factories.spec(category="documents", file_size=5)
+    specs = [
+        shared,
+        factories.spec(category="documents", file_size=5, file_hash=shared.file_hash),
+        factories.spec(category="images", file_size=7),
+        factories.spec(file_size=11),
+        factories.spec(file_size=13),
+    ]
+    with scratch_engine.begin() as connection:
+        categories = dict(connection.execute(sa.select(FileCategory.name, FileCategory.id)).all())
+        *_, deleted = factories.insert_early_files(connection, specs, categories)
+        connection.execute(
+            sa.update(factories.EARLY_FILES)
+            .where(factories.EARLY_FILES.c.file_uuid == deleted)
+            .values(is_deleted=True)
+        )
     upgrade(scratch_engine)
     with sessions() as session:
         totals, per_category = recount(session)

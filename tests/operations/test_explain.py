@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from alembic import command
-from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -24,6 +23,7 @@ from filewallball.operations import activity, files, records, statistics
 from filewallball.operations.files import FileSpec
 from filewallball.operations.search import FileQuery, search_files
 from tests.servers import Server, require_server, settings_for
+from tests.statements import emitted
 
 # Filling each database with FILES rows takes most of a minute.
 pytestmark = pytest.mark.slow
@@ -122,21 +122,6 @@ def _fill(engine: Engine) -> None:
                 if engine.dialect.name in ("mysql", "mariadb")
                 else f"VACUUM ANALYZE {table}"
             )
-
-
-def _emitted(session: Session, work: Callable[[Session], object]) -> list[tuple[str, Any]]:
-    statements: list[tuple[str, Any]] = []
-
-    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        statements.append((statement, parameters))
-
-    connection = session.connection()
-    event.listen(connection, "before_cursor_execute", capture)
-    try:
-        work(session)
-    finally:
-        event.remove(connection, "before_cursor_execute", capture)
-    return statements
 
 
 def _plan(session: Session, statement: str, parameters: Any) -> list[dict[str, Any]]:
@@ -286,6 +271,10 @@ HOT_QUERIES = {
         frozenset({"ix_file_tag_relations_tag_newest"}),
         tables=frozenset({"files", "file_tag_relations"}),
     ),
+    "live files by name prefix": Hot(  # a range of names, sorted by time: the few it finds
+        lambda s, k: search_files(s, FileQuery(name_prefix="FILE 123")),
+        frozenset({"ix_files_search_name"}),
+    ),
     "statistics by category": Hot(
         lambda s, k: statistics.category_statistics(s),
         frozenset({"ix_files_category_live_created"}),
@@ -319,7 +308,7 @@ def test_hot_queries_use_indexes(filled: Engine, name: str) -> None:
     with Session(filled) as session:
         statements = [
             s
-            for s in _emitted(session, lambda s: hot.work(s, key))
+            for s in emitted(session, lambda s: hot.work(s, key))
             if s[0].lstrip().upper().startswith("SELECT")
         ]
         assert statements

@@ -8,15 +8,19 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy.orm import Session
 
 from filewallball.errors import InvalidInput
+from filewallball.filenames import searchable_name
 from filewallball.models import FileInfo
 from filewallball.operations import files, tags
 from filewallball.operations.search import FileQuery, Page, files_by_tags, search_files
 from tests import factories
+from tests.servers import only_on
+from tests.statements import emitted
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 NAMES = [
@@ -64,7 +68,11 @@ def _expected(made: list[FileInfo], query: FileQuery) -> list[int]:
         return all(
             [
                 query.include_deleted or not f.is_deleted,
-                not query.q or query.q.lower() in f.original_filename.lower(),
+                not query.q or searchable_name(query.q) in searchable_name(f.original_filename),
+                not query.name_prefix
+                or searchable_name(f.original_filename).startswith(
+                    searchable_name(query.name_prefix)
+                ),
                 not query.extension
                 or f.file_extension in {e.lower().lstrip(".") for e in query.extension},
                 not query.mime or f.mime_type.startswith(query.mime),
@@ -101,6 +109,7 @@ def _all_pages(session: Session, query: FileQuery) -> tuple[list[int], list[Page
 queries = st.builds(
     FileQuery,
     q=st.sampled_from([None, "report", "PHOTO", "%", "_", "\\", "ü", "xyz"]),
+    name_prefix=st.sampled_from([None, "re", "RÉPORT", "100%", "h", "un", "z"]),
     extension=st.sampled_from([[], ["pdf"], ["JPG", ".txt"]]),
     mime=st.sampled_from([None, "image/", "text/plain", "application/"]),
     category=st.sampled_from([None, "images", "documents", "nope"]),
@@ -267,3 +276,97 @@ def test_tag_pages_follow_each_other(session: Session) -> None:
     assert {f.id for f in window.items} == {
         f.id for f in tagged if f.created_at >= T0 + timedelta(hours=2)
     }
+
+
+def _names(session: Session, **params: Any) -> set[str]:
+    return {f.original_filename for f in search_files(session, FileQuery(**params)).items}
+
+
+def test_q_finds_names_whatever_their_case_accents_and_compatibility_forms(
+    session: Session,
+) -> None:
+    wide = "\uff26\uff35\uff2c\uff2c \ufb01le.pdf"  # fullwidth FULL, the fi ligature
+    for name in ("Résumé.txt", wide, "한국어 문서.txt", "Straße.md", "notes.txt"):
+        files.create_file(session, factories.spec(original_filename=name))
+    assert _names(session, q="resume") == {"Résumé.txt"}
+    assert _names(session, q="RÉSUMÉ") == {"Résumé.txt"}
+    assert _names(session, q="full file") == {wide}
+    assert _names(session, q="strasse") == {"Straße.md"}
+    assert _names(session, q="국어") == {"한국어 문서.txt"}
+    # Hangul stays composed: 하 is part of 한's jamo, not a syllable of the name
+    assert _names(session, q="하") == set()
+
+
+def test_name_prefix_matches_the_start_of_the_name_only(session: Session) -> None:
+    for name in ("Résumé 2026.txt", "resume.md", "my résumé.txt", "RESUMES.zip", "rest.txt"):
+        files.create_file(session, factories.spec(original_filename=name))
+    assert _names(session, name_prefix="résumé") == {"Résumé 2026.txt", "resume.md", "RESUMES.zip"}
+    assert _names(session, name_prefix="Resume ") == {"Résumé 2026.txt"}
+    assert _names(session, name_prefix="resume", q="zip") == {"RESUMES.zip"}
+    assert _names(session, name_prefix="my résumé.txt") == {"my résumé.txt"}
+    assert _names(session, name_prefix="résumés!") == set()
+
+
+def test_name_prefix_ranges_end_at_the_edges_of_unicode(session: Session) -> None:
+    """The range's end grows the prefix's last character, past the surrogates, and drops
+    a last U+10FFFF, which nothing follows."""
+    names = ["\ud7ff.txt", "\ud7ffa.txt", "\ue000.txt", "x\U0010ffff.txt", "y.txt"]
+    for name in names:
+        files.create_file(session, factories.spec(original_filename=name))
+    assert _names(session, name_prefix="\ud7ff") == {"\ud7ff.txt", "\ud7ffa.txt"}
+    assert _names(session, name_prefix="x\U0010ffff") == {"x\U0010ffff.txt"}
+    assert _names(session, name_prefix="\U0010ffff") == set()
+
+
+def test_every_way_of_naming_a_file_keeps_its_search_name(session: Session) -> None:
+    made = files.create_file(session, factories.spec(original_filename="Café.jpg"))
+    [(bulk_id, _)] = files.bulk_insert_files(
+        session, [factories.spec(original_filename="Crème brûlée.jpg")]
+    )
+    files.update_file(session, made.file_uuid, original_filename="Thé vert.jpg")
+    session.flush()
+    stored = dict(session.execute(sa.select(FileInfo.id, FileInfo.search_name)).all())
+    assert stored == {made.id: "the vert.jpg", bulk_id: "creme brulee.jpg"}
+    assert _names(session, q="cafe") == set()
+    assert _names(session, q="THE") == {"Thé vert.jpg"}
+
+
+CODE_POINT_ORDER = {"sqlite": None, "postgresql": "C", "mysql": "utf8mb4_nopad_bin"}
+
+
+def test_search_names_compare_in_code_point_order_whatever_the_database_default(
+    session: Session,
+) -> None:
+    """A name prefix is one range only in code point order: a language's collation
+    would put "a-b" beside "ab", and MariaDB's PAD SPACE "a " beside "a"."""
+    for name in ("ab.txt", "a-b.txt", "a b.txt", "a_b.txt", "\ue000.txt", "z.txt", "µ.txt"):
+        files.create_file(session, factories.spec(original_filename=name))
+    stored = session.scalars(sa.select(FileInfo.search_name).order_by(FileInfo.search_name)).all()
+    assert stored == sorted(stored)
+    [column] = [
+        c
+        for c in sa.inspect(session.connection()).get_columns("files")
+        if c["name"] == "search_name"
+    ]
+    dialect = session.connection().dialect.name
+    assert getattr(column["type"], "collation", None) == CODE_POINT_ORDER[dialect]
+
+
+@only_on("sqlite")
+def test_a_name_prefix_is_an_index_range_on_sqlite(session: Session) -> None:
+    """SQLite's LIKE 'x%' takes no index (it folds ASCII case); the range does. MariaDB
+    and PostgreSQL: test_explain."""
+    files.bulk_insert_files(
+        session, [factories.spec(original_filename=f"file {n}.txt") for n in range(300)]
+    )
+    statement, parameters = emitted(
+        session, lambda s: search_files(s, FileQuery(name_prefix="File 12"))
+    )[0]
+    connection = session.connection()
+    plan = [
+        row[3] for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+    ]
+    assert any(
+        "USING INDEX ix_files_search_name (search_name>? AND search_name<?)" in step
+        for step in plan
+    ), plan

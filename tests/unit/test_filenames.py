@@ -10,7 +10,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from filewallball.errors import InvalidInput
-from filewallball.filenames import check_filename, extension_of, invisible_character
+from filewallball.filenames import (
+    check_filename,
+    extension_of,
+    invisible_character,
+    searchable_name,
+)
+from filewallball.models.types import FILENAME_LENGTH, SEARCH_NAME_LENGTH
 from filewallball.operations.tags import normalise_tag
 from tests.unit.outcomes import answer_or_refusal
 
@@ -118,3 +124,38 @@ def test_the_last_suffix_is_the_extension_in_lower_case(stem: str, extension: st
 )
 def test_extensions_of_ordinary_names(name: str, extension: str) -> None:
     assert extension_of(name) == extension
+
+
+@pytest.mark.parametrize(
+    ("name", "searched_as"),
+    [
+        ("Résumé.txt", "resume.txt"),
+        ("RE\u0301SUME\u0301.TXT", "resume.txt"),  # decomposed input, the same
+        ("Straße.md", "strasse.md"),
+        ("\ufb01le.PDF", "file.pdf"),  # the fi ligature
+        ("\uff26\uff35\uff2c\uff2c.txt", "full.txt"),  # fullwidth letters
+        ("İstanbul.jpg", "istanbul.jpg"),
+        ("한국어 문서.hwp", "한국어 문서.hwp"),  # Hangul stays composed
+        ("がぎ.png", "かき.png"),  # the dakuten is a combining mark
+        ("Ωmega.txt", "ωmega.txt"),
+    ],
+)
+def test_search_names_fold_case_accents_and_compatibility_forms(
+    name: str, searched_as: str
+) -> None:
+    assert searchable_name(name) == searched_as
+    assert searchable_name(searched_as) == searched_as  # searching by it finds it
+
+
+def test_a_search_name_is_never_longer_than_its_column() -> None:
+    wide = "\ufdfa" * FILENAME_LENGTH  # one character, eighteen after NFKD
+    assert len(searchable_name(wide)) == SEARCH_NAME_LENGTH
+
+
+@given(names)
+def test_a_search_name_searches_for_itself(name: str) -> None:
+    """Normalising twice changes nothing: a name's search form, searched for, finds it."""
+    once = searchable_name(name)
+    assert searchable_name(once) == once
+    if name.isascii():
+        assert once == name.lower()

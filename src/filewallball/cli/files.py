@@ -38,7 +38,12 @@ DEFAULTS = {name: field.default for name, field in FileQuery.model_fields.items(
 
 @click.command()
 @click.argument("text", nargs=-1)
-@click.option("--q", metavar="TEXT", help="Part of the name, in any case (or give it as TEXT).")
+@click.option(
+    "--q",
+    metavar="TEXT",
+    help="Part of the name, in any case and without its accents (or give it as TEXT).",
+)
+@click.option("--name-prefix", metavar="TEXT", help="Names that start so, compared as --q.")
 @click.option("--extension", multiple=True, help="Any of these extensions (repeatable).")
 @click.option("--mime", metavar="PREFIX", help="MIME type prefix, e.g. image/ or text/plain.")
 @click.option("--category", metavar="NAME", help="Files in this category.")

@@ -26,7 +26,10 @@ def compare_server_default(  # noqa: PLR0917 - Alembic's hook signature
     metadata_default: Any,
     rendered_metadata_default: str | None,
 ) -> bool | None:
-    """MariaDB reflects a BOOL default of ``true`` as ``'1'``: the same default, not drift."""
+    """MariaDB reflects a BOOL default of ``true`` as ``'1'``: the same default, not drift;
+    nor is SQLite's ``('')`` for an empty string, which Alembic's comparison misses."""
+    if rendered_metadata_default == "" and inspected_default in ("''", "('')"):
+        return False
     if (
         context.dialect.name in ("mysql", "mariadb")
         and isinstance(metadata_column.type, sa.Boolean)

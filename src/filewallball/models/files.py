@@ -16,6 +16,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
+from filewallball import filenames  # a module: filenames imports models.types
 from filewallball.models.base import Base, CreatedAt, Timestamps, one_of
 from filewallball.models.types import (
     SHA256,
@@ -27,6 +28,7 @@ from filewallball.models.types import (
     IntPK,
     IPAddress,
     MimeType,
+    SearchName,
     StoragePath,
     UserAgent,
     UUIDText,
@@ -73,6 +75,9 @@ class FileInfo(Timestamps, Base):
     id: Mapped[IntPK]
     file_uuid: Mapped[UUIDText] = mapped_column(unique=True, default=generate_file_uuid)
     original_filename: Mapped[Filename]
+    # Kept in step with original_filename by _name_is_searchable; bulk inserts, which
+    # bypass the ORM, set it in operations.files._row_values.
+    search_name: Mapped[SearchName] = mapped_column(server_default="")
     stored_filename: Mapped[Filename]
     file_extension: Mapped[Extension]
     mime_type: Mapped[MimeType]
@@ -118,6 +123,7 @@ class FileInfo(Timestamps, Base):
             "ix_files_category_live_created", "file_category_id", "is_deleted", "created_at", "id"
         ),
         Index("ix_files_deleted_at", "deleted_at", "id"),
+        Index("ix_files_search_name", "search_name", "is_deleted"),
         CheckConstraint("file_size >= 0", name="file_size_non_negative"),
     )
 
@@ -125,6 +131,11 @@ class FileInfo(Timestamps, Base):
         if kwargs.get("file_uuid") is None:
             kwargs["file_uuid"] = generate_file_uuid()
         super().__init__(**kwargs)
+
+    @validates("original_filename")
+    def _name_is_searchable(self, _key: str, value: str) -> str:
+        self.search_name = filenames.searchable_name(value)
+        return value
 
     @validates("created_at")
     def _upload_time_is_fixed(self, _key: str, value: datetime) -> datetime:

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from sqlalchemy import BigInteger, DateTime, Integer, String
-from sqlalchemy.dialects import mysql
+from sqlalchemy.dialects import mysql, postgresql
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import mapped_column
 from sqlalchemy.types import TypeDecorator, TypeEngine
@@ -25,6 +25,8 @@ MAX_BIGINT = 2**63 - 1  # sizes and ids
 UUID_LENGTH = 36
 SHA256_LENGTH = 64  # hex digits
 FILENAME_LENGTH = 255
+# NFKD makes a name longer where it has ligatures or other compatibility characters.
+SEARCH_NAME_LENGTH = 2 * FILENAME_LENGTH
 EXTENSION_LENGTH = 20
 MIME_TYPE_LENGTH = 100
 STORAGE_PATH_LENGTH = 500
@@ -40,6 +42,17 @@ JOB_RESULT_LENGTH = 255
 UUIDText = Annotated[str, mapped_column(String(UUID_LENGTH))]
 SHA256 = Annotated[str, mapped_column(String(SHA256_LENGTH))]
 Filename = Annotated[str, mapped_column(String(FILENAME_LENGTH))]
+# Compared in code point order on every database (SQLite's BINARY, PostgreSQL's "C",
+# MariaDB's binary collation without PAD SPACE), so that the names with a prefix are
+# one range of an index (``operations.search``), whatever the database's collation.
+SEARCH_NAME_TYPE = (
+    String(SEARCH_NAME_LENGTH)
+    .with_variant(postgresql.VARCHAR(SEARCH_NAME_LENGTH, collation="C"), "postgresql")
+    .with_variant(
+        mysql.VARCHAR(SEARCH_NAME_LENGTH, collation="utf8mb4_nopad_bin"), "mysql", "mariadb"
+    )
+)
+SearchName = Annotated[str, mapped_column(SEARCH_NAME_TYPE)]
 Extension = Annotated[str, mapped_column(String(EXTENSION_LENGTH))]
 MimeType = Annotated[str, mapped_column(String(MIME_TYPE_LENGTH))]
 StoragePath = Annotated[str, mapped_column(String(STORAGE_PATH_LENGTH))]

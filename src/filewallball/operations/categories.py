@@ -1,4 +1,5 @@
-"""Categories: list, create, rename, describe, deactivate."""
+"""Categories: list, create, rename, describe, deactivate; and the one an upload of a
+type gets when it names none (``category_for_type``)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,90 @@ from filewallball.filenames import invisible_character
 from filewallball.models import FileCategory
 from filewallball.models.types import CATEGORY_NAME_LENGTH, DESCRIPTION_LENGTH
 from filewallball.operations.files import UNCHANGED, Unchanged
+
+# The categories migration 0002 seeds, by the MIME types that belong in each: exact types
+# first, then the type's top level (image/, audio/, video/).
+_TYPE_CATEGORIES: dict[str, str] = {
+    "image": "images",
+    "audio": "audio",
+    "video": "video",
+    **dict.fromkeys(
+        (
+            "application/pdf",
+            "text/plain",
+            "text/markdown",
+            "text/rtf",
+            "application/rtf",
+            "application/msword",
+            "application/epub+zip",
+            "application/vnd.oasis.opendocument.text",
+            "application/vnd.oasis.opendocument.presentation",
+            "application/vnd.ms-powerpoint",
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+        ),
+        "documents",
+    ),
+    **dict.fromkeys(
+        (
+            "text/csv",
+            "text/tab-separated-values",
+            "application/json",
+            "application/xml",
+            "text/xml",
+            "application/vnd.ms-excel",
+            "application/vnd.oasis.opendocument.spreadsheet",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        ),
+        "spreadsheets",
+    ),
+    **dict.fromkeys(
+        (
+            "application/zip",
+            "application/gzip",
+            "application/x-tar",
+            "application/x-7z-compressed",
+            "application/x-bzip2",
+            "application/x-xz",
+            "application/zstd",
+            "application/vnd.rar",
+        ),
+        "archives",
+    ),
+    **dict.fromkeys(
+        (
+            "text/html",
+            "text/css",
+            "text/javascript",
+            "application/javascript",
+            "application/x-sh",
+            "application/sql",
+            "application/toml",
+            "application/yaml",
+            "text/yaml",
+        ),
+        "code",
+    ),
+}
+
+
+def category_for_type(session: Session, mime_type: str) -> str | None:
+    """The seeded category an upload of ``mime_type`` goes in when it names none, while
+    that category exists and is active; None for a type none of them holds
+    (``application/octet-stream``, say). ``text/x-...`` types are source code."""
+    top = mime_type.partition("/")[0]
+    name = _TYPE_CATEGORIES.get(mime_type) or _TYPE_CATEGORIES.get(top)
+    if name is None and mime_type.startswith("text/x-"):
+        name = "code"
+    return name if name is not None and is_active(session, name) else None
+
+
+def is_active(session: Session, name: str) -> bool:
+    """Whether a category of this name exists and takes new files."""
+    found = session.scalar(
+        sa.select(FileCategory.id).where(FileCategory.name == name, FileCategory.is_active)
+    )
+    return found is not None
 
 
 def _check_name(name: str) -> str:

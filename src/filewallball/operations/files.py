@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from filewallball.errors import Conflict, InvalidInput, NotFound
-from filewallball.filenames import check_filename, extension_of
+from filewallball.filenames import check_filename, extension_of, searchable_name
 from filewallball.models import FileCategory, FileInfo, generate_file_uuid, utcnow
 from filewallball.models.types import MIME_TYPE_LENGTH, STORAGE_PATH_LENGTH
 
@@ -79,6 +79,7 @@ def _row_values(spec: FileSpec, category_ids: Mapping[str, int]) -> dict[str, An
     values: dict[str, Any] = {
         "file_uuid": parse_file_uuid(spec.file_uuid) if spec.file_uuid else generate_file_uuid(),
         "original_filename": name,
+        "search_name": searchable_name(name),  # for bulk inserts: the ORM sets it itself
         "stored_filename": spec.storage_path.rpartition("/")[2],
         "file_extension": extension_of(name),
         "mime_type": mime_type,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,6 +30,7 @@ from pydantic import (
 from sqlalchemy.orm import Session
 
 from filewallball.errors import InvalidInput
+from filewallball.filenames import searchable_name
 from filewallball.models import FileCategory, FileTag, FileTagRelation
 from filewallball.models.types import (
     CATEGORY_NAME_LENGTH,
@@ -36,6 +38,7 @@ from filewallball.models.types import (
     FILENAME_LENGTH,
     MAX_BIGINT,
     MIME_TYPE_LENGTH,
+    SEARCH_NAME_LENGTH,
     TAG_NAME_LENGTH,
 )
 from filewallball.operations.records import FILES, FileRecord, records, select_records, with_tags
@@ -57,7 +60,14 @@ class FileQuery(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     q: str | None = Field(
-        None, max_length=FILENAME_LENGTH, description="Substring of the name, any case"
+        None,
+        max_length=FILENAME_LENGTH,
+        description="Part of the name, in any case, accents and compatibility forms aside",
+    )
+    name_prefix: str | None = Field(
+        None,
+        max_length=FILENAME_LENGTH,
+        description="Start of the name, compared as q compares (an index range)",
     )
     extension: list[Annotated[str, Field(max_length=EXTENSION_LENGTH + 1)]] = Field(
         default_factory=list, max_length=MAX_FILTER_VALUES, description="Any of these extensions"
@@ -185,6 +195,8 @@ def _shape(query: FileQuery) -> tuple[_Shape, dict[str, Any]]:
         parameters["leading_tag"] = tags[0]
     given = {name: value for name in _FILTERS if (value := getattr(query, name)) not in _NOT_GIVEN}
     parameters.update((name, _value(name, value)) for name, value in given.items())
+    if "name_prefix" in given:
+        parameters["name_prefix_end"] = _prefix_end(parameters["name_prefix"])
     filters = {*given, "include_deleted"} if query.include_deleted else set(given)
     if query.cursor:
         parameters["after_value"], parameters["after_id"] = _decode_cursor(query.cursor, query)
@@ -201,7 +213,9 @@ def _shape(query: FileQuery) -> tuple[_Shape, dict[str, Any]]:
 
 def _value(name: str, value: Any) -> Any:
     if name == "q":
-        return _like_escaped(value)
+        return _like_escaped(searchable_name(value))
+    if name == "name_prefix":
+        return searchable_name(value)
     if name == "mime":
         return _like_escaped(value.lower())
     if name == "extension":
@@ -214,10 +228,29 @@ def _like_escaped(text: str) -> str:
     return text.replace("/", "//").replace("%", "/%").replace("_", "/_")
 
 
+def _prefix_end(prefix: str) -> str:
+    """The first text after every text that starts with ``prefix``, in code point order
+    (the search name's collation): its last character that can grow, grown by one."""
+    while prefix:
+        last = ord(prefix[-1]) + 1
+        prefix = prefix[:-1]
+        if last <= sys.maxunicode:
+            return prefix + chr(0xE000 if 0xD800 <= last <= 0xDFFF else last)
+    # Nothing can follow U+10FFFF...: every stored name below this longer one qualifies.
+    return chr(sys.maxunicode) * (SEARCH_NAME_LENGTH + 1)
+
+
 _NOT_GIVEN: tuple[Any, ...] = (None, [], "")
 # The conditions of the filters given, by FileQuery field; the values are parameters.
 _FILTERS: dict[str, Callable[[], sa.ColumnElement[bool]]] = {
-    "q": lambda: _FILE.original_filename.icontains(sa.bindparam("q"), escape="/"),
+    # Both sides are folded already (searchable_name): no database's case rules apply.
+    "q": lambda: _FILE.search_name.contains(sa.bindparam("q"), escape="/"),
+    # A range, not LIKE 'x%': an index range on all three databases, with bound parameters
+    # too, whatever the case rules of their LIKE.
+    "name_prefix": lambda: sa.and_(
+        _FILE.search_name >= sa.bindparam("name_prefix"),
+        _FILE.search_name < sa.bindparam("name_prefix_end"),
+    ),
     "extension": lambda: _FILE.file_extension.in_(sa.bindparam("extension", expanding=True)),
     "mime": lambda: _FILE.mime_type.startswith(sa.bindparam("mime"), escape="/"),
     "category": lambda: (

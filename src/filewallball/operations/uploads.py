@@ -19,14 +19,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from filewallball.database import off_the_event_loop
 from filewallball.errors import NotFound
 from filewallball.filenames import check_filename
-from filewallball.models import FileCategory, FileInfo, FileUpload, utcnow
+from filewallball.models import FileInfo, FileUpload, utcnow
 from filewallball.operations.blobs import is_referenced, lock_blob, release_blob
+from filewallball.operations.categories import category_for_type, is_active
 from filewallball.operations.clients import Client
 from filewallball.operations.extensions import UploadPolicy, upload_policy
 from filewallball.operations.files import FileSpec, create_file
@@ -69,10 +69,13 @@ def check_upload(
     is_public: bool = True,
 ) -> UploadPlan:
     """Everything about an upload that can be refused before its bytes arrive: the name,
-    the upload policy (UnsupportedType), the tags, the category; and its size limit, the
-    smaller of the extension's (if it has one) and the global ``max_upload_bytes``."""
+    the upload policy (UnsupportedType), the tags, the category (the type's when none is
+    given: ``categories.category_for_type``); and its size limit, the smaller of the
+    extension's (if it has one) and the global ``max_upload_bytes``."""
     policy = upload_policy(session, check_filename(filename))
-    if category is not None and not _active_category(session, category):
+    if category is None:
+        category = category_for_type(session, policy.mime_type)
+    elif not is_active(session, category):
         raise NotFound(f"no active category named {category!r}")
     overall = get_setting(session, "max_upload_bytes", DEFAULT_MAX_UPLOAD_BYTES)
     assert isinstance(overall, int)  # the setting's declared type, checked on read
@@ -83,13 +86,6 @@ def check_upload(
         category=category,
         is_public=is_public,
     )
-
-
-def _active_category(session: Session, name: str) -> bool:
-    found = session.scalar(
-        sa.select(FileCategory.id).where(FileCategory.name == name, FileCategory.is_active)
-    )
-    return found is not None
 
 
 def begin_upload(session: Session, client: Client) -> int:
