@@ -46,6 +46,7 @@ PUBLIC = {
     "filewallball.migrations": ["MIGRATIONS_DIR", "alembic_config"],
     "filewallball.models": [
         "NAMING_CONVENTION",
+        "ApiKey",
         "Base",
         "Blob",
         "FileCategory",
@@ -62,6 +63,7 @@ PUBLIC = {
         "ReadOnlyViewError",
         "SystemSetting",
         "UTCDateTime",
+        "User",
         "generate_file_uuid",
         "utcnow",
         "views_metadata",
