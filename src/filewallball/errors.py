@@ -2,6 +2,10 @@
 
     FileWallBallError
      ├── InvalidInput   the caller's input breaks a rule; the message names it   (400/422)
+     ├── Unauthorized   the credential is unknown, expired, revoked, or its user's
+     │                  account is deactivated                                    (401)
+     ├── InsufficientScope  the credential lacks the scope the action needs, named
+     │                  in ``scope``                                              (403)
      ├── NotFound       no such (live) file, tag, category or setting             (404)
      ├── Conflict       the change collides with existing data                    (409)
      ├── Gone           the file's content is lost or damaged (found by fsck)     (410)
@@ -23,10 +27,12 @@ __all__ = [
     "CorruptData",
     "FileWallBallError",
     "Gone",
+    "InsufficientScope",
     "InvalidInput",
     "NotFound",
     "StorageFull",
     "TooLarge",
+    "Unauthorized",
     "UnsupportedType",
 ]
 
@@ -37,6 +43,16 @@ class FileWallBallError(Exception):
 
 class InvalidInput(FileWallBallError, ValueError):
     pass
+
+
+class Unauthorized(FileWallBallError):
+    pass
+
+
+class InsufficientScope(FileWallBallError):
+    def __init__(self, scope: str, what: str = "this") -> None:
+        super().__init__(f"{what} needs the scope {scope}")
+        self.scope = scope
 
 
 class NotFound(FileWallBallError, LookupError):

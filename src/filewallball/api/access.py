@@ -13,17 +13,15 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from filewallball.api.errors import ApiError
+from filewallball.api.errors import BEARER_CHALLENGE, ApiError
 from filewallball.api.services import Services, get_services
 from filewallball.operations.clients import Client
 
 _bearer = HTTPBearer(auto_error=False, description="FILEWALLBALL_ADMIN_TOKEN")
-_CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
 
 def unauthorized(message: str) -> ApiError:
-    """A 401 with the Bearer challenge (RFC 9110 requires one on every 401)."""
-    return ApiError(401, "unauthorized", message, _CHALLENGE)
+    return ApiError(401, "unauthorized", message, BEARER_CHALLENGE)
 
 
 async def is_admin(

@@ -23,10 +23,12 @@ from filewallball.errors import (
     CorruptData,
     FileWallBallError,
     Gone,
+    InsufficientScope,
     InvalidInput,
     NotFound,
     StorageFull,
     TooLarge,
+    Unauthorized,
     UnsupportedType,
 )
 
@@ -54,6 +56,8 @@ class ApiError(Exception):
 
 _BY_TYPE: list[tuple[type[FileWallBallError], int, str]] = [
     (InvalidInput, 400, "invalid_input"),
+    (Unauthorized, 401, "unauthorized"),
+    (InsufficientScope, 403, "insufficient_scope"),
     (NotFound, 404, "not_found"),
     (Conflict, 409, "conflict"),
     (Gone, 410, "gone"),
@@ -84,12 +88,17 @@ def error_response(
     return JSONResponse(body.model_dump(), status_code=status, headers=headers)
 
 
+# RFC 9110 requires a challenge on every 401.
+BEARER_CHALLENGE = {"WWW-Authenticate": "Bearer"}
+
+
 def _for_domain_error(error: FileWallBallError) -> JSONResponse:
     for kind, status, code in _BY_TYPE:
         if isinstance(error, kind):
             if status >= 500:
                 log.error("%s: %s", code, error)
-            return error_response(status, code, str(error))
+            headers = BEARER_CHALLENGE if status == 401 else None
+            return error_response(status, code, str(error), headers)
     return error_response(500, "internal_error", "internal error")
 
 
@@ -240,7 +249,8 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """The error answers a route can give, for the OpenAPI document."""
     described = {
         400: "Invalid input",
-        401: "Admin token missing or wrong",
+        401: "Credential missing, wrong, expired or revoked",
+        403: "The credential lacks a scope (insufficient_scope) or the right (forbidden)",
         404: "No such file (or not visible to you)",
         405: "The path takes no such method (Allow lists those it takes)",
         409: "Conflicts with existing data",
