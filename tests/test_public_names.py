@@ -36,6 +36,7 @@ PUBLIC = {
         "Conflict",
         "CorruptData",
         "FileWallBallError",
+        "Forbidden",
         "Gone",
         "InsufficientScope",
         "InvalidInput",

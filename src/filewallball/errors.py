@@ -6,6 +6,7 @@
      │                  account is deactivated                                    (401)
      ├── InsufficientScope  the credential lacks the scope the action needs, named
      │                  in ``scope``                                              (403)
+     ├── Forbidden      the caller may see it but not change it (not their file)  (403)
      ├── NotFound       no such (live) file, tag, category or setting             (404)
      ├── Conflict       the change collides with existing data                    (409)
      ├── Gone           the file's content is lost or damaged (found by fsck)     (410)
@@ -26,6 +27,7 @@ __all__ = [
     "Conflict",
     "CorruptData",
     "FileWallBallError",
+    "Forbidden",
     "Gone",
     "InsufficientScope",
     "InvalidInput",
@@ -53,6 +55,10 @@ class InsufficientScope(FileWallBallError):
     def __init__(self, scope: str, what: str = "this") -> None:
         super().__init__(f"{what} needs the scope {scope}")
         self.scope = scope
+
+
+class Forbidden(FileWallBallError):
+    pass
 
 
 class NotFound(FileWallBallError, LookupError):

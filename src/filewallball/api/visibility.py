@@ -1,15 +1,22 @@
-"""What a caller may see: the admin sees everything; anyone else sees live public files.
+"""What a caller may see and change: the admin sees and changes everything; anyone else
+sees live public files, and changes only their own.
 
 A file someone may not see is answered exactly like one that does not exist (404), so
 that neither private nor deleted files can be discovered by probing UUIDs: the rule is
-part of the lookup itself, which finds nothing.
+part of the lookup itself, which finds nothing. One they may see but not change is 403
+``forbidden``.
 """
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from filewallball.errors import Forbidden, NotFound
+from filewallball.models import FileInfo
 from filewallball.operations.activity import Activity
+from filewallball.operations.files import parse_file_uuid
+from filewallball.operations.keys import Principal
 from filewallball.operations.records import FileRecord, file_detail, file_record
 
 
@@ -20,3 +27,21 @@ def visible_file(session: Session, file_uuid: str, admin: bool) -> FileRecord:
 def visible_detail(session: Session, file_uuid: str, admin: bool) -> tuple[FileRecord, Activity]:
     """``visible_file`` and its activity, in the same one statement."""
     return file_detail(session, file_uuid, include_deleted=admin, public_only=not admin)
+
+
+def check_changeable(session: Session, file_uuid: str, caller: Principal) -> None:
+    """Nothing for an admin (the change itself finds the file or not); for anyone else
+    their own file, live or trashed, else Forbidden when they may see it, NotFound when
+    they may not."""
+    if caller.role == "admin":
+        return
+    row = session.execute(
+        sa.select(FileInfo.owner_id, FileInfo.is_public, FileInfo.is_deleted).where(
+            FileInfo.file_uuid == parse_file_uuid(file_uuid)
+        )
+    ).one_or_none()
+    if row is not None and caller.user_id is not None and row.owner_id == caller.user_id:
+        return
+    if row is None or not row.is_public or row.is_deleted:
+        raise NotFound(f"no file {file_uuid}")
+    raise Forbidden(f"file {file_uuid} is not yours to change")

@@ -46,6 +46,7 @@ class FileSpec:
     is_public: bool = True
     file_uuid: str | None = None
     created_at: datetime | None = None
+    owner_id: int | None = None  # None: the admin's
 
 
 def parse_file_uuid(value: str) -> str:
@@ -87,6 +88,7 @@ def _row_values(spec: FileSpec, category_ids: Mapping[str, int]) -> dict[str, An
         "storage_path": spec.storage_path,
         "file_category_id": category_ids[spec.category] if spec.category else None,
         "is_public": spec.is_public,
+        "owner_id": spec.owner_id,
     }
     if spec.created_at is not None:
         values["created_at"] = values["updated_at"] = spec.created_at

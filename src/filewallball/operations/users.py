@@ -218,6 +218,16 @@ def usage(session: Session, user_ids: Iterable[int]) -> dict[int, tuple[int, int
     return {int(owner or 0): (int(size), int(count)) for owner, size, count in rows}
 
 
+def unowned_usage(session: Session) -> tuple[int, int]:
+    """Bytes and files of the admin's: uploaded with the admin token or before accounts."""
+    size, count = session.execute(
+        sa.select(sa.func.coalesce(sa.func.sum(FileInfo.file_size), 0), sa.func.count()).where(
+            FileInfo.owner_id.is_(None)
+        )
+    ).one()
+    return int(size), int(count)
+
+
 def user_records(session: Session, users: Iterable[User]) -> list[UserRecord]:
     users = list(users)
     used = usage(session, (user.id for user in users))

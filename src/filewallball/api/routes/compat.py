@@ -12,15 +12,16 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 from starlette.responses import FileResponse
 
-from filewallball.api.access import Admin, IsAdmin
+from filewallball.api.access import Deleter, IsAdmin, Writer
 from filewallball.api.dependencies import FileUUID, ServicesDep
 from filewallball.api.errors import responses
 from filewallball.api.routes.content import DOWNLOAD_RESPONSES, VIEW_RESPONSES
 from filewallball.api.routes.content import download as native_download
 from filewallball.api.routes.content import view as native_view
 from filewallball.api.routes.uploads import UNLIMITED, receive_form_upload
-from filewallball.api.visibility import visible_detail
+from filewallball.api.visibility import check_changeable, visible_detail
 from filewallball.operations.files import soft_delete_file
+from filewallball.operations.keys import Principal
 from filewallball.operations.records import FileRecord
 from filewallball.operations.search import MAX_PAGE_SIZE, FileQuery, numbered_page
 
@@ -98,7 +99,7 @@ class Deleted(BaseModel):
     "/upload",
     response_model=UploadedFile,
     max_body_size=UNLIMITED,
-    dependencies=[Admin],
+    dependencies=[Writer],
     responses=responses(400, 401, 404, 413, 415, 422, 503, 507),
     openapi_extra={
         "requestBody": {
@@ -184,11 +185,16 @@ async def file_info(services: ServicesDep, admin: IsAdmin, file_id: FileUUID) ->
 @router.delete(
     "/files/{file_id}",
     response_model=Deleted,
-    dependencies=[Admin],
-    responses=responses(400, 401, 404, 503),
+    responses=responses(400, 401, 403, 404, 503),
 )
-async def delete(services: ServicesDep, file_id: FileUUID) -> Deleted:
-    deleted = await services.run(lambda session: soft_delete_file(session, file_id).file_uuid)
+async def delete(
+    services: ServicesDep, caller: Annotated[Principal, Deleter], file_id: FileUUID
+) -> Deleted:
+    def delete(session: Session) -> str:
+        check_changeable(session, file_id, caller)
+        return soft_delete_file(session, file_id).file_uuid
+
+    deleted = await services.run(delete)
     return Deleted(message="File deleted successfully", file_id=deleted)
 
 

@@ -20,7 +20,7 @@ from starlette.routing import Match
 from starlette.status import HTTP_201_CREATED
 from starlette.types import Scope
 
-from filewallball.api.access import Admin, IsAdmin
+from filewallball.api.access import IsAdmin, Writer
 from filewallball.api.dependencies import FileUUID, ServicesDep
 from filewallball.api.errors import responses
 from filewallball.api.routes import content
@@ -90,7 +90,7 @@ def wants_json(accept: str | None) -> bool:
 @upload_router.put(
     "/{filename}",
     status_code=HTTP_201_CREATED,
-    dependencies=[Admin],
+    dependencies=[Writer],
     responses={
         201: {
             "model": FileOut,
