@@ -121,6 +121,8 @@ def test_each_write_needs_its_scope(
     stored = put(client, writer)
     assert stored.status_code == 201, stored.text
     file_uuid = stored.json()["file_uuid"]
+    assert stored.json()["owner"] == name
+    assert put(client, ADMIN).json()["owner"] is None
     with service_engine.connect() as connection:
         owner = connection.scalar(
             sa.select(User.username)
@@ -266,3 +268,35 @@ def test_last_used_at_is_written_in_batches(
     listed = client.get("/api/v1/keys", headers=ADMIN).json()["items"]
     (used,) = [record for record in listed if record["user"] == name]
     assert used["last_used_at"] is not None
+
+
+def test_a_member_reads_public_files_and_their_own_private_ones(
+    client: TestClient, make_user: Callable[..., str], make_key: Callable[..., Headers]
+) -> None:
+    owner = make_key(make_user(), *ALL_MEMBER_SCOPES)
+    other = make_key(make_user(), *ALL_MEMBER_SCOPES)
+    writer_only = make_key(make_user(), "files:write")
+    mine = put(client, owner, public=False).json()["file_uuid"]
+    admins = put(client, ADMIN, public=False).json()["file_uuid"]
+    public = put(client, ADMIN).json()["file_uuid"]
+
+    for path in ("", "/content", "/activity"):
+        assert client.get(f"/api/v1/files/{mine}{path}", headers=owner).status_code == 200
+        refused_for(client.get(f"/api/v1/files/{mine}{path}", headers=other), 404, "not_found")
+    refused_for(client.get(f"/api/v1/files/{admins}", headers=owner), 404, "not_found")
+    assert client.get(f"/download/{mine}/x.txt", headers=owner).status_code == 200
+    assert client.get(f"/files/{mine}", headers=owner).status_code == 200  # earlier API
+
+    def listed(headers: Headers, query: str = "") -> set[str]:
+        answer = client.get(f"/api/v1/files?limit=200{query}", headers=headers)
+        assert answer.status_code == 200, answer.text
+        return {item["file_uuid"] for item in answer.json()["items"]}
+
+    assert {mine, public} <= listed(owner)
+    assert admins not in listed(owner)
+    assert listed(owner, "&is_public=false") == {mine}
+    assert mine not in listed(other)
+    assert mine not in listed(writer_only)  # without files:read, no more than anyone
+    refused_for(client.get(f"/api/v1/files/{mine}", headers=writer_only), 404, "not_found")
+    earlier = client.get("/files?limit=100", headers=owner).json()["files"]
+    assert mine in {item["file_id"] for item in earlier}

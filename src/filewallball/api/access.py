@@ -22,6 +22,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from filewallball.api.errors import BEARER_CHALLENGE, ApiError
 from filewallball.api.services import Services, get_services
+from filewallball.api.visibility import ANYONE, Viewer
 from filewallball.models import utcnow
 from filewallball.operations.clients import Client
 from filewallball.operations.keys import Principal, holder_of, looks_like_key
@@ -91,10 +92,23 @@ async def _key_holder(services: Services, key: str) -> Principal:
 Caller = Annotated[Principal | None, Depends(caller_of)]
 
 
-async def is_admin(caller: Caller) -> bool:
+async def viewer_of(caller: Caller) -> Viewer:
+    """What the caller reads beyond the public files: with ``files:read``, an admin
+    every file, a member their own; without it, nothing more than anyone."""
+    if caller is None or "files:read" not in caller.scopes:
+        return ANYONE
+    if caller.role == "admin":
+        return Viewer(sees_all=True)
+    return Viewer(user_id=caller.user_id)
+
+
+Reader = Annotated[Viewer, Depends(viewer_of)]
+
+
+async def is_admin(viewer: Reader) -> bool:
     """True for a caller who sees every file: the admin token, or an admin's key that
     may read files."""
-    return caller is not None and caller.role == "admin" and "files:read" in caller.scopes
+    return viewer.sees_all
 
 
 IsAdmin = Annotated[bool, Depends(is_admin)]

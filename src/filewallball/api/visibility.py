@@ -1,5 +1,6 @@
-"""What a caller may see and change: the admin sees and changes everything; anyone else
-sees live public files, and changes only their own.
+"""What a caller may see and change: the admin sees and changes everything; a member
+sees live public files and their own, and changes only their own; anyone else sees live
+public files.
 
 A file someone may not see is answered exactly like one that does not exist (404), so
 that neither private nor deleted files can be discovered by probing UUIDs: the rule is
@@ -8,6 +9,9 @@ part of the lookup itself, which finds nothing. One they may see but not change 
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -20,13 +24,35 @@ from filewallball.operations.keys import Principal
 from filewallball.operations.records import FileRecord, file_detail, file_record
 
 
-def visible_file(session: Session, file_uuid: str, admin: bool) -> FileRecord:
-    return file_record(session, file_uuid, include_deleted=admin, public_only=not admin)
+@dataclass(frozen=True)
+class Viewer:
+    """Whose files a caller reads beyond the live public ones: every file, deleted ones
+    too (``sees_all``), or one user's own."""
+
+    sees_all: bool = False
+    user_id: int | None = None
 
 
-def visible_detail(session: Session, file_uuid: str, admin: bool) -> tuple[FileRecord, Activity]:
+ANYONE = Viewer()
+
+
+def visible_file(session: Session, file_uuid: str, viewer: Viewer) -> FileRecord:
+    return file_record(session, file_uuid, **_rule(viewer))
+
+
+def visible_detail(session: Session, file_uuid: str, viewer: Viewer) -> tuple[FileRecord, Activity]:
     """``visible_file`` and its activity, in the same one statement."""
-    return file_detail(session, file_uuid, include_deleted=admin, public_only=not admin)
+    return file_detail(session, file_uuid, **_rule(viewer))
+
+
+def visible_to(viewer: Viewer) -> dict[str, Any]:
+    """The keyword a search takes to show a member their own private files too."""
+    return {"visible_to": viewer.user_id} if viewer.user_id is not None else {}
+
+
+def _rule(viewer: Viewer) -> dict[str, Any]:
+    seen = viewer.sees_all
+    return {"include_deleted": seen, "public_only": not seen, "owner_id": viewer.user_id}
 
 
 def check_changeable(session: Session, file_uuid: str, caller: Principal) -> None:

@@ -88,10 +88,11 @@ def _row_values(spec: FileSpec, category_ids: Mapping[str, int]) -> dict[str, An
         "storage_path": spec.storage_path,
         "file_category_id": category_ids[spec.category] if spec.category else None,
         "is_public": spec.is_public,
-        "owner_id": spec.owner_id,
     }
     if spec.created_at is not None:
         values["created_at"] = values["updated_at"] = spec.created_at
+    if spec.owner_id is not None:  # left out otherwise, like every column with a default
+        values["owner_id"] = spec.owner_id
     return values
 
 

@@ -12,14 +12,14 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 from starlette.responses import FileResponse
 
-from filewallball.api.access import Deleter, IsAdmin, Writer
+from filewallball.api.access import Deleter, Reader, Writer
 from filewallball.api.dependencies import FileUUID, ServicesDep
 from filewallball.api.errors import responses
 from filewallball.api.routes.content import DOWNLOAD_RESPONSES, VIEW_RESPONSES
 from filewallball.api.routes.content import download as native_download
 from filewallball.api.routes.content import view as native_view
 from filewallball.api.routes.uploads import UNLIMITED, receive_form_upload
-from filewallball.api.visibility import check_changeable, visible_detail
+from filewallball.api.visibility import check_changeable, visible_detail, visible_to
 from filewallball.operations.files import soft_delete_file
 from filewallball.operations.keys import Principal
 from filewallball.operations.records import FileRecord
@@ -133,7 +133,7 @@ async def upload(services: ServicesDep, request: Request) -> UploadedFile:
 async def list_files(
     *,
     services: ServicesDep,
-    admin: IsAdmin,
+    viewer: Reader,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20,
     sort_by: Literal["uploaded_at", "filename", "size"] = "uploaded_at",
@@ -143,11 +143,11 @@ async def list_files(
         sort=SORTS[sort_by],
         order=order,
         limit=limit,
-        is_public=None if admin else True,
+        is_public=None if viewer.sees_all or viewer.user_id is not None else True,
     )
 
     def listed(session: Session) -> FileList:
-        items, total = numbered_page(session, query, page)
+        items, total = numbered_page(session, query, page, **visible_to(viewer))
         pages = (total + limit - 1) // limit
         return FileList(
             files=[ListedFile.of(file) for file in items],
@@ -165,9 +165,9 @@ async def list_files(
 
 
 @router.get("/files/{file_id}", response_model=FileInfoOut, responses=responses(400, 401, 404, 503))
-async def file_info(services: ServicesDep, admin: IsAdmin, file_id: FileUUID) -> FileInfoOut:
+async def file_info(services: ServicesDep, viewer: Reader, file_id: FileUUID) -> FileInfoOut:
     def described(session: Session) -> FileInfoOut:
-        file, activity = visible_detail(session, file_id, admin)
+        file, activity = visible_detail(session, file_id, viewer)
         return FileInfoOut(
             file_id=file.file_uuid,
             filename=file.original_filename,
@@ -204,9 +204,9 @@ async def delete(
     responses={**DOWNLOAD_RESPONSES, **responses(400, 401, 404, 410, 416, 503)},
 )
 async def download(
-    services: ServicesDep, request: Request, admin: IsAdmin, file_id: FileUUID
+    services: ServicesDep, request: Request, viewer: Reader, file_id: FileUUID
 ) -> Response:
-    return await native_download(services, request, admin, file_id)
+    return await native_download(services, request, viewer, file_id)
 
 
 @router.get(
@@ -215,6 +215,6 @@ async def download(
     responses={**VIEW_RESPONSES, **responses(400, 401, 404, 410, 416, 503)},
 )
 async def view(
-    services: ServicesDep, request: Request, admin: IsAdmin, file_id: FileUUID
+    services: ServicesDep, request: Request, viewer: Reader, file_id: FileUUID
 ) -> Response:
-    return await native_view(services, request, admin, file_id)
+    return await native_view(services, request, viewer, file_id)

@@ -9,11 +9,11 @@ from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
-from filewallball.api.access import Deleter, IsAdmin, Writer, unauthorized
+from filewallball.api.access import Deleter, Reader, Writer, unauthorized
 from filewallball.api.dependencies import FileUUID, ServicesDep
 from filewallball.api.errors import ApiError, responses
 from filewallball.api.schemas import FileDetail, FileOut, FilePage, ModelJSON
-from filewallball.api.visibility import check_changeable, visible_detail
+from filewallball.api.visibility import check_changeable, visible_detail, visible_to
 from filewallball.models import FileInfo
 from filewallball.models.types import CATEGORY_NAME_LENGTH, FILENAME_LENGTH, TAG_NAME_LENGTH
 from filewallball.operations.activity import Activity
@@ -38,22 +38,24 @@ CHANGE_ERRORS = responses(400, 401, 403, 404, 503)
 
 @router.get("", response_model=FilePage, responses=responses(400, 401, 422, 503))
 async def list_files(
-    services: ServicesDep, admin: IsAdmin, query: Annotated[FileQuery, Query()]
+    services: ServicesDep, viewer: Reader, query: Annotated[FileQuery, Query()]
 ) -> ModelJSON:
-    """Search with every filter combined; pages continue with ``cursor``."""
-    if not admin:
-        if query.include_deleted or query.is_public is False:
+    """Search with every filter combined; pages continue with ``cursor``. A member finds
+    public files and their own; only the admin finds deleted ones."""
+    if not viewer.sees_all:
+        if query.include_deleted or (query.is_public is False and viewer.user_id is None):
             raise unauthorized("private and deleted files need the admin's credential")
-        query = query.model_copy(update={"is_public": True})
+        if viewer.user_id is None:
+            query = query.model_copy(update={"is_public": True})
 
-    found = await services.read(search_files, query)
+    found = await services.read(search_files, query, **visible_to(viewer))
     return ModelJSON(FilePage.of(found))
 
 
 @router.get("/{file_uuid}", response_model=FileDetail, responses=responses(400, 401, 404, 503))
-async def file_metadata(services: ServicesDep, admin: IsAdmin, file_uuid: FileUUID) -> ModelJSON:
+async def file_metadata(services: ServicesDep, viewer: Reader, file_uuid: FileUUID) -> ModelJSON:
     """Metadata with tags, category and activity counts."""
-    file, activity = await services.read(visible_detail, file_uuid, admin)
+    file, activity = await services.read(visible_detail, file_uuid, viewer)
     return ModelJSON(FileDetail.with_activity(file, activity))
 
 
@@ -62,11 +64,11 @@ async def file_metadata(services: ServicesDep, admin: IsAdmin, file_uuid: FileUU
     response_model=Activity,
     responses=responses(400, 401, 404, 503),
 )
-async def activity(services: ServicesDep, admin: IsAdmin, file_uuid: FileUUID) -> Activity:
+async def activity(services: ServicesDep, viewer: Reader, file_uuid: FileUUID) -> Activity:
     """Views, downloads, bytes served and the last access."""
 
     def counted(session: Session) -> Activity:
-        return visible_detail(session, file_uuid, admin)[1]
+        return visible_detail(session, file_uuid, viewer)[1]
 
     return await services.read(counted)
 
