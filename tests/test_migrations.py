@@ -134,6 +134,7 @@ def test_default_data_is_seeded_once_and_keeps_existing_rows(scratch_engine: Eng
         "log_retention_days": "integer",
         "trash_retention_days": "integer",
         "unknown_extensions": "string",
+        "public_listing": "boolean",
     }
 
 

@@ -300,3 +300,21 @@ def test_a_member_reads_public_files_and_their_own_private_ones(
     refused_for(client.get(f"/api/v1/files/{mine}", headers=writer_only), 404, "not_found")
     earlier = client.get("/files?limit=100", headers=owner).json()["files"]
     assert mine in {item["file_id"] for item in earlier}
+
+
+def test_public_listing_off_keeps_anonymous_callers_from_listing(
+    client: TestClient, make_user: Callable[..., str], make_key: Callable[..., Headers]
+) -> None:
+    public = put(client, ADMIN).json()["file_uuid"]
+    member = make_key(make_user(), "files:read")
+    off = client.put("/api/v1/settings/public_listing", json={"value": False}, headers=ADMIN)
+    assert off.status_code == 200, off.text
+    try:
+        for path in ("/api/v1/files", "/files", "/api/v1/tags"):
+            assert "public_listing" in refused_for(client.get(path), 401, "unauthorized")
+            assert client.get(path, headers=member).status_code == 200
+        assert client.get(f"/api/v1/files/{public}").status_code == 200  # by its URL
+    finally:
+        on = client.put("/api/v1/settings/public_listing", json={"value": True}, headers=ADMIN)
+        assert on.status_code == 200, on.text
+    assert client.get("/api/v1/files").status_code == 200

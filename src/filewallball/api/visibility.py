@@ -16,12 +16,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from filewallball.errors import Forbidden, NotFound
+from filewallball.errors import Forbidden, NotFound, Unauthorized
 from filewallball.models import FileInfo
 from filewallball.operations.activity import Activity
 from filewallball.operations.files import parse_file_uuid
 from filewallball.operations.keys import Principal
 from filewallball.operations.records import FileRecord, file_detail, file_record
+from filewallball.operations.system_settings import PUBLIC_LISTING, get_setting
 
 
 @dataclass(frozen=True)
@@ -71,3 +72,10 @@ def check_changeable(session: Session, file_uuid: str, caller: Principal) -> Non
     if row is None or not row.is_public or row.is_deleted:
         raise NotFound(f"no file {file_uuid}")
     raise Forbidden(f"file {file_uuid} is not yours to change")
+
+
+def check_listing(session: Session, caller: Principal | None) -> None:
+    """Anonymous callers list the public files only while ``public_listing`` is on (the
+    files stay readable by their URLs either way)."""
+    if caller is None and get_setting(session, PUBLIC_LISTING, True) is not True:
+        raise Unauthorized("listing needs a credential here (public_listing is off)")

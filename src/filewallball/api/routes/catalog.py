@@ -8,10 +8,11 @@ from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
-from filewallball.api.access import Admin, IsAdmin
+from filewallball.api.access import Admin, Caller, IsAdmin
 from filewallball.api.dependencies import ServicesDep
 from filewallball.api.errors import responses
 from filewallball.api.schemas import CategoryOut, SettingValue, TagCount
+from filewallball.api.visibility import check_listing
 from filewallball.models.types import (
     CATEGORY_NAME_LENGTH,
     DESCRIPTION_LENGTH,
@@ -40,13 +41,15 @@ SettingKey = Annotated[str, Path(max_length=SETTING_KEY_LENGTH)]
 )
 async def tags(
     services: ServicesDep,
+    caller: Caller,
     admin: IsAdmin,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[TagCount]:
     """Active tags, most used first, with how many live files carry each (public files
-    only, without the admin token)."""
+    only, but for the admin)."""
 
     def counted(session: Session) -> list[TagCount]:
+        check_listing(session, caller)
         found = popular_tags(session, limit=limit, public_only=not admin)
         return [TagCount.of(tag, files) for tag, files in found]
 

@@ -12,14 +12,19 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 from starlette.responses import FileResponse
 
-from filewallball.api.access import Deleter, Reader, Writer
+from filewallball.api.access import Caller, Deleter, Reader, Writer
 from filewallball.api.dependencies import FileUUID, ServicesDep
 from filewallball.api.errors import responses
 from filewallball.api.routes.content import DOWNLOAD_RESPONSES, VIEW_RESPONSES
 from filewallball.api.routes.content import download as native_download
 from filewallball.api.routes.content import view as native_view
 from filewallball.api.routes.uploads import UNLIMITED, receive_form_upload
-from filewallball.api.visibility import check_changeable, visible_detail, visible_to
+from filewallball.api.visibility import (
+    check_changeable,
+    check_listing,
+    visible_detail,
+    visible_to,
+)
 from filewallball.operations.files import soft_delete_file
 from filewallball.operations.keys import Principal
 from filewallball.operations.records import FileRecord
@@ -133,6 +138,7 @@ async def upload(services: ServicesDep, request: Request) -> UploadedFile:
 async def list_files(
     *,
     services: ServicesDep,
+    caller: Caller,
     viewer: Reader,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20,
@@ -147,6 +153,7 @@ async def list_files(
     )
 
     def listed(session: Session) -> FileList:
+        check_listing(session, caller)
         items, total = numbered_page(session, query, page, **visible_to(viewer))
         pages = (total + limit - 1) // limit
         return FileList(

@@ -9,11 +9,16 @@ from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
-from filewallball.api.access import Deleter, Reader, Writer, unauthorized
+from filewallball.api.access import Caller, Deleter, Reader, Writer, unauthorized
 from filewallball.api.dependencies import FileUUID, ServicesDep
 from filewallball.api.errors import ApiError, responses
 from filewallball.api.schemas import FileDetail, FileOut, FilePage, ModelJSON
-from filewallball.api.visibility import check_changeable, visible_detail, visible_to
+from filewallball.api.visibility import (
+    check_changeable,
+    check_listing,
+    visible_detail,
+    visible_to,
+)
 from filewallball.models import FileInfo
 from filewallball.models.types import CATEGORY_NAME_LENGTH, FILENAME_LENGTH, TAG_NAME_LENGTH
 from filewallball.operations.activity import Activity
@@ -26,7 +31,7 @@ from filewallball.operations.files import (
 )
 from filewallball.operations.keys import Principal
 from filewallball.operations.records import file_record
-from filewallball.operations.search import FileQuery, search_files
+from filewallball.operations.search import FileQuery, Page, search_files
 from filewallball.operations.tags import add_tags, normalise_tags, remove_tags
 
 router = APIRouter(prefix="/files", tags=["files"])
@@ -38,7 +43,7 @@ CHANGE_ERRORS = responses(400, 401, 403, 404, 503)
 
 @router.get("", response_model=FilePage, responses=responses(400, 401, 422, 503))
 async def list_files(
-    services: ServicesDep, viewer: Reader, query: Annotated[FileQuery, Query()]
+    services: ServicesDep, caller: Caller, viewer: Reader, query: Annotated[FileQuery, Query()]
 ) -> ModelJSON:
     """Search with every filter combined; pages continue with ``cursor``. A member finds
     public files and their own; only the admin finds deleted ones."""
@@ -48,7 +53,11 @@ async def list_files(
         if viewer.user_id is None:
             query = query.model_copy(update={"is_public": True})
 
-    found = await services.read(search_files, query, **visible_to(viewer))
+    def listed(session: Session) -> Page:
+        check_listing(session, caller)
+        return search_files(session, query, **visible_to(viewer))
+
+    found = await services.read(listed)
     return ModelJSON(FilePage.of(found))
 
 

@@ -1,4 +1,5 @@
-"""Accounts (SPEC section 8): ``users``, their ``api_keys``, and ``files.owner_id``.
+"""Accounts (SPEC section 8): ``users``, their ``api_keys``, ``files.owner_id``, and the
+system setting ``public_listing`` (true: anonymous callers may list the public files).
 
 Every file already there keeps a null owner: it is the admin's, counted against nobody's
 quota. SQLite gets the column by ``ALTER TABLE ADD COLUMN`` with its foreign key written
@@ -17,8 +18,9 @@ from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import mysql, postgresql, sqlite
 
-from filewallball.models.types import Identifier, UTCDateTime
+from filewallball.models.types import Identifier, UTCDateTime, utcnow
 
 revision: str = "0008"
 down_revision: str | None = "0007"
@@ -32,6 +34,17 @@ TABLE_OPTIONS: dict[str, Any] = {
 }
 OWNER_KEY = "fk_files_owner_id_users"
 OWNER_INDEX = "ix_files_owner_id"
+SETTING = "public_listing"
+settings = sa.table(
+    "system_settings",
+    sa.column("setting_key", sa.String),
+    sa.column("setting_value", sa.Text),
+    sa.column("setting_type", sa.String),
+    sa.column("is_public", sa.Boolean),
+    sa.column("description", sa.String),
+    sa.column("created_at", UTCDateTime()),
+    sa.column("updated_at", UTCDateTime()),
+)
 
 
 def upgrade() -> None:
@@ -83,9 +96,37 @@ def upgrade() -> None:
         # The index first: MariaDB's foreign key then uses it instead of making its own.
         op.create_index(OWNER_INDEX, "files", ["owner_id"])
         op.create_foreign_key(OWNER_KEY, "files", "users", ["owner_id"], ["id"])
+    _insert_missing(
+        {
+            "setting_key": SETTING,
+            "setting_type": "boolean",
+            "setting_value": "true",
+            "is_public": True,
+            "description": "true: anonymous callers may list the public files; "
+            "false: listing needs a credential (files stay readable by URL)",
+            "created_at": utcnow(),
+            "updated_at": utcnow(),
+        }
+    )
+
+
+def _insert_missing(row: dict[str, object]) -> None:
+    """The setting, unless an admin already wrote that key: theirs is kept."""
+    dialect = op.get_context().dialect.name
+    statement: sa.Insert
+    if dialect == "postgresql":
+        statement = postgresql.insert(settings).on_conflict_do_nothing()
+    elif dialect == "sqlite":
+        statement = sqlite.insert(settings).on_conflict_do_nothing()
+    else:
+        statement = mysql.insert(settings).on_duplicate_key_update(
+            setting_key=settings.c.setting_key
+        )
+    op.execute(statement.values(row))
 
 
 def downgrade() -> None:
+    op.execute(sa.delete(settings).where(settings.c.setting_key == SETTING))
     if op.get_context().dialect.name != "sqlite":
         op.drop_constraint(OWNER_KEY, "files", type_="foreignkey")
     op.drop_index(OWNER_INDEX, table_name="files")
