@@ -100,39 +100,40 @@ NO_LIMIT = "none"
 _BYTE_SIZE: TypeAdapter[ByteSize] = TypeAdapter(ByteSize)
 
 
-class Size(click.ParamType[int | None]):
+class _Limit(click.ParamType[int | None]):
+    """A number from 0 up as ``number`` reads it; ``none``: no limit (None)."""
+
+    wanted = "a number from 0 up"
+
+    def number(self, value: Any) -> int:
+        return int(value)
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> int | None:
+        if value is None or (isinstance(value, str) and value.strip().lower() == NO_LIMIT):
+            return None
+        try:
+            number = self.number(value)
+        except (ValueError, ValidationError):
+            number = -1
+        if number < 0:
+            self.fail(f"{value!r} is not {self.wanted}, or {NO_LIMIT}", param, ctx)
+        return number
+
+
+class Size(_Limit):
     """``300MB``, ``1GiB``, ``1048576``; ``none``: no limit (None)."""
 
     name = "size"
+    wanted = "a size like 300MB or 1GiB"
 
-    def convert(
-        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
-    ) -> int | None:
-        if value is None or (isinstance(value, str) and value.strip().lower() == NO_LIMIT):
-            return None
-        try:
-            return int(_BYTE_SIZE.validate_python(value))
-        except ValidationError:
-            self.fail(f"{value!r} is not a size like 300MB or 1GiB, or {NO_LIMIT}", param, ctx)
+    def number(self, value: Any) -> int:
+        return int(_BYTE_SIZE.validate_python(value))
 
 
-class Count(click.ParamType[int | None]):
-    """A number from 0 up; ``none``: no limit (None)."""
-
+class Count(_Limit):
     name = "count"
-
-    def convert(
-        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
-    ) -> int | None:
-        if value is None or (isinstance(value, str) and value.strip().lower() == NO_LIMIT):
-            return None
-        try:
-            number = int(value)
-        except ValueError:
-            number = -1
-        if number < 0:
-            self.fail(f"{value!r} is not a number from 0 up, or {NO_LIMIT}", param, ctx)
-        return number
 
 
 FILE_UUID = FileUUID()
