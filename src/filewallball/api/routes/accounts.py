@@ -158,7 +158,11 @@ async def add_user(services: ServicesDep, _caller: AdminCaller, new: NewUser) ->
     return await services.run(added)
 
 
-@router.get("/users/{username}", response_model=UserRecord, responses=responses(401, 403, 404))
+@router.get(
+    "/users/{username}",
+    response_model=UserRecord,
+    responses=responses(400, 401, 403, 404, 422, 503),
+)
 async def get_user(services: ServicesDep, _caller: AdminCaller, username: Username) -> UserRecord:
     return await services.read(
         lambda session: users.user_record(session, users.get_user(session, username))
@@ -184,7 +188,7 @@ async def change_user(
 @router.delete(
     "/users/{username}",
     response_model=UserRecord,
-    responses=responses(401, 403, 404, 409, 503),
+    responses=responses(400, 401, 403, 404, 409, 422, 503),
 )
 async def deactivate_user(
     services: ServicesDep, _caller: AdminCaller, username: Username
@@ -240,7 +244,9 @@ async def list_keys(services: ServicesDep, caller: Caller) -> KeyList:
     return await services.read(listed)
 
 
-@router.delete("/keys/{key_id}", response_model=KeyRecord, responses=responses(401, 404, 503))
+@router.delete(
+    "/keys/{key_id}", response_model=KeyRecord, responses=responses(400, 401, 404, 422, 503)
+)
 async def revoke_key(
     services: ServicesDep, caller: Caller, key_id: Annotated[int, Path(ge=1, le=MAX_BIGINT)]
 ) -> KeyRecord:

@@ -86,7 +86,7 @@ class CategoryChanges(BaseModel):
     response_model=CategoryOut,
     tags=["categories"],
     dependencies=[Admin],
-    responses=responses(400, 401, 409, 422, 503),
+    responses=responses(400, 401, 403, 409, 422, 503),
 )
 async def new_category(services: ServicesDep, category: NewCategory) -> CategoryOut:
     return await services.run(
@@ -101,7 +101,7 @@ async def new_category(services: ServicesDep, category: NewCategory) -> Category
     response_model=CategoryOut,
     tags=["categories"],
     dependencies=[Admin],
-    responses=responses(400, 401, 404, 409, 422, 503),
+    responses=responses(400, 401, 403, 404, 409, 422, 503),
 )
 async def change_category(
     services: ServicesDep, name: CategoryName, changes: CategoryChanges
@@ -142,7 +142,7 @@ class Policy(BaseModel):
     response_model=ExtensionPolicy,
     tags=["extensions"],
     dependencies=[Admin],
-    responses=responses(400, 401, 409, 422, 503),
+    responses=responses(400, 401, 403, 409, 422, 503),
 )
 async def put_extension(
     services: ServicesDep, extension: Annotated[str, Path(max_length=32)], policy: Policy
@@ -175,7 +175,7 @@ async def settings(services: ServicesDep, admin: IsAdmin) -> dict[str, JSONValue
     response_model=SettingValue,
     tags=["settings"],
     dependencies=[Admin],
-    responses=responses(400, 401, 404, 503),
+    responses=responses(400, 401, 403, 404, 503),
 )
 async def setting(services: ServicesDep, key: SettingKey) -> SettingValue:
     return await services.read(lambda session: SettingValue(value=read_setting(session, key)))
@@ -186,7 +186,7 @@ async def setting(services: ServicesDep, key: SettingKey) -> SettingValue:
     response_model=SettingValue,
     tags=["settings"],
     dependencies=[Admin],
-    responses=responses(400, 401, 422, 503),
+    responses=responses(400, 401, 403, 422, 503),
 )
 async def put_setting(services: ServicesDep, key: SettingKey, body: SettingValue) -> SettingValue:
     """Set a setting; the settings FileWallBall reads are checked against their rules."""

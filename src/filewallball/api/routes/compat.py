@@ -105,7 +105,7 @@ class Deleted(BaseModel):
     response_model=UploadedFile,
     max_body_size=UNLIMITED,
     dependencies=[Writer],
-    responses=responses(400, 401, 404, 413, 415, 422, 503, 507),
+    responses=responses(400, 401, 403, 404, 413, 415, 422, 503, 507),
     openapi_extra={
         "requestBody": {
             "required": True,

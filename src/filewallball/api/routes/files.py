@@ -38,7 +38,7 @@ router = APIRouter(prefix="/files", tags=["files"])
 TagName = Annotated[str, Path(max_length=4 * TAG_NAME_LENGTH)]
 Editor = Annotated[Principal, Writer]
 Remover = Annotated[Principal, Deleter]
-CHANGE_ERRORS = responses(400, 401, 403, 404, 503)
+CHANGE_ERRORS = responses(400, 401, 403, 404, 422, 503)
 
 
 @router.get("", response_model=FilePage, responses=responses(400, 401, 422, 503))

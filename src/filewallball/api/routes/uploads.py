@@ -24,7 +24,7 @@ from filewallball.errors import InvalidInput
 from filewallball.models.types import CATEGORY_NAME_LENGTH, FILENAME_LENGTH, MAX_BIGINT
 
 router = APIRouter(prefix="/files", tags=["uploads"])
-UPLOAD_ERRORS = responses(400, 401, 404, 413, 415, 422, 503, 507)
+UPLOAD_ERRORS = responses(400, 401, 403, 404, 413, 415, 422, 503, 507)
 UNLIMITED = MAX_BIGINT  # the upload's own limits apply while it streams (uploading.Upload)
 
 _MULTIPART_BODY: dict[str, Any] = {
