@@ -318,3 +318,21 @@ def test_public_listing_off_keeps_anonymous_callers_from_listing(
         on = client.put("/api/v1/settings/public_listing", json={"value": True}, headers=ADMIN)
         assert on.status_code == 200, on.text
     assert client.get("/api/v1/files").status_code == 200
+
+
+def test_a_demoted_admins_key_loses_admin_at_once(
+    client: TestClient, make_user: Callable[..., str], make_key: Callable[..., Headers]
+) -> None:
+    name = make_user("admin")
+    key = make_key(name, "admin", "files:read", "files:write")
+    assert client.get("/api/v1/users", headers=key).status_code == 200
+    uploaded = put(client, key)
+    assert uploaded.status_code == 201, uploaded.text
+    demoted = client.patch(f"/api/v1/users/{name}", json={"role": "member"}, headers=ADMIN)
+    assert demoted.json()["role"] == "member"
+    assert "admin" in refused_for(
+        client.get("/api/v1/users", headers=key), 403, "insufficient_scope"
+    )
+    assert client.get("/api/v1/me", headers=key).json()["scopes"] == ["files:read", "files:write"]
+    shown = client.get(f"/api/v1/users/{name}", headers=ADMIN).json()
+    assert (shown["used_files"], shown["used_bytes"]) == (1, uploaded.json()["file_size"])
