@@ -21,6 +21,7 @@ from filewallball.cli import main
 from filewallball.database import create_database_engine
 from filewallball.hashing import sha256_of_file
 from filewallball.models import (
+    ApiKey,
     Blob,
     FileCount,
     FileDownload,
@@ -29,6 +30,7 @@ from filewallball.models import (
     FileTagRelation,
     FileUpload,
     FileView,
+    User,
 )
 from tests.conftest import upgrade
 from tests.servers import Server, settings_for
@@ -100,6 +102,8 @@ def installation(
             FileInfo,
             Blob,
             FileCount,
+            ApiKey,
+            User,
         ):
             connection.execute(sa.delete(model))
 

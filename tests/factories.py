@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from filewallball.filenames import extension_of
 from filewallball.models import (
+    ApiKey,
     Blob,
     FileCategory,
     FileDownload,
@@ -24,6 +25,7 @@ from filewallball.models import (
     FileUpload,
     FileView,
     SystemSetting,
+    User,
 )
 from filewallball.operations.files import FileSpec
 
@@ -57,6 +59,24 @@ def tag(**fields: Any) -> FileTag:
 
 def setting(**fields: Any) -> SystemSetting:
     return SystemSetting(**{"setting_key": unique("key_"), "setting_value": "v", **fields})
+
+
+def user(**fields: Any) -> User:
+    return User(**{"username": unique("user-"), "role": "member", **fields})
+
+
+def api_key(owner: User, **fields: Any) -> ApiKey:
+    """A key row; its secret hash is of no real secret."""
+    return ApiKey(
+        **{
+            "user": owner,
+            "name": unique("key-"),
+            "prefix": unique("k").zfill(8)[-8:],
+            "secret_hash": "0" * 64,
+            "scopes": "files:read",
+            **fields,
+        }
+    )
 
 
 def file(**fields: Any) -> FileInfo:

@@ -48,6 +48,7 @@ FILE_FIELDS = {
     "category",
     "tags",
     "content_status",
+    "owner",
 }
 ELF_HEADER = b"\x7fELF\x02\x01\x01"
 MISSING = "12345678-1234-4234-8234-123456789012"

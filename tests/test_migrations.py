@@ -17,7 +17,7 @@ from sqlalchemy.orm import sessionmaker
 
 from filewallball import migrations
 from filewallball.migrations import alembic_config
-from filewallball.models import Base, FileCategory, FileTagRelation
+from filewallball.models import Base, FileCategory, FileTagRelation, utcnow
 from filewallball.operations import files, tags
 from tests import factories
 from tests.servers import drop_index
@@ -134,6 +134,7 @@ def test_default_data_is_seeded_once_and_keeps_existing_rows(scratch_engine: Eng
         "log_retention_days": "integer",
         "trash_retention_days": "integer",
         "unknown_extensions": "string",
+        "public_listing": "boolean",
     }
 
 
@@ -245,3 +246,22 @@ def test_a_batch_migration_keeps_the_rows_that_refer_to_its_table(
         )
     assert links == 2
     assert foreign_keys == 1  # on again for everyone else
+
+
+def test_0009_leaves_every_file_the_admins_and_owners_must_exist(scratch_engine: Engine) -> None:
+    migrate(scratch_engine, "upgrade", "0008")
+    row = factories.file()
+    columns = ("file_uuid", "original_filename", "stored_filename", "file_extension")
+    columns += ("mime_type", "file_size", "file_hash", "storage_path")
+    values = {column: getattr(row, column) for column in columns}
+    values |= {"is_public": True, "is_deleted": False, "created_at": utcnow()}
+    old_files = sa.table("files", *map(sa.column, [*values, "updated_at"]))
+    with scratch_engine.begin() as connection:
+        connection.execute(sa.insert(old_files).values(**values, updated_at=values["created_at"]))
+    before = row.file_uuid
+    migrate(scratch_engine, "upgrade", "0009")
+    owner_query = sa.text("SELECT owner_id FROM files WHERE file_uuid = :uuid")
+    with scratch_engine.connect() as connection:
+        assert connection.execute(owner_query, {"uuid": before}).one() == (None,)
+    with pytest.raises(sa.exc.IntegrityError), scratch_engine.begin() as connection:
+        connection.execute(sa.text("UPDATE files SET owner_id = 424242"))

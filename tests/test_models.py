@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from filewallball.models import (
+    ApiKey,
     Base,
     Blob,
     FileCategory,
@@ -25,6 +26,7 @@ from filewallball.models import (
     FileView,
     HousekeepingJob,
     SystemSetting,
+    User,
     UTCDateTime,
     utcnow,
 )
@@ -59,6 +61,8 @@ CRUD_CASES: list[tuple[type[Base], Callable[[Session], Any], str, Callable[[Sess
     (FileDownload, lambda s: factories.download(factories.file()), "bytes_served", lambda s: 2**40),
     (SystemSetting, lambda s: factories.setting(), "setting_value", lambda s: "42"),
     (FileCount, lambda s: FileCount(category_key=0, live_files=1), "live_bytes", lambda s: 2**40),
+    (User, lambda s: factories.user(), "quota_bytes", lambda s: 2**40),
+    (ApiKey, lambda s: factories.api_key(factories.user()), "revoked_at", lambda s: utcnow()),
     (
         HousekeepingJob,
         lambda s: HousekeepingJob(job=factories.unique("job-"), next_run_at=utcnow()),

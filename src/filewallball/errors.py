@@ -3,6 +3,11 @@
     FileWallBallError
      ├── InvalidInput   the caller's input breaks a rule; the message names it   (400)
      │    └── InvalidValue  well formed, but not a value the field takes            (422)
+     ├── Unauthorized   the credential is unknown, expired, revoked, or its user's
+     │                  account is deactivated                                    (401)
+     ├── InsufficientScope  the credential lacks the scope the action needs, named
+     │                  in ``scope``                                              (403)
+     ├── Forbidden      the caller may see it but not change it (not their file)  (403)
      ├── NotFound       no such (live) file, tag, category or setting             (404)
      ├── Conflict       the change collides with existing data                    (409)
      ├── Gone           the file's content is lost or damaged (found by fsck)     (410)
@@ -23,12 +28,15 @@ __all__ = [
     "Conflict",
     "CorruptData",
     "FileWallBallError",
+    "Forbidden",
     "Gone",
+    "InsufficientScope",
     "InvalidInput",
     "InvalidValue",
     "NotFound",
     "StorageFull",
     "TooLarge",
+    "Unauthorized",
     "UnsupportedType",
 ]
 
@@ -44,6 +52,20 @@ class InvalidInput(FileWallBallError, ValueError):
 class InvalidValue(InvalidInput):
     """A value of the right shape that the field does not take (a setting's
     ``maybe`` where only ``allow`` or ``deny`` make sense): what 422 means."""
+
+
+class Unauthorized(FileWallBallError):
+    pass
+
+
+class InsufficientScope(FileWallBallError):
+    def __init__(self, scope: str, what: str = "this") -> None:
+        super().__init__(f"{what} needs the scope {scope}")
+        self.scope = scope
+
+
+class Forbidden(FileWallBallError):
+    pass
 
 
 class NotFound(FileWallBallError, LookupError):

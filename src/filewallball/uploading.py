@@ -114,7 +114,12 @@ class Upload:
 
         def begin(session: Session) -> tuple[UploadPlan, int]:
             plan = check_upload(
-                session, filename, tags=tags, category=category, is_public=is_public
+                session,
+                filename,
+                tags=tags,
+                category=category,
+                is_public=is_public,
+                owner_id=client.user_id,
             )
             return plan, begin_upload(session, client)
 

@@ -60,6 +60,7 @@ def test_a_record_has_every_field_clients_see(session: Session) -> None:
         "category",
         "tags",
         "content_status",
+        "owner",
     }
 
 

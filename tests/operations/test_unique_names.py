@@ -25,6 +25,8 @@ GUARDED = {
     "files.file_uuid": "a canonical UUID (files.parse_file_uuid)",
     "housekeeping_jobs.job": "a name from maintenance.JOBS, never from a request",
     "system_settings.setting_key": "refused (system_settings.check_key)",
+    "users.username": "only a-z 0-9 . _ - (users.check_username)",
+    "api_keys.prefix": "8 of a-z 0-9, made by the server (keys.create_key)",
 }
 
 

@@ -24,6 +24,7 @@ from filewallball.api.paths import Utf8QueryString, path_is_utf8
 from filewallball.api.proxies import TrustedProxies
 from filewallball.api.routes import (
     API_PREFIX,
+    accounts,
     catalog,
     compat,
     content,
@@ -112,7 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,  # ReDoc would load itself and its fonts from CDNs
     )
     install_error_handlers(app)
-    for module in (uploads, files, content, catalog, stats):
+    for module in (uploads, files, content, catalog, stats, accounts):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(service.router)
     app.include_router(compat.router)

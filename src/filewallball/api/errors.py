@@ -22,12 +22,15 @@ from filewallball.errors import (
     Conflict,
     CorruptData,
     FileWallBallError,
+    Forbidden,
     Gone,
+    InsufficientScope,
     InvalidInput,
     InvalidValue,
     NotFound,
     StorageFull,
     TooLarge,
+    Unauthorized,
     UnsupportedType,
 )
 
@@ -56,6 +59,9 @@ class ApiError(Exception):
 _BY_TYPE: list[tuple[type[FileWallBallError], int, str]] = [
     (InvalidValue, 422, "validation_error"),  # before InvalidInput, its base
     (InvalidInput, 400, "invalid_input"),
+    (Unauthorized, 401, "unauthorized"),
+    (InsufficientScope, 403, "insufficient_scope"),
+    (Forbidden, 403, "forbidden"),
     (NotFound, 404, "not_found"),
     (Conflict, 409, "conflict"),
     (Gone, 410, "gone"),
@@ -86,12 +92,17 @@ def error_response(
     return JSONResponse(body.model_dump(), status_code=status, headers=headers)
 
 
+# RFC 9110 requires a challenge on every 401.
+BEARER_CHALLENGE = {"WWW-Authenticate": "Bearer"}
+
+
 def _for_domain_error(error: FileWallBallError) -> JSONResponse:
     for kind, status, code in _BY_TYPE:
         if isinstance(error, kind):
             if status >= 500:
                 log.error("%s: %s", code, error)
-            return error_response(status, code, str(error))
+            headers = BEARER_CHALLENGE if status == 401 else None
+            return error_response(status, code, str(error), headers)
     return error_response(500, "internal_error", "internal error")
 
 
@@ -242,7 +253,8 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """The error answers a route can give, for the OpenAPI document."""
     described = {
         400: "Invalid input",
-        401: "Admin token missing or wrong",
+        401: "Credential missing, wrong, expired or revoked",
+        403: "The credential lacks a scope (insufficient_scope) or the right (forbidden)",
         404: "No such file (or not visible to you)",
         405: "The path takes no such method (Allow lists those it takes)",
         409: "Conflicts with existing data",

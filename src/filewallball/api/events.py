@@ -1,4 +1,4 @@
-"""Views and downloads, written in batches off the request path.
+"""Views and downloads, and the uses of API keys, written in batches off the request path.
 
 They are statistics, not state (SPEC section 13): an answer does not wait for its
 event, which is written within a second, in one transaction with the others of that
@@ -13,29 +13,29 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import suppress
-
-from filewallball.operations.activity import Event
+from typing import Generic, TypeVar
 
 log = logging.getLogger(__name__)
 
 FLUSH_SECONDS = 0.5  # the oldest waiting event is written at most this late (plus the write)
 BATCH_EVENTS = 1000  # written at once when this many wait
 MAX_WAITING = 100_000  # while the database is away; beyond this the oldest are dropped
+E = TypeVar("E")
 
 
-class EventWriter:
+class EventWriter(Generic[E]):
     """Collects events and writes them with ``write`` (one transaction per batch), one
     batch at a time. A batch that fails (the database away) goes back to wait for the
     next turn."""
 
-    def __init__(self, write: Callable[[Sequence[Event]], Awaitable[object]]) -> None:
+    def __init__(self, write: Callable[[Sequence[E]], Awaitable[object]]) -> None:
         self._write = write
-        self._waiting: list[Event] = []
+        self._waiting: list[E] = []
         self._hurry = asyncio.Event()  # a full batch, or the service stopping
         self._writing: asyncio.Task[None] | None = None
         self._closed = False
 
-    def add(self, event: Event) -> None:
+    def add(self, event: E) -> None:
         self._waiting.append(event)
         if len(self._waiting) > MAX_WAITING:
             del self._waiting[: len(self._waiting) - MAX_WAITING]

@@ -7,6 +7,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import anyio.to_thread
@@ -20,6 +21,7 @@ from filewallball.api.metrics import Metrics
 from filewallball.database import AsyncDatabase, is_deadlock
 from filewallball.maintenance import OneSession, Transactions
 from filewallball.operations.activity import Event, record_events
+from filewallball.operations.keys import Principal, record_key_uses
 from filewallball.settings import Settings
 from filewallball.storage import BlobStore
 
@@ -40,13 +42,22 @@ class Services:
     store: BlobStore
     metrics: Metrics
     pending: set[asyncio.Task[None]] = field(default_factory=set)
-    events: EventWriter = field(init=False)
+    events: EventWriter[Event] = field(init=False)
+    # (key id, when): last_used_at moves once per batch, not once per request.
+    key_uses: EventWriter[tuple[int, datetime]] = field(init=False)
+    # Resolved API keys, by the SHA-256 of the whole key, each with when it stops
+    # counting (api.access: at most a second later).
+    principals: dict[str, tuple[Principal, float]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "events", EventWriter(self._write_events))
+        object.__setattr__(self, "key_uses", EventWriter(self._write_key_uses))
 
     async def _write_events(self, events: Sequence[Event]) -> None:
         await self.run(record_events, events)
+
+    async def _write_key_uses(self, uses: Sequence[tuple[int, datetime]]) -> None:
+        await self.run(record_key_uses, uses)
 
     def retry_later(self, work: Callable[[Session], object], what: str) -> None:
         """Run ``work`` in its own transaction once the database answers again: the
@@ -101,6 +112,7 @@ class Services:
         """Write the waiting events, stop the background work, letting a transaction it
         was in roll back, then close the connections."""
         await self.events.close()
+        await self.key_uses.close()
         tasks = list(self.pending)
         for task in tasks:
             task.cancel()

@@ -14,12 +14,14 @@ from filewallball.cli.files import info, restore, rm, search, tag, untag
 from filewallball.cli.fsck import fsck
 from filewallball.cli.get import get
 from filewallball.cli.init import init
+from filewallball.cli.keys import keys
 from filewallball.cli.policies import policies
 from filewallball.cli.problems import one_line
 from filewallball.cli.purge import purge
 from filewallball.cli.serve import serve
 from filewallball.cli.stats import stats
 from filewallball.cli.upload import upload
+from filewallball.cli.users import users
 from filewallball.settings import get_settings
 
 __all__ = ["main"]
@@ -61,6 +63,8 @@ main.add_command(db)
 main.add_command(init)
 main.add_command(serve)
 main.add_command(policies)
+main.add_command(users)
+main.add_command(keys)
 for command in (upload, search, info, get, rm, restore, tag, untag, stats, purge, fsck, backup):
     main.add_command(command)
 main.add_command(search, name="ls")

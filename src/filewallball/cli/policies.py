@@ -6,10 +6,16 @@ from typing import Any
 
 import click
 from click.core import ParameterSource
-from pydantic import ByteSize, TypeAdapter, ValidationError
 from rich.table import Table
 
-from filewallball.cli.shared import echo_json, open_installation, reports_errors, stdout_console
+from filewallball.cli.shared import (
+    NO_LIMIT,
+    Size,
+    echo_json,
+    open_installation,
+    reports_errors,
+    stdout_console,
+)
 from filewallball.models import FileExtension
 from filewallball.operations.extensions import (
     ExtensionPolicy,
@@ -20,25 +26,6 @@ from filewallball.operations.extensions import (
 from filewallball.operations.files import DEFAULT_MIME_TYPE
 from filewallball.operations.system_settings import UNKNOWN_EXTENSIONS, get_setting
 from filewallball.units import human_size
-
-NO_CAP = "none"
-_BYTE_SIZE: TypeAdapter[ByteSize] = TypeAdapter(ByteSize)
-
-
-class Size(click.ParamType[int | None]):
-    """``300MB``, ``1GiB``, ``1048576``; ``none``: no cap of the policy's own."""
-
-    name = "size"
-
-    def convert(
-        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
-    ) -> int | None:
-        if value is None or (isinstance(value, str) and value.strip().lower() == NO_CAP):
-            return None
-        try:
-            return int(_BYTE_SIZE.validate_python(value))
-        except ValidationError:
-            self.fail(f"{value!r} is not a size like 300MB or 1GiB, or {NO_CAP}", param, ctx)
 
 
 def _policy_json(policy: FileExtension) -> dict[str, Any]:
@@ -84,7 +71,7 @@ def list_command(as_json: bool) -> None:
     "--max-size",
     type=Size(),
     default=None,
-    help=f"The extension's own cap (300MB, 1GiB) or {NO_CAP}; max_upload_bytes still applies.",
+    help=f"The extension's own cap (300MB, 1GiB) or {NO_LIMIT}; max_upload_bytes still applies.",
 )
 @reports_errors
 def set_command(

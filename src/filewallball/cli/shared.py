@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any, ParamSpec, TypeVar
 
 import click
+from pydantic import ByteSize, TypeAdapter, ValidationError
 from rich.console import Console
 from sqlalchemy.exc import DBAPIError
 
@@ -93,6 +94,46 @@ class Moment(click.ParamType[datetime]):
         except ValueError:
             self.fail(f"{value!r} is not an ISO 8601 date or date and time", param, ctx)
         return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+NO_LIMIT = "none"
+_BYTE_SIZE: TypeAdapter[ByteSize] = TypeAdapter(ByteSize)
+
+
+class _Limit(click.ParamType[int | None]):
+    """A number from 0 up as ``number`` reads it; ``none``: no limit (None)."""
+
+    wanted = "a number from 0 up"
+
+    def number(self, value: Any) -> int:
+        return int(value)
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> int | None:
+        if value is None or (isinstance(value, str) and value.strip().lower() == NO_LIMIT):
+            return None
+        try:
+            number = self.number(value)
+        except (ValueError, ValidationError):
+            number = -1
+        if number < 0:
+            self.fail(f"{value!r} is not {self.wanted}, or {NO_LIMIT}", param, ctx)
+        return number
+
+
+class Size(_Limit):
+    """``300MB``, ``1GiB``, ``1048576``; ``none``: no limit (None)."""
+
+    name = "size"
+    wanted = "a size like 300MB or 1GiB"
+
+    def number(self, value: Any) -> int:
+        return int(_BYTE_SIZE.validate_python(value))
+
+
+class Count(_Limit):
+    name = "count"
 
 
 FILE_UUID = FileUUID()

@@ -1,5 +1,6 @@
-"""The data model: the mapped classes of SPEC section 1, and the blob store's contents."""
+"""The data model: the mapped classes of SPEC sections 1 and 8, and the blob store's contents."""
 
+from filewallball.models.accounts import ApiKey, User
 from filewallball.models.activity import FileDownload, FileView
 from filewallball.models.base import NAMING_CONVENTION, Base
 from filewallball.models.blobs import Blob
@@ -17,6 +18,7 @@ from filewallball.models.types import UTCDateTime, generate_file_uuid, utcnow
 
 __all__ = [
     "NAMING_CONVENTION",
+    "ApiKey",
     "Base",
     "Blob",
     "FileCategory",
@@ -33,6 +35,7 @@ __all__ = [
     "ReadOnlyViewError",
     "SystemSetting",
     "UTCDateTime",
+    "User",
     "generate_file_uuid",
     "utcnow",
     "views_metadata",

@@ -90,6 +90,8 @@ class FileInfo(Timestamps, Base):
     is_public: Mapped[bool] = mapped_column(default=True, server_default=true())
     is_deleted: Mapped[bool] = mapped_column(default=False, server_default=false())
     deleted_at: Mapped[datetime | None]
+    # Null: the admin's (uploaded with the admin token, or before there were accounts).
+    owner_id: Mapped[int | None] = mapped_column(Identifier, ForeignKey("users.id"), index=True)
 
     category: Mapped[FileCategory | None] = relationship(back_populates="files")
     uploads: Mapped[list[FileUpload]] = relationship(

@@ -38,6 +38,13 @@ USER_AGENT_LENGTH = 500
 SETTING_KEY_LENGTH = 100
 JOB_HOLDER_LENGTH = 100
 JOB_RESULT_LENGTH = 255
+USERNAME_LENGTH = 64
+DISPLAY_NAME_LENGTH = 255
+PASSWORD_HASH_LENGTH = 255  # an argon2id hash in PHC form is about 100
+KEY_NAME_LENGTH = 100
+KEY_PREFIX_LENGTH = 8
+SCOPES_LENGTH = 100  # every scope, space-separated
+ROLE_LENGTH = 10
 
 UUIDText = Annotated[str, mapped_column(String(UUID_LENGTH))]
 SHA256 = Annotated[str, mapped_column(String(SHA256_LENGTH))]
@@ -62,6 +69,7 @@ Description = Annotated[str, mapped_column(String(DESCRIPTION_LENGTH))]
 IPAddress = Annotated[str, mapped_column(String(IP_ADDRESS_LENGTH))]
 UserAgent = Annotated[str, mapped_column(String(USER_AGENT_LENGTH))]
 SettingKey = Annotated[str, mapped_column(String(SETTING_KEY_LENGTH))]
+Username = Annotated[str, mapped_column(String(USERNAME_LENGTH))]
 
 
 def utcnow() -> datetime:

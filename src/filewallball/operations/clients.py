@@ -18,6 +18,7 @@ class Client:
     ip: str | None = None
     user_agent: str | None = None
     session_id: str | None = None
+    user_id: int | None = None  # None: anonymous, or the admin token
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "ip", _address(self.ip))

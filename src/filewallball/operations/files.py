@@ -46,6 +46,7 @@ class FileSpec:
     is_public: bool = True
     file_uuid: str | None = None
     created_at: datetime | None = None
+    owner_id: int | None = None  # None: the admin's
 
 
 def parse_file_uuid(value: str) -> str:
@@ -91,6 +92,8 @@ def _row_values(spec: FileSpec, category_ids: Mapping[str, int]) -> dict[str, An
     }
     if spec.created_at is not None:
         values["created_at"] = values["updated_at"] = spec.created_at
+    if spec.owner_id is not None:  # left out otherwise, like every column with a default
+        values["owner_id"] = spec.owner_id
     return values
 
 

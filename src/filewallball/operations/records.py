@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from filewallball.errors import NotFound
-from filewallball.models import Blob, FileCategory, FileInfo, FileTag, FileTagRelation
+from filewallball.models import Blob, FileCategory, FileInfo, FileTag, FileTagRelation, User
 from filewallball.operations.activity import Activity, activity_columns
 from filewallball.operations.files import parse_file_uuid
 
@@ -30,6 +30,7 @@ _CATEGORIES: Final = FileCategory.__table__
 _BLOBS: Final = Blob.__table__
 _LINKS: Final = FileTagRelation.__table__
 _TAGS: Final = FileTag.__table__
+_USERS: Final = User.__table__
 
 
 class FileRecord(BaseModel):
@@ -57,6 +58,7 @@ class FileRecord(BaseModel):
     content_status: str = Field(
         description="ok; missing or corrupt when fsck found the stored content lost"
     )
+    owner: str | None = Field(description="The owner's username; null: the admin's")
 
 
 # The columns of FileRecord but its tags. The content status is that of the blob row
@@ -77,9 +79,12 @@ _COLUMNS: Final = (
     FILES.c.deleted_at,
     _CATEGORIES.c.name.label("category"),
     sa.func.coalesce(_BLOBS.c.status, sa.literal_column("'ok'", sa.String)).label("content_status"),
+    _USERS.c.username.label("owner"),
 )
-_FROM: Final = FILES.outerjoin(_CATEGORIES, _CATEGORIES.c.id == FILES.c.file_category_id).outerjoin(
-    _BLOBS, _BLOBS.c.content_hash == FILES.c.file_hash
+_FROM: Final = (
+    FILES.outerjoin(_CATEGORIES, _CATEGORIES.c.id == FILES.c.file_category_id)
+    .outerjoin(_BLOBS, _BLOBS.c.content_hash == FILES.c.file_hash)
+    .outerjoin(_USERS, _USERS.c.id == FILES.c.owner_id)
 )
 _TAGS_OF_FILES: Final = (
     sa.select(_LINKS.c.file_id, _TAGS.c.tag_name)
@@ -128,25 +133,42 @@ def _record_of(values: dict[str, Any], tags: Iterable[str]) -> FileRecord:
 
 
 def file_record(
-    session: Session, file_uuid: str, *, include_deleted: bool = False, public_only: bool = False
+    session: Session,
+    file_uuid: str,
+    *,
+    include_deleted: bool = False,
+    public_only: bool = False,
+    owner_id: int | None = None,
 ) -> FileRecord:
     """One file's record in one statement; NotFound when there is none, or it is deleted
-    (unless ``include_deleted``), or it is private and ``public_only``: a file hidden from
-    the caller is answered exactly like one that does not exist."""
-    rows = _one(session, file_uuid, _lookup(include_deleted, public_only, with_activity=False))
-    return _record(rows)
+    (unless ``include_deleted``), or it is private and ``public_only`` (unless it is
+    ``owner_id``'s): a file hidden from the caller is answered exactly like one that does
+    not exist."""
+    lookup = _lookup(include_deleted, public_only, owner_id is not None, with_activity=False)
+    return _record(_one(session, file_uuid, lookup, owner_id))
 
 
 def file_detail(
-    session: Session, file_uuid: str, *, include_deleted: bool = False, public_only: bool = False
+    session: Session,
+    file_uuid: str,
+    *,
+    include_deleted: bool = False,
+    public_only: bool = False,
+    owner_id: int | None = None,
 ) -> tuple[FileRecord, Activity]:
     """``file_record`` and the file's activity counts, still in one statement."""
-    rows = _one(session, file_uuid, _lookup(include_deleted, public_only, with_activity=True))
+    lookup = _lookup(include_deleted, public_only, owner_id is not None, with_activity=True)
+    rows = _one(session, file_uuid, lookup, owner_id)
     return _record(rows), Activity.of(rows[0]._mapping)
 
 
-def _one(session: Session, file_uuid: str, statement: sa.Select[Any]) -> Sequence[sa.Row[Any]]:
-    rows = session.execute(statement, {"file_uuid": parse_file_uuid(file_uuid)}).all()
+def _one(
+    session: Session, file_uuid: str, statement: sa.Select[Any], owner_id: int | None = None
+) -> Sequence[sa.Row[Any]]:
+    parameters: dict[str, Any] = {"file_uuid": parse_file_uuid(file_uuid)}
+    if owner_id is not None:
+        parameters["owner_id"] = owner_id
+    rows = session.execute(statement, parameters).all()
     if not rows:
         raise NotFound(f"no file {file_uuid}")
     return rows
@@ -159,8 +181,10 @@ def _record(rows: Sequence[sa.Row[Any]]) -> FileRecord:
     return _record_of(per_tag[0], names)
 
 
-@lru_cache(maxsize=8)
-def _lookup(include_deleted: bool, public_only: bool, *, with_activity: bool) -> sa.Select[Any]:
+@lru_cache(maxsize=16)
+def _lookup(
+    include_deleted: bool, public_only: bool, or_owned: bool, *, with_activity: bool
+) -> sa.Select[Any]:
     """The lookup by UUID, built once per variant: building a statement and its cache
     key costs about as much as running it on the hottest path. The file's few tags come
     as one row each: cheaper than a second round trip."""
@@ -178,5 +202,8 @@ def _lookup(include_deleted: bool, public_only: bool, *, with_activity: bool) ->
     if not include_deleted:
         statement = statement.where(FILES.c.is_deleted == sa.false())
     if public_only:
-        statement = statement.where(FILES.c.is_public == sa.true())
+        public = FILES.c.is_public == sa.true()
+        if or_owned:
+            public = sa.or_(public, FILES.c.owner_id == sa.bindparam("owner_id"))
+        statement = statement.where(public)
     return statement

@@ -140,8 +140,10 @@ class Page:
     total: int | None
 
 
-def search_files(session: Session, query: FileQuery) -> Page:
-    shape, parameters = _shape(query)
+def search_files(session: Session, query: FileQuery, *, visible_to: int | None = None) -> Page:
+    """The page of files ``query`` asks for; with ``visible_to``, only public files and
+    that user's own."""
+    shape, parameters = _shape(query, visible_to)
     rows = session.execute(_page(shape), {**parameters, "limit": query.limit + 1}).all()
     items, more = with_tags(session, rows[: query.limit]), len(rows) > query.limit
     total = (session.scalar(_count(shape), parameters) or 0) if query.with_total else None
@@ -152,7 +154,9 @@ def search_files(session: Session, query: FileQuery) -> Page:
 MAX_PAGE_NUMBER = 100_000
 
 
-def numbered_page(session: Session, query: FileQuery, page: int) -> tuple[list[FileRecord], int]:
+def numbered_page(
+    session: Session, query: FileQuery, page: int, *, visible_to: int | None = None
+) -> tuple[list[FileRecord], int]:
     """Page ``page`` (from 1) of ``query.limit`` files, and the number of all matches:
     OFFSET paging for clients of the earlier API, which numbered its pages. Cursor
     pages (``search_files``) are the fast way; this one slows down as ``page`` grows."""
@@ -160,7 +164,7 @@ def numbered_page(session: Session, query: FileQuery, page: int) -> tuple[list[F
         raise InvalidInput("numbered pages take neither tags nor a cursor")
     if not 1 <= page <= MAX_PAGE_NUMBER:
         raise InvalidInput(f"page must be between 1 and {MAX_PAGE_NUMBER}")
-    shape, parameters = _shape(query)
+    shape, parameters = _shape(query, visible_to)
     offset = {"offset": (page - 1) * query.limit, "limit": query.limit}
     items = records(session, _numbered_page(shape), {**parameters, **offset})
     return items, session.scalar(_count(shape), parameters) or 0
@@ -174,13 +178,13 @@ class _Shape:
 
     sort: SortKey
     descending: bool
-    filters: frozenset[str]  # the FileQuery fields that filter, but the tags
+    filters: frozenset[str]  # the FileQuery fields that filter, but the tags; visible_to
     leading_tag: bool  # the first tag's links lead the walk
     tag_groups: int  # files with any tag of each group (EXISTS), but the leading one
     after: bool  # a cursor
 
 
-def _shape(query: FileQuery) -> tuple[_Shape, dict[str, Any]]:
+def _shape(query: FileQuery, visible_to: int | None = None) -> tuple[_Shape, dict[str, Any]]:
     """The search's shape and its parameters."""
     tags = normalise_tags(query.tag)
     # Newest files with a tag: walk that tag's links, which carry the files' upload times,
@@ -198,6 +202,9 @@ def _shape(query: FileQuery) -> tuple[_Shape, dict[str, Any]]:
     if "name_prefix" in given:
         parameters["name_prefix_end"] = _prefix_end(parameters["name_prefix"])
     filters = {*given, "include_deleted"} if query.include_deleted else set(given)
+    if visible_to is not None:
+        filters.add("visible_to")
+        parameters["visible_to"] = visible_to
     if query.cursor:
         parameters["after_value"], parameters["after_id"] = _decode_cursor(query.cursor, query)
     shape = _Shape(
@@ -271,6 +278,9 @@ def _conditions(shape: _Shape) -> list[sa.ColumnElement[bool]]:
     """Every filter, the tags' too, but the leading tag's."""
     where = [] if "include_deleted" in shape.filters else [_FILE.is_deleted == sa.false()]
     where += [make() for name, make in _FILTERS.items() if name in shape.filters]
+    if "visible_to" in shape.filters:
+        owned = _FILE.owner_id == sa.bindparam("visible_to")
+        where.append(sa.or_(_FILE.is_public == sa.true(), owned))
     where += [_tagged_with_any(f"tags_{n}") for n in range(shape.tag_groups)]
     return where
 

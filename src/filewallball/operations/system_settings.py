@@ -31,6 +31,7 @@ JSONValue = str | int | bool | float | list[Any] | dict[str, Any] | None
 # no real setting nests beyond a handful.
 MAX_JSON_DEPTH = 32
 UNKNOWN_EXTENSIONS = "unknown_extensions"  # what uploads no policy names get: allow or deny
+PUBLIC_LISTING = "public_listing"  # whether anonymous callers may list the public files
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,7 @@ KNOWN_SETTINGS: Final = {
     "log_retention_days": Known("integer", lambda v: v >= 1, "at least 1"),
     "trash_retention_days": Known("integer", lambda v: v >= 0, "0 or more"),
     UNKNOWN_EXTENSIONS: Known("string", lambda v: v in ("allow", "deny"), "allow or deny"),
+    PUBLIC_LISTING: Known("boolean", lambda v: isinstance(v, bool), "true or false"),
 }
 
 

@@ -47,6 +47,7 @@ class UploadPlan:
     tags: tuple[str, ...] = ()
     category: str | None = None
     is_public: bool = True
+    owner_id: int | None = None
 
     @property
     def filename(self) -> str:
@@ -67,6 +68,7 @@ def check_upload(
     tags: Sequence[str] = (),
     category: str | None = None,
     is_public: bool = True,
+    owner_id: int | None = None,
 ) -> UploadPlan:
     """Everything about an upload that can be refused before its bytes arrive: the name,
     the upload policy (UnsupportedType), the tags, the category (the type's when none is
@@ -85,6 +87,7 @@ def check_upload(
         tags=tuple(normalise_tags(tags)),
         category=category,
         is_public=is_public,
+        owner_id=owner_id,
     )
 
 
@@ -129,6 +132,7 @@ def complete_upload(
             mime_type=plan.mime_type,
             category=plan.category,
             is_public=plan.is_public,
+            owner_id=plan.owner_id,
         ),
     )
     if plan.tags:

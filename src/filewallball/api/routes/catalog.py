@@ -8,10 +8,11 @@ from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
-from filewallball.api.access import Admin, IsAdmin
+from filewallball.api.access import Admin, Caller, IsAdmin
 from filewallball.api.dependencies import ServicesDep
 from filewallball.api.errors import responses
 from filewallball.api.schemas import CategoryOut, SettingValue, TagCount
+from filewallball.api.visibility import check_listing
 from filewallball.models.types import (
     CATEGORY_NAME_LENGTH,
     DESCRIPTION_LENGTH,
@@ -40,13 +41,15 @@ SettingKey = Annotated[str, Path(max_length=SETTING_KEY_LENGTH)]
 )
 async def tags(
     services: ServicesDep,
+    caller: Caller,
     admin: IsAdmin,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[TagCount]:
     """Active tags, most used first, with how many live files carry each (public files
-    only, without the admin token)."""
+    only, but for the admin)."""
 
     def counted(session: Session) -> list[TagCount]:
+        check_listing(session, caller)
         found = popular_tags(session, limit=limit, public_only=not admin)
         return [TagCount.of(tag, files) for tag, files in found]
 
@@ -83,7 +86,7 @@ class CategoryChanges(BaseModel):
     response_model=CategoryOut,
     tags=["categories"],
     dependencies=[Admin],
-    responses=responses(400, 401, 409, 422, 503),
+    responses=responses(400, 401, 403, 409, 422, 503),
 )
 async def new_category(services: ServicesDep, category: NewCategory) -> CategoryOut:
     return await services.run(
@@ -98,7 +101,7 @@ async def new_category(services: ServicesDep, category: NewCategory) -> Category
     response_model=CategoryOut,
     tags=["categories"],
     dependencies=[Admin],
-    responses=responses(400, 401, 404, 409, 422, 503),
+    responses=responses(400, 401, 403, 404, 409, 422, 503),
 )
 async def change_category(
     services: ServicesDep, name: CategoryName, changes: CategoryChanges
@@ -139,7 +142,7 @@ class Policy(BaseModel):
     response_model=ExtensionPolicy,
     tags=["extensions"],
     dependencies=[Admin],
-    responses=responses(400, 401, 409, 422, 503),
+    responses=responses(400, 401, 403, 409, 422, 503),
 )
 async def put_extension(
     services: ServicesDep, extension: Annotated[str, Path(max_length=32)], policy: Policy
@@ -172,7 +175,7 @@ async def settings(services: ServicesDep, admin: IsAdmin) -> dict[str, JSONValue
     response_model=SettingValue,
     tags=["settings"],
     dependencies=[Admin],
-    responses=responses(400, 401, 404, 503),
+    responses=responses(400, 401, 403, 404, 503),
 )
 async def setting(services: ServicesDep, key: SettingKey) -> SettingValue:
     return await services.read(lambda session: SettingValue(value=read_setting(session, key)))
@@ -183,7 +186,7 @@ async def setting(services: ServicesDep, key: SettingKey) -> SettingValue:
     response_model=SettingValue,
     tags=["settings"],
     dependencies=[Admin],
-    responses=responses(400, 401, 422, 503),
+    responses=responses(400, 401, 403, 422, 503),
 )
 async def put_setting(services: ServicesDep, key: SettingKey, body: SettingValue) -> SettingValue:
     """Set a setting; the settings FileWallBall reads are checked against their rules."""

@@ -12,15 +12,21 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 from starlette.responses import FileResponse
 
-from filewallball.api.access import Admin, IsAdmin
+from filewallball.api.access import Caller, Deleter, Reader, Writer
 from filewallball.api.dependencies import FileUUID, ServicesDep
 from filewallball.api.errors import responses
 from filewallball.api.routes.content import DOWNLOAD_RESPONSES, VIEW_RESPONSES
 from filewallball.api.routes.content import download as native_download
 from filewallball.api.routes.content import view as native_view
 from filewallball.api.routes.uploads import UNLIMITED, receive_form_upload
-from filewallball.api.visibility import visible_detail
+from filewallball.api.visibility import (
+    check_changeable,
+    check_listing,
+    visible_detail,
+    visible_to,
+)
 from filewallball.operations.files import soft_delete_file
+from filewallball.operations.keys import Principal
 from filewallball.operations.records import FileRecord
 from filewallball.operations.search import MAX_PAGE_SIZE, FileQuery, numbered_page
 
@@ -98,8 +104,8 @@ class Deleted(BaseModel):
     "/upload",
     response_model=UploadedFile,
     max_body_size=UNLIMITED,
-    dependencies=[Admin],
-    responses=responses(400, 401, 404, 413, 415, 422, 503, 507),
+    dependencies=[Writer],
+    responses=responses(400, 401, 403, 404, 413, 415, 422, 503, 507),
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -132,7 +138,8 @@ async def upload(services: ServicesDep, request: Request) -> UploadedFile:
 async def list_files(
     *,
     services: ServicesDep,
-    admin: IsAdmin,
+    caller: Caller,
+    viewer: Reader,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20,
     sort_by: Literal["uploaded_at", "filename", "size"] = "uploaded_at",
@@ -142,11 +149,12 @@ async def list_files(
         sort=SORTS[sort_by],
         order=order,
         limit=limit,
-        is_public=None if admin else True,
+        is_public=None if viewer.sees_all or viewer.user_id is not None else True,
     )
 
     def listed(session: Session) -> FileList:
-        items, total = numbered_page(session, query, page)
+        check_listing(session, caller)
+        items, total = numbered_page(session, query, page, **visible_to(viewer))
         pages = (total + limit - 1) // limit
         return FileList(
             files=[ListedFile.of(file) for file in items],
@@ -164,9 +172,9 @@ async def list_files(
 
 
 @router.get("/files/{file_id}", response_model=FileInfoOut, responses=responses(400, 401, 404, 503))
-async def file_info(services: ServicesDep, admin: IsAdmin, file_id: FileUUID) -> FileInfoOut:
+async def file_info(services: ServicesDep, viewer: Reader, file_id: FileUUID) -> FileInfoOut:
     def described(session: Session) -> FileInfoOut:
-        file, activity = visible_detail(session, file_id, admin)
+        file, activity = visible_detail(session, file_id, viewer)
         return FileInfoOut(
             file_id=file.file_uuid,
             filename=file.original_filename,
@@ -184,11 +192,16 @@ async def file_info(services: ServicesDep, admin: IsAdmin, file_id: FileUUID) ->
 @router.delete(
     "/files/{file_id}",
     response_model=Deleted,
-    dependencies=[Admin],
-    responses=responses(400, 401, 404, 503),
+    responses=responses(400, 401, 403, 404, 503),
 )
-async def delete(services: ServicesDep, file_id: FileUUID) -> Deleted:
-    deleted = await services.run(lambda session: soft_delete_file(session, file_id).file_uuid)
+async def delete(
+    services: ServicesDep, caller: Annotated[Principal, Deleter], file_id: FileUUID
+) -> Deleted:
+    def delete(session: Session) -> str:
+        check_changeable(session, file_id, caller)
+        return soft_delete_file(session, file_id).file_uuid
+
+    deleted = await services.run(delete)
     return Deleted(message="File deleted successfully", file_id=deleted)
 
 
@@ -198,9 +211,9 @@ async def delete(services: ServicesDep, file_id: FileUUID) -> Deleted:
     responses={**DOWNLOAD_RESPONSES, **responses(400, 401, 404, 410, 416, 503)},
 )
 async def download(
-    services: ServicesDep, request: Request, admin: IsAdmin, file_id: FileUUID
+    services: ServicesDep, request: Request, viewer: Reader, file_id: FileUUID
 ) -> Response:
-    return await native_download(services, request, admin, file_id)
+    return await native_download(services, request, viewer, file_id)
 
 
 @router.get(
@@ -209,6 +222,6 @@ async def download(
     responses={**VIEW_RESPONSES, **responses(400, 401, 404, 410, 416, 503)},
 )
 async def view(
-    services: ServicesDep, request: Request, admin: IsAdmin, file_id: FileUUID
+    services: ServicesDep, request: Request, viewer: Reader, file_id: FileUUID
 ) -> Response:
-    return await native_view(services, request, admin, file_id)
+    return await native_view(services, request, viewer, file_id)

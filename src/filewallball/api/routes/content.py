@@ -29,12 +29,12 @@ from starlette.background import BackgroundTask
 from starlette.responses import FileResponse
 from starlette.types import Message, Receive, Scope, Send
 
-from filewallball.api.access import IsAdmin, client_of
+from filewallball.api.access import Reader, client_of
 from filewallball.api.dependencies import FileUUID, ServicesDep
 from filewallball.api.errors import ApiError, responses
 from filewallball.api.numbers import bounded_decimal
 from filewallball.api.services import Services
-from filewallball.api.visibility import visible_file
+from filewallball.api.visibility import Viewer, visible_file
 from filewallball.errors import Gone
 from filewallball.operations.activity import Event
 from filewallball.operations.records import FileRecord
@@ -213,9 +213,9 @@ def _stat_result(info: BlobInfo) -> os.stat_result:
 
 
 async def _serve(
-    services: Services, request: Request, file_uuid: str, admin: bool, *, view: bool
+    services: Services, request: Request, file_uuid: str, viewer: Viewer, *, view: bool
 ) -> Response:
-    served = await services.read(visible_file, file_uuid, admin)
+    served = await services.read(visible_file, file_uuid, viewer)
     if served.content_status != "ok":
         raise Gone(
             f"the content of file {served.file_uuid} is {served.content_status} "
@@ -278,10 +278,10 @@ async def _serve(
     responses={**DOWNLOAD_RESPONSES, **responses(400, 401, 404, 410, 416, 503)},
 )
 async def download(
-    services: ServicesDep, request: Request, admin: IsAdmin, file_uuid: FileUUID
+    services: ServicesDep, request: Request, viewer: Reader, file_uuid: FileUUID
 ) -> Response:
     """The file's bytes, as an attachment; Range, If-Range and conditional requests."""
-    return await _serve(services, request, file_uuid, admin, view=False)
+    return await _serve(services, request, file_uuid, viewer, view=False)
 
 
 @router.head(
@@ -290,10 +290,10 @@ async def download(
     responses=HEAD_RESPONSES,
 )
 async def download_head(
-    services: ServicesDep, request: Request, admin: IsAdmin, file_uuid: FileUUID
+    services: ServicesDep, request: Request, viewer: Reader, file_uuid: FileUUID
 ) -> Response:
     """What a GET would answer, without the body; counts no download."""
-    return await _serve(services, request, file_uuid, admin, view=False)
+    return await _serve(services, request, file_uuid, viewer, view=False)
 
 
 @router.get(
@@ -302,7 +302,7 @@ async def download_head(
     responses={**VIEW_RESPONSES, **responses(400, 401, 404, 410, 416, 503)},
 )
 async def view(
-    services: ServicesDep, request: Request, admin: IsAdmin, file_uuid: FileUUID
+    services: ServicesDep, request: Request, viewer: Reader, file_uuid: FileUUID
 ) -> Response:
     """Show the file in the browser when that is safe; HTML, SVG and scripts never are."""
-    return await _serve(services, request, file_uuid, admin, view=True)
+    return await _serve(services, request, file_uuid, viewer, view=True)

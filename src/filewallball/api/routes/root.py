@@ -20,7 +20,7 @@ from starlette.routing import Match
 from starlette.status import HTTP_201_CREATED
 from starlette.types import Scope
 
-from filewallball.api.access import Admin, IsAdmin
+from filewallball.api.access import Reader, Writer
 from filewallball.api.dependencies import FileUUID, ServicesDep
 from filewallball.api.errors import responses
 from filewallball.api.routes import content
@@ -90,7 +90,7 @@ def wants_json(accept: str | None) -> bool:
 @upload_router.put(
     "/{filename}",
     status_code=HTTP_201_CREATED,
-    dependencies=[Admin],
+    dependencies=[Writer],
     responses={
         201: {
             "model": FileOut,
@@ -129,11 +129,11 @@ async def upload_at_root(
     responses={**content.DOWNLOAD_RESPONSES, **responses(400, 401, 404, 410, 416, 503)},
 )
 async def download_named(
-    services: ServicesDep, request: Request, admin: IsAdmin, file_id: FileUUID, filename: str
+    services: ServicesDep, request: Request, viewer: Reader, file_id: FileUUID, filename: str
 ) -> Response:
     """The file's bytes, as ``/api/v1/files/{file_id}/content`` serves them; ``filename``
     is not looked at (the UUID says which file)."""
-    return await content.download(services, request, admin, file_id)
+    return await content.download(services, request, viewer, file_id)
 
 
 @router.head(
@@ -142,7 +142,7 @@ async def download_named(
     responses=content.HEAD_RESPONSES,
 )
 async def download_named_head(
-    services: ServicesDep, request: Request, admin: IsAdmin, file_id: FileUUID, filename: str
+    services: ServicesDep, request: Request, viewer: Reader, file_id: FileUUID, filename: str
 ) -> Response:
     """What a GET would answer, without the body; counts no download."""
-    return await content.download_head(services, request, admin, file_id)
+    return await content.download_head(services, request, viewer, file_id)

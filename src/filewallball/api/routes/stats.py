@@ -24,7 +24,7 @@ router = APIRouter(tags=["statistics"])
     "/stats",
     response_model=Statistics,
     dependencies=[Admin],
-    responses=responses(401, 422, 503),
+    responses=responses(401, 403, 422, 503),
 )
 async def stats(
     services: ServicesDep,

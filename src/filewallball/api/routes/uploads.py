@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request
 from starlette.status import HTTP_201_CREATED
 
-from filewallball.api.access import Admin, client_of
+from filewallball.api.access import Writer, client_of
 from filewallball.api.dependencies import ServicesDep
 from filewallball.api.errors import responses
 from filewallball.api.multipart import receive_multipart
@@ -24,7 +24,7 @@ from filewallball.errors import InvalidInput
 from filewallball.models.types import CATEGORY_NAME_LENGTH, FILENAME_LENGTH, MAX_BIGINT
 
 router = APIRouter(prefix="/files", tags=["uploads"])
-UPLOAD_ERRORS = responses(400, 401, 404, 413, 415, 422, 503, 507)
+UPLOAD_ERRORS = responses(400, 401, 403, 404, 413, 415, 422, 503, 507)
 UNLIMITED = MAX_BIGINT  # the upload's own limits apply while it streams (uploading.Upload)
 
 _MULTIPART_BODY: dict[str, Any] = {
@@ -92,7 +92,7 @@ async def receive_form_upload(services: Services, request: Request) -> FileOut:
     "",
     status_code=HTTP_201_CREATED,
     response_model=FileOut,
-    dependencies=[Admin],
+    dependencies=[Writer],
     responses=UPLOAD_ERRORS,
     openapi_extra=_MULTIPART_BODY,
     max_body_size=UNLIMITED,
@@ -147,7 +147,7 @@ async def receive_raw_upload(
 _RAW_UPLOAD: dict[str, Any] = {
     "status_code": HTTP_201_CREATED,
     "response_model": FileOut,
-    "dependencies": [Admin],
+    "dependencies": [Writer],
     "responses": UPLOAD_ERRORS,
     "openapi_extra": RAW_BODY,
     "max_body_size": UNLIMITED,
