@@ -11,6 +11,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     String,
+    text,
     false,
     true,
 )
@@ -23,6 +24,7 @@ from filewallball.models.types import (
     Description,
     Extension,
     Filename,
+    Folder,
     Identifier,
     IntPK,
     IPAddress,
@@ -73,6 +75,7 @@ class FileInfo(Timestamps, Base):
     id: Mapped[IntPK]
     file_uuid: Mapped[UUIDText] = mapped_column(unique=True, default=generate_file_uuid)
     original_filename: Mapped[Filename]
+    folder: Mapped[Folder] = mapped_column(default="", server_default=text("''"))
     stored_filename: Mapped[Filename]
     file_extension: Mapped[Extension]
     mime_type: Mapped[MimeType]
@@ -118,6 +121,12 @@ class FileInfo(Timestamps, Base):
             "ix_files_category_live_created", "file_category_id", "is_deleted", "created_at", "id"
         ),
         Index("ix_files_deleted_at", "deleted_at", "id"),
+        # A folder's page by each sort key. The name index has no id: MariaDB's key
+        # limit (3072 bytes) leaves no room for it after 512 + 255 four-byte characters;
+        # MariaDB and SQLite append the primary key to every index anyway.
+        Index("ix_files_folder_live_created", "folder", "is_deleted", "created_at", "id"),
+        Index("ix_files_folder_live_size", "folder", "is_deleted", "file_size", "id"),
+        Index("ix_files_folder_live_name", "folder", "is_deleted", "original_filename"),
         CheckConstraint("file_size >= 0", name="file_size_non_negative"),
     )
 

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from sqlalchemy import BigInteger, DateTime, Integer, String
-from sqlalchemy.dialects import mysql
+from sqlalchemy.dialects import mysql, postgresql
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import mapped_column
 from sqlalchemy.types import TypeDecorator, TypeEngine
@@ -25,6 +25,7 @@ MAX_BIGINT = 2**63 - 1  # sizes and ids
 UUID_LENGTH = 36
 SHA256_LENGTH = 64  # hex digits
 FILENAME_LENGTH = 255
+FOLDER_LENGTH = 512
 EXTENSION_LENGTH = 20
 MIME_TYPE_LENGTH = 100
 STORAGE_PATH_LENGTH = 500
@@ -40,6 +41,16 @@ JOB_RESULT_LENGTH = 255
 UUIDText = Annotated[str, mapped_column(String(UUID_LENGTH))]
 SHA256 = Annotated[str, mapped_column(String(SHA256_LENGTH))]
 Filename = Annotated[str, mapped_column(String(FILENAME_LENGTH))]
+# Byte order on PostgreSQL too ("C"), as on SQLite and MariaDB (utf8mb4_bin): a folder
+# and everything under it are one range of the index (operations.folders).
+Folder = Annotated[
+    str,
+    mapped_column(
+        String(FOLDER_LENGTH).with_variant(
+            postgresql.VARCHAR(FOLDER_LENGTH, collation="C"), "postgresql"
+        )
+    ),
+]
 Extension = Annotated[str, mapped_column(String(EXTENSION_LENGTH))]
 MimeType = Annotated[str, mapped_column(String(MIME_TYPE_LENGTH))]
 StoragePath = Annotated[str, mapped_column(String(STORAGE_PATH_LENGTH))]
