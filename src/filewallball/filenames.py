@@ -68,7 +68,9 @@ def check_folder(folder: str) -> str:
         )
     for segment in segments:
         if segment == "":
-            raise InvalidInput(f"folder {folder!r} has an empty segment (a leading, trailing or doubled /)")
+            raise InvalidInput(
+                f"folder {folder!r} has an empty segment (a leading, trailing or doubled /)"
+            )
         if segment.strip(" .") == "":
             raise InvalidInput(f"folder {folder!r} has a segment of only dots ({segment!r})")
         if segment != segment.strip(" "):

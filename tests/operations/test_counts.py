@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import random
 import threading
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -177,23 +178,61 @@ def test_every_kind_of_write_keeps_the_counts(session: Session) -> None:
     assert counted(session) == recount(session)
 
 
+_COLUMNS_AT_0004 = (
+    "file_uuid",
+    "original_filename",
+    "stored_filename",
+    "file_extension",
+    "mime_type",
+    "file_size",
+    "file_hash",
+    "storage_path",
+    "file_category_id",
+    "is_public",
+    "is_deleted",
+    "created_at",
+    "updated_at",
+)
+
+
 def test_the_migration_counts_the_files_already_there(scratch_engine: Engine) -> None:
     """A database filled before revision 0005 (no triggers yet, some contents without a
     blob row) is counted by the migration itself."""
     with scratch_engine.connect() as connection:
         command.upgrade(alembic_config(connection), "0004")
     sessions = sessionmaker(scratch_engine)
+    shared = factories.spec(file_size=5)
+    rows = [  # (spec, category, deleted), written with the columns revision 0004 has
+        (shared, "documents", False),
+        (factories.spec(file_size=5, file_hash=shared.file_hash), "documents", False),
+        (factories.spec(file_size=7), "images", False),
+        (factories.spec(file_size=11), None, False),
+        (factories.spec(file_size=13), None, True),
+    ]
     with sessions.begin() as session:
-        shared = factories.spec(category="documents", file_size=5)
-        specs = [
-            shared,
-            factories.spec(category="documents", file_size=5, file_hash=shared.file_hash),
-            factories.spec(category="images", file_size=7),
-            factories.spec(file_size=11),
-            factories.spec(file_size=13),
-        ]
-        created = files.bulk_insert_files(session, specs)
-        files.soft_delete_file(session, created[-1][1])
+        category_ids = dict(session.execute(sa.select(FileCategory.name, FileCategory.id)).all())
+        now = utcnow()
+        session.execute(
+            sa.table("files", *map(sa.column, _COLUMNS_AT_0004)).insert(),
+            [
+                {
+                    "file_uuid": str(uuid.uuid4()),
+                    "original_filename": spec.original_filename,
+                    "stored_filename": spec.file_hash,
+                    "file_extension": "jpg",
+                    "mime_type": spec.mime_type,
+                    "file_size": spec.file_size,
+                    "file_hash": spec.file_hash,
+                    "storage_path": spec.storage_path,
+                    "file_category_id": category_ids[category] if category else None,
+                    "is_public": True,
+                    "is_deleted": deleted,
+                    "created_at": now.replace(tzinfo=None),
+                    "updated_at": now.replace(tzinfo=None),
+                }
+                for spec, category, deleted in rows
+            ],
+        )
     upgrade(scratch_engine)
     with sessions() as session:
         totals, per_category = recount(session)

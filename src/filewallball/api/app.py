@@ -28,6 +28,7 @@ from filewallball.api.routes import (
     compat,
     content,
     files,
+    folders,
     root,
     service,
     stats,
@@ -112,7 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,  # ReDoc would load itself and its fonts from CDNs
     )
     install_error_handlers(app)
-    for module in (uploads, files, content, catalog, stats):
+    for module in (uploads, files, folders, content, catalog, stats):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(service.router)
     app.include_router(compat.router)

@@ -11,8 +11,8 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     String,
-    text,
     false,
+    text,
     true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates

@@ -29,15 +29,18 @@ from pydantic import (
 from sqlalchemy.orm import Session
 
 from filewallball.errors import InvalidInput
+from filewallball.filenames import check_folder
 from filewallball.models import FileCategory, FileTag, FileTagRelation
 from filewallball.models.types import (
     CATEGORY_NAME_LENGTH,
     EXTENSION_LENGTH,
     FILENAME_LENGTH,
+    FOLDER_LENGTH,
     MAX_BIGINT,
     MIME_TYPE_LENGTH,
     TAG_NAME_LENGTH,
 )
+from filewallball.operations.folders import Subtree, in_subtree
 from filewallball.operations.records import FILES, FileRecord, records, select_records, with_tags
 from filewallball.operations.tags import normalise_tags
 
@@ -66,6 +69,14 @@ class FileQuery(BaseModel):
         None, max_length=MIME_TYPE_LENGTH, description="MIME type prefix, e.g. image/"
     )
     category: str | None = Field(None, max_length=CATEGORY_NAME_LENGTH)
+    folder: str | None = Field(
+        None, max_length=4 * FOLDER_LENGTH, description="Exactly this folder; empty: the top"
+    )
+    folder_prefix: str | None = Field(
+        None,
+        max_length=4 * FOLDER_LENGTH,
+        description="This folder and everything under it (a matches a/b, not ab)",
+    )
     tag: list[Annotated[str, Field(max_length=TAG_NAME_LENGTH)]] = Field(
         default_factory=list, max_length=MAX_FILTER_VALUES
     )
@@ -183,8 +194,14 @@ def _shape(query: FileQuery) -> tuple[_Shape, dict[str, Any]]:
     parameters: dict[str, Any] = {f"tags_{n}": names for n, names in enumerate(groups)}
     if leading:
         parameters["leading_tag"] = tags[0]
-    given = {name: value for name in _FILTERS if (value := getattr(query, name)) not in _NOT_GIVEN}
+    given = {
+        name: value
+        for name in _FILTERS
+        if (value := getattr(query, name)) not in _NOT_GIVEN or (name == "folder" and value == "")
+    }
     parameters.update((name, _value(name, value)) for name, value in given.items())
+    if "folder_prefix" in given:
+        parameters.update(Subtree(parameters["folder_prefix"]).parameters)
     filters = {*given, "include_deleted"} if query.include_deleted else set(given)
     if query.cursor:
         parameters["after_value"], parameters["after_id"] = _decode_cursor(query.cursor, query)
@@ -204,6 +221,8 @@ def _value(name: str, value: Any) -> Any:
         return _like_escaped(value)
     if name == "mime":
         return _like_escaped(value.lower())
+    if name in ("folder", "folder_prefix"):
+        return check_folder(value)
     if name == "extension":
         return sorted({extension.lower().lstrip(".") for extension in value})
     return value
@@ -226,6 +245,8 @@ _FILTERS: dict[str, Callable[[], sa.ColumnElement[bool]]] = {
         .where(_CATEGORIES.name == sa.bindparam("category"))
         .scalar_subquery()
     ),
+    "folder": lambda: _FILE.folder == sa.bindparam("folder"),
+    "folder_prefix": in_subtree,
     "min_size": lambda: _FILE.file_size >= sa.bindparam("min_size"),
     "max_size": lambda: _FILE.file_size <= sa.bindparam("max_size"),
     "created_after": lambda: _FILE.created_at >= sa.bindparam("created_after"),

@@ -24,12 +24,12 @@ from sqlalchemy.orm import Session
 
 from filewallball.database import off_the_event_loop
 from filewallball.errors import NotFound
-from filewallball.filenames import check_filename
+from filewallball.filenames import check_filename, check_folder
 from filewallball.models import FileCategory, FileInfo, FileUpload, utcnow
 from filewallball.operations.blobs import is_referenced, lock_blob, release_blob
 from filewallball.operations.clients import Client
 from filewallball.operations.extensions import UploadPolicy, upload_policy
-from filewallball.operations.files import FileSpec, create_file
+from filewallball.operations.files import FileSpec, create_file, trash_namesakes
 from filewallball.operations.system_settings import get_setting
 from filewallball.operations.tags import add_tags, normalise_tags
 from filewallball.storage import BlobStore, StagedBlob
@@ -47,6 +47,8 @@ class UploadPlan:
     tags: tuple[str, ...] = ()
     category: str | None = None
     is_public: bool = True
+    folder: str = ""
+    replace: bool = False  # the live files of the same name in the folder go to the trash
 
     @property
     def filename(self) -> str:
@@ -67,10 +69,14 @@ def check_upload(
     tags: Sequence[str] = (),
     category: str | None = None,
     is_public: bool = True,
+    folder: str = "",
+    replace: bool = False,
 ) -> UploadPlan:
     """Everything about an upload that can be refused before its bytes arrive: the name,
-    the upload policy (UnsupportedType), the tags, the category; and its size limit, the
-    smaller of the extension's (if it has one) and the global ``max_upload_bytes``."""
+    the folder, the upload policy (UnsupportedType), the tags, the category; and its
+    size limit, the smaller of the extension's (if it has one) and the global
+    ``max_upload_bytes``."""
+    folder = check_folder(folder)
     policy = upload_policy(session, check_filename(filename))
     if category is not None and not _active_category(session, category):
         raise NotFound(f"no active category named {category!r}")
@@ -82,6 +88,8 @@ def check_upload(
         tags=tuple(normalise_tags(tags)),
         category=category,
         is_public=is_public,
+        folder=folder,
+        replace=replace,
     )
 
 
@@ -123,10 +131,13 @@ def complete_upload(
     off_the_event_loop(session, store.place, staged, replace=blob.status != "ok")
     if blob.status != "ok":
         blob.status, blob.checked_at = "ok", utcnow()
+    if plan.replace:
+        trash_namesakes(session, plan.folder, plan.filename)
     file = create_file(
         session,
         FileSpec(
             original_filename=plan.filename,
+            folder=plan.folder,
             file_size=staged.size,
             file_hash=staged.content_hash,
             storage_path=store.key(staged.content_hash),

@@ -15,7 +15,12 @@ from filewallball.api.errors import ApiError, responses
 from filewallball.api.schemas import FileDetail, FileOut, FilePage, ModelJSON
 from filewallball.api.visibility import visible_detail
 from filewallball.models import FileInfo
-from filewallball.models.types import CATEGORY_NAME_LENGTH, FILENAME_LENGTH, TAG_NAME_LENGTH
+from filewallball.models.types import (
+    CATEGORY_NAME_LENGTH,
+    FILENAME_LENGTH,
+    FOLDER_LENGTH,
+    TAG_NAME_LENGTH,
+)
 from filewallball.operations.activity import Activity
 from filewallball.operations.files import (
     UNCHANGED,
@@ -75,6 +80,9 @@ class FileChanges(BaseModel):
     original_filename: str | None = Field(None, min_length=1, max_length=FILENAME_LENGTH)
     category: str | None = Field(None, max_length=CATEGORY_NAME_LENGTH)
     is_public: bool | None = None
+    folder: str | None = Field(
+        None, max_length=4 * FOLDER_LENGTH, description="Move it there; empty: the top"
+    )
     tags: list[Annotated[str, Field(max_length=4 * TAG_NAME_LENGTH)]] | None = Field(
         None, max_length=100, description="The file's complete set of tags"
     )
@@ -87,16 +95,16 @@ class FileChanges(BaseModel):
     responses=responses(400, 401, 404, 422, 503),
 )
 async def change_file(services: ServicesDep, file_uuid: FileUUID, changes: FileChanges) -> FileOut:
-    """Rename (the extension stays), (un)categorise, publish or hide, retag."""
+    """Rename (the extension stays), (un)categorise, publish or hide, move, retag."""
     given = changes.model_fields_set
-    for field in ("original_filename", "is_public", "tags"):
+    for field in ("original_filename", "is_public", "folder", "tags"):
         if field in given and getattr(changes, field) is None:
             raise ApiError(422, "validation_error", f"{field} cannot be null")
 
     def change(session: Session) -> FileOut:
         values: dict[str, Any] = {
             field: getattr(changes, field) if field in given else UNCHANGED
-            for field in ("original_filename", "category", "is_public")
+            for field in ("original_filename", "category", "is_public", "folder")
         }
         file = update_file(session, file_uuid, **values)
         if changes.tags is not None:

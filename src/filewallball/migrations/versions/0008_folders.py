@@ -34,7 +34,9 @@ INDEXES = {
 
 def upgrade() -> None:
     folder = sa.String(512).with_variant(postgresql.VARCHAR(512, collation="C"), "postgresql")
-    op.add_column("files", sa.Column("folder", folder, server_default=sa.text("''"), nullable=False))
+    op.add_column(
+        "files", sa.Column("folder", folder, server_default=sa.text("''"), nullable=False)
+    )
     for name, columns in INDEXES.items():
         op.create_index(name, "files", list(columns))
 
