@@ -10,9 +10,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.factories import random_content
+from tests.servers import every_database
 
 ANONYMOUS = {"Authorization": ""}
-from tests.servers import every_database
 
 
 def _marker() -> str:
