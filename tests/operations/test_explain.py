@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -140,8 +141,12 @@ def _emitted(session: Session, work: Callable[[Session], object]) -> list[tuple[
 
 
 def _plan(session: Session, statement: str, parameters: Any) -> list[dict[str, Any]]:
-    """The plan as a flat list of steps: MariaDB's EXPLAIN rows, PostgreSQL's plan nodes."""
+    """The plan as a flat list of steps: MariaDB's EXPLAIN rows, PostgreSQL's plan nodes,
+    SQLite's EXPLAIN QUERY PLAN lines (as ``detail``)."""
     connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        result = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+        return [{"detail": row[3]} for row in result]
     if connection.dialect.name in ("mysql", "mariadb"):
         result = connection.exec_driver_sql(f"EXPLAIN {statement}", parameters)
         return [dict(row._mapping) for row in result]
@@ -166,15 +171,23 @@ def _full_scans(plan: list[dict[str, Any]], tables: set[str]) -> list[str]:
             found.append(f"full scan of {step['table']}")
         if step.get("Node Type") == "Seq Scan" and step.get("Relation Name") in tables:
             found.append(f"Seq Scan on {step['Relation Name']}")
+        if (scan := _SQLITE_SCAN.match(step.get("detail", ""))) and scan[1] in tables:
+            found.append(step["detail"])
     return found
+
+
+# SQLite reads a whole table (or a whole index: "SCAN files USING INDEX ...").
+_SQLITE_SCAN = re.compile(r"SCAN (\w+)")
+_SQLITE_INDEX = re.compile(r"USING (?:COVERING )?INDEX (\w+)")
 
 
 def _sorts(plan: list[dict[str, Any]]) -> list[str]:
     return [
-        "filesort" if "Extra" in step else step["Node Type"]
+        "filesort" if "Extra" in step else step.get("Node Type") or step["detail"]
         for step in plan
         if "filesort" in (step.get("Extra") or "")
         or step.get("Node Type") in ("Sort", "Incremental Sort")
+        or "TEMP B-TREE" in step.get("detail", "")
     ]
 
 
@@ -309,7 +322,8 @@ HOT_QUERIES = {
 
 
 def _indexes(plan: list[dict[str, Any]]) -> set[str]:
-    return {name for step in plan if (name := step.get("key") or step.get("Index Name"))}
+    found = {name for step in plan if (name := step.get("key") or step.get("Index Name"))}
+    return found | {m[1] for step in plan if (m := _SQLITE_INDEX.search(step.get("detail", "")))}
 
 
 @pytest.mark.parametrize("name", HOT_QUERIES)

@@ -121,9 +121,11 @@ class FileInfo(Timestamps, Base):
             "ix_files_category_live_created", "file_category_id", "is_deleted", "created_at", "id"
         ),
         Index("ix_files_deleted_at", "deleted_at", "id"),
-        # A folder's page by each sort key. The name index has no id: MariaDB's key
-        # limit (3072 bytes) leaves no room for it after 512 + 255 four-byte characters;
-        # MariaDB and SQLite append the primary key to every index anyway.
+        # A folder's page by each sort key, and a folder and all below it as one range
+        # (operations.folders). The name index has no id: MariaDB's key limit (3072
+        # bytes) leaves no room for it after 512 + 255 four-byte characters. SQLite's
+        # indexes end in the rowid anyway and PostgreSQL sorts only runs of equal names;
+        # MariaDB sorts a folder's files by name (it cannot order by the key it appends).
         Index("ix_files_folder_live_created", "folder", "is_deleted", "created_at", "id"),
         Index("ix_files_folder_live_size", "folder", "is_deleted", "file_size", "id"),
         Index("ix_files_folder_live_name", "folder", "is_deleted", "original_filename"),
