@@ -7,8 +7,10 @@ import json
 import random
 import re
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -44,16 +46,25 @@ CATEGORIES = ["images", "documents", "video", "audio", "archives", "code", None,
 def filled(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Engine]:
-    require_server(request.param)
-    server = Server(request.param, tmp_path_factory.mktemp("explain"))
+    with migrated_database(request.param, tmp_path_factory.mktemp("explain")) as engine:
+        _fill(engine)
+        yield engine
+
+
+@contextmanager
+def migrated_database(dialect: str, workdir: Path) -> Iterator[Engine]:
+    """A scratch database at head on ``dialect``, dropped afterwards."""
+    require_server(dialect)
+    server = Server(dialect, workdir)
     url = server.create_database()
     engine = create_database_engine(settings_for(url))
     with engine.connect() as connection:
         command.upgrade(alembic_config(connection), "head")
-    _fill(engine)
-    yield engine
-    engine.dispose()
-    server.drop_database(url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        server.drop_database(url)
 
 
 def _fill(engine: Engine) -> None:

@@ -10,18 +10,22 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
-from alembic import command
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from filewallball.database import create_database_engine
-from filewallball.migrations import alembic_config
 from filewallball.models import FileInfo
 from filewallball.operations import files, folders
 from filewallball.operations.files import FileSpec
 from filewallball.operations.search import FileQuery, search_files
-from tests.operations.test_explain import _emitted, _full_scans, _indexes, _plan, _sorts
-from tests.servers import DIALECTS, Server, require_server, settings_for
+from tests.operations.test_explain import (
+    _emitted,
+    _full_scans,
+    _indexes,
+    _plan,
+    _sorts,
+    migrated_database,
+)
+from tests.servers import DIALECTS
 
 pytestmark = pytest.mark.slow
 
@@ -39,12 +43,12 @@ RARE = ["rare", "rare/deeper"]  # 20 files: a planner reads this range rather th
 def filled(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Engine]:
-    require_server(request.param)
-    server = Server(request.param, tmp_path_factory.mktemp("folders"))
-    url = server.create_database()
-    engine = create_database_engine(settings_for(url))
-    with engine.connect() as connection:
-        command.upgrade(alembic_config(connection), "head")
+    with migrated_database(request.param, tmp_path_factory.mktemp("folders")) as engine:
+        _fill(engine)
+        yield engine
+
+
+def _fill(engine: Engine) -> None:
     rng = random.Random(5)
     specs = []
     for index in range(FILES):
@@ -74,9 +78,6 @@ def filled(
                 engine.dialect.name, "ANALYZE TABLE files"
             )
         )
-    yield engine
-    engine.dispose()
-    server.drop_database(url)
 
 
 def _next_page(session: Session, query: FileQuery) -> FileQuery:
