@@ -3,6 +3,7 @@ tree recreated by ``get --folder``."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from tests.cli_installation import CliInstallation, run, upload, write
@@ -47,6 +48,14 @@ def test_upload_keeps_a_directorys_paths_under_its_own_name(
         "archive/2024/sub/deeper|x.txt",
         "archive/2024|loose.txt",
     }
+
+
+def test_info_shows_the_folder(installation: CliInstallation, tmp_path: Path) -> None:
+    document = upload(write(tmp_path / "doc.txt", b"doc"), "--folder", "a/b")
+    shown = run("info", document["uploaded"][0]["file_uuid"])
+    assert re.search(r"^folder +a/b$", shown.stdout, re.MULTILINE)
+    listed = run("ls", "--folder-prefix", "a")
+    assert "a/b/doc.txt" in listed.stdout
 
 
 def test_upload_of_the_working_directory_uses_its_name(

@@ -165,6 +165,7 @@ def info(file_uuid: str, as_json: bool) -> None:
     lines = {
         "uuid": file.file_uuid,
         "name": file.original_filename,
+        "folder": file.folder or "- (the top)",
         "size": f"{human_size(file.file_size)} ({file.file_size} bytes)",
         "type": f"{file.mime_type} (.{file.file_extension})",
         "sha256": file.file_hash,
