@@ -37,7 +37,7 @@ async def folders(
 
 
 class FolderMove(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid")
 
     source: FolderText = Field(alias="from", description="The folder to move")
     target: FolderText = Field(
