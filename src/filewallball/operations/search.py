@@ -197,7 +197,8 @@ def _shape(query: FileQuery) -> tuple[_Shape, dict[str, Any]]:
     given = {
         name: value
         for name in _FILTERS
-        if (value := getattr(query, name)) not in _NOT_GIVEN or (name == "folder" and value == "")
+        if (value := getattr(query, name)) not in _NOT_GIVEN
+        or (value == "" and name in _EMPTY_IS_A_VALUE)
     }
     parameters.update((name, _value(name, value)) for name, value in given.items())
     if "folder_prefix" in given:
@@ -234,6 +235,7 @@ def _like_escaped(text: str) -> str:
 
 
 _NOT_GIVEN: tuple[Any, ...] = (None, [], "")
+_EMPTY_IS_A_VALUE = frozenset({"folder"})  # folder= is the top
 # The conditions of the filters given, by FileQuery field; the values are parameters.
 _FILTERS: dict[str, Callable[[], sa.ColumnElement[bool]]] = {
     "q": lambda: _FILE.original_filename.icontains(sa.bindparam("q"), escape="/"),
