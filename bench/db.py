@@ -41,7 +41,7 @@ from filewallball.models import (
     FileTagRelation,
     FileView,
 )
-from filewallball.operations import activity, files, records, statistics
+from filewallball.operations import activity, files, folders, records, statistics
 from filewallball.operations.files import FileSpec
 from filewallball.operations.search import FileQuery, search_files
 from filewallball.settings import Settings
@@ -112,10 +112,18 @@ def specs(rng: random.Random, count: int, contents: str = "content") -> Iterator
             storage_path=f"{digest[:2]}/{digest[2:4]}/{digest}",
             mime_type=mime,
             category=rng.choice(CATEGORIES),
+            folder=_folder(rng),
             is_public=rng.random() < 0.8,
             created_at=NOW
             - timedelta(seconds=rng.randrange(730 * 86_400), microseconds=rng.randrange(10**6)),
         )
+
+
+def _folder(rng: random.Random) -> str:
+    """A third of the files at the top, the others in 100 folders of 10 subfolders."""
+    if rng.random() < 1 / 3:
+        return ""
+    return f"d{rng.randrange(100):02d}/s{rng.randrange(10)}"
 
 
 def fill(engine: Engine, count: int, rng: random.Random) -> Filled:
@@ -285,6 +293,24 @@ def hot_queries(
         lambda s, r: search_files(s, FileQuery(tag=[TAGS[250 + r % 50]])),
     )
     measure(
+        "one folder, newest first",
+        lambda s, r: search_files(s, FileQuery(folder=f"d{r % 100:02d}/s{r % 10}")),
+    )
+    measure(
+        "one folder, by name",
+        lambda s, r: search_files(
+            s, FileQuery(folder=f"d{r % 100:02d}/s{r % 10}", sort="original_filename")
+        ),
+    )
+    measure(
+        "a folder and everything under it, newest first",
+        lambda s, r: search_files(s, FileQuery(folder_prefix=f"d{r % 100:02d}")),
+    )
+    measure(
+        "subfolders of a folder, with counts",
+        lambda s, r: folders.list_folders(s, f"d{r % 100:02d}"),
+    )
+    measure(
         "purge candidates (30 days, 100)",
         lambda s, r: files.purge_candidates(s, timedelta(days=30), now=NOW, limit=100),
     )
@@ -303,6 +329,7 @@ def hot_queries(
         for name, work in (
             ("statistics per category (view)", lambda run: statistics.category_statistics(session)),
             ("totals", lambda run: statistics.totals(session)),
+            ("subfolders of the top, with counts", lambda run: folders.list_folders(session, "")),
         ):
             p50, p95 = timed(aggregate_runs, work)
             results.append((f"{name} [{aggregate_runs} runs]", p50, p95))
@@ -333,7 +360,8 @@ def bulk_ratio(
 
     def batch_of(contents: str) -> list[FileSpec]:
         return [
-            FileSpec(**{**spec.__dict__, "category": None}) for spec in specs(rng, count, contents)
+            FileSpec(**{**spec.__dict__, "category": None, "folder": ""})
+            for spec in specs(rng, count, contents)
         ]
 
     columns = (

@@ -37,6 +37,7 @@ from tests.cli_installation import (
 FILE_FIELDS = {
     "file_uuid",
     "original_filename",
+    "folder",
     "file_extension",
     "mime_type",
     "file_size",

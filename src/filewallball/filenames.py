@@ -1,10 +1,11 @@
-"""What a file may be called, and what its extension is.
+"""What a file may be called, what its extension is, and which folder it may be in.
 
 The name a person gave a file is kept for display, so it is checked rather than rewritten:
 one line of printable, visible text (no path, no control or invisible characters),
 NFC-normalised so that the
 same name typed on two systems compares equal. Search reads another form of it, kept
-beside it (``searchable_name``).
+beside it (``searchable_name``). A folder is a path of such names (SPEC section 12), so
+each of its segments follows the same rules.
 """
 
 from __future__ import annotations
@@ -13,7 +14,12 @@ import re
 import unicodedata
 
 from filewallball.errors import InvalidInput
-from filewallball.models.types import EXTENSION_LENGTH, FILENAME_LENGTH, SEARCH_NAME_LENGTH
+from filewallball.models.types import (
+    EXTENSION_LENGTH,
+    FILENAME_LENGTH,
+    FOLDER_LENGTH,
+    SEARCH_NAME_LENGTH,
+)
 
 _EXTENSION = re.compile(rf"[a-z0-9]{{1,{EXTENSION_LENGTH}}}")
 # Control, format and line/paragraph separators; other non-printables (NBSP, U+202F in
@@ -29,6 +35,9 @@ _INVISIBLE = re.compile(
 )
 
 
+MAX_FOLDER_DEPTH = 16
+
+
 def check_filename(name: str) -> str:
     """The NFC form of ``name``, or InvalidInput naming what is wrong with it."""
     if not unicodedata.is_normalized("NFC", name):
@@ -39,15 +48,54 @@ def check_filename(name: str) -> str:
         raise InvalidInput(
             f"filename is {len(name)} characters long; the limit is {FILENAME_LENGTH}"
         )
-    if not name.isprintable() and any(unicodedata.category(c) in _CONTROL for c in name):
-        raise InvalidInput(f"filename {name!r} contains control characters")
-    if code := invisible_character(name):
-        raise InvalidInput(f"filename {name!r} contains an invisible character ({code})")
+    _check_characters(name, "filename")
     if "/" in name or "\\" in name:
         raise InvalidInput(f"filename {name!r} contains a path separator")
     if name.strip(" .") == "":
         raise InvalidInput(f"filename {name!r} is only dots")
     return name
+
+
+def check_folder(folder: str) -> str:
+    """The NFC form of ``folder`` (``""``, the top, or names joined by ``/``), or
+    InvalidInput naming what is wrong with it. A segment may not begin or end with a
+    space: MariaDB compares strings as if padded with spaces, so ``"a "`` would be the
+    same folder as ``"a"`` there and a different one elsewhere."""
+    if not unicodedata.is_normalized("NFC", folder):
+        folder = unicodedata.normalize("NFC", folder)
+    if folder == "":
+        return folder
+    if len(folder) > FOLDER_LENGTH:
+        raise InvalidInput(f"folder is {len(folder)} characters long; the limit is {FOLDER_LENGTH}")
+    segments = folder.split("/")
+    if len(segments) > MAX_FOLDER_DEPTH:
+        raise InvalidInput(
+            f"folder {folder!r} is {len(segments)} levels deep; the limit is {MAX_FOLDER_DEPTH}"
+        )
+    for segment in segments:
+        if segment == "":
+            raise InvalidInput(
+                f"folder {folder!r} has an empty segment (a leading, trailing or doubled /)"
+            )
+        if segment.strip(" .") == "":
+            raise InvalidInput(f"folder {folder!r} has a segment of only dots ({segment!r})")
+        if segment != segment.strip(" "):
+            raise InvalidInput(f"folder segment {segment!r} begins or ends with a space")
+        if len(segment) > FILENAME_LENGTH:
+            raise InvalidInput(
+                f"folder segment is {len(segment)} characters long; the limit is {FILENAME_LENGTH}"
+            )
+        _check_characters(segment, "folder")
+        if "\\" in segment:
+            raise InvalidInput(f"folder {folder!r} contains a backslash; separate segments with /")
+    return folder
+
+
+def _check_characters(text: str, what: str) -> None:
+    if not text.isprintable() and any(unicodedata.category(c) in _CONTROL for c in text):
+        raise InvalidInput(f"{what} {text!r} contains control characters")
+    if code := invisible_character(text):
+        raise InvalidInput(f"{what} {text!r} contains an invisible character ({code})")
 
 
 def invisible_character(text: str) -> str | None:

@@ -108,6 +108,8 @@ class Upload:
         tags: Sequence[str] = (),
         category: str | None = None,
         is_public: bool = True,
+        folder: str = "",
+        replace: bool = False,
         declared_size: int | None = None,
     ) -> UploadPlan:
         client = self.client
@@ -120,6 +122,8 @@ class Upload:
                 category=category,
                 is_public=is_public,
                 owner_id=client.user_id,
+                folder=folder,
+                replace=replace,
             )
             return plan, begin_upload(session, client)
 
@@ -176,6 +180,8 @@ class Upload:
         tags: Sequence[str] | None = None,
         category: str | None = None,
         is_public: bool | None = None,
+        folder: str | None = None,
+        replace: bool | None = None,
     ) -> T:
         """Place the blob and write the row; ``answer`` turns the new file into the
         edge's answer in the same transaction. Form fields that arrived after the file
@@ -192,13 +198,16 @@ class Upload:
 
         def complete(session: Session) -> T:
             final = plan
-            if tags is not None or category is not None or is_public is not None:
+            late = (tags, category, is_public, folder, replace)
+            if any(value is not None for value in late):
                 final = check_upload(
                     session,
                     plan.filename,
                     tags=plan.tags if tags is None else tags,
                     category=plan.category if category is None else category,
                     is_public=plan.is_public if is_public is None else is_public,
+                    folder=plan.folder if folder is None else folder,
+                    replace=plan.replace if replace is None else replace,
                 )
             return answer(session, complete_upload(session, store, final, staged, upload_id))
 

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -43,16 +46,25 @@ CATEGORIES = ["images", "documents", "video", "audio", "archives", "code", None,
 def filled(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Engine]:
-    require_server(request.param)
-    server = Server(request.param, tmp_path_factory.mktemp("explain"))
+    with migrated_database(request.param, tmp_path_factory.mktemp("explain")) as engine:
+        _fill(engine)
+        yield engine
+
+
+@contextmanager
+def migrated_database(dialect: str, workdir: Path) -> Iterator[Engine]:
+    """A scratch database at head on ``dialect``, dropped afterwards."""
+    require_server(dialect)
+    server = Server(dialect, workdir)
     url = server.create_database()
     engine = create_database_engine(settings_for(url))
     with engine.connect() as connection:
         command.upgrade(alembic_config(connection), "head")
-    _fill(engine)
-    yield engine
-    engine.dispose()
-    server.drop_database(url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        server.drop_database(url)
 
 
 def _fill(engine: Engine) -> None:
@@ -125,8 +137,12 @@ def _fill(engine: Engine) -> None:
 
 
 def _plan(session: Session, statement: str, parameters: Any) -> list[dict[str, Any]]:
-    """The plan as a flat list of steps: MariaDB's EXPLAIN rows, PostgreSQL's plan nodes."""
+    """The plan as a flat list of steps: MariaDB's EXPLAIN rows, PostgreSQL's plan nodes,
+    SQLite's EXPLAIN QUERY PLAN lines (as ``detail``)."""
     connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        result = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+        return [{"detail": row[3]} for row in result]
     if connection.dialect.name in ("mysql", "mariadb"):
         result = connection.exec_driver_sql(f"EXPLAIN {statement}", parameters)
         return [dict(row._mapping) for row in result]
@@ -151,15 +167,23 @@ def _full_scans(plan: list[dict[str, Any]], tables: set[str]) -> list[str]:
             found.append(f"full scan of {step['table']}")
         if step.get("Node Type") == "Seq Scan" and step.get("Relation Name") in tables:
             found.append(f"Seq Scan on {step['Relation Name']}")
+        if (scan := _SQLITE_SCAN.match(step.get("detail", ""))) and scan[1] in tables:
+            found.append(step["detail"])
     return found
+
+
+# SQLite reads a whole table (or a whole index: "SCAN files USING INDEX ...").
+_SQLITE_SCAN = re.compile(r"SCAN (\w+)")
+_SQLITE_INDEX = re.compile(r"USING (?:COVERING )?INDEX (\w+)")
 
 
 def _sorts(plan: list[dict[str, Any]]) -> list[str]:
     return [
-        "filesort" if "Extra" in step else step["Node Type"]
+        "filesort" if "Extra" in step else step.get("Node Type") or step["detail"]
         for step in plan
         if "filesort" in (step.get("Extra") or "")
         or step.get("Node Type") in ("Sort", "Incremental Sort")
+        or "TEMP B-TREE" in step.get("detail", "")
     ]
 
 
@@ -298,7 +322,8 @@ HOT_QUERIES = {
 
 
 def _indexes(plan: list[dict[str, Any]]) -> set[str]:
-    return {name for step in plan if (name := step.get("key") or step.get("Index Name"))}
+    found = {name for step in plan if (name := step.get("key") or step.get("Index Name"))}
+    return found | {m[1] for step in plan if (m := _SQLITE_INDEX.search(step.get("detail", "")))}
 
 
 @pytest.mark.parametrize("name", HOT_QUERIES)

@@ -32,12 +32,14 @@ def counted(session: Session) -> Iterator[list[str]]:
 
 def test_a_record_has_every_field_clients_see(session: Session) -> None:
     file = files.create_file(
-        session, factories.spec(original_filename="Report.PDF", category="documents")
+        session,
+        factories.spec(original_filename="Report.PDF", category="documents", folder="q3/rapports"),
     )
     tags.add_tags(session, file, ["zebra", "alpha"])
     record = records.file_record(session, file.file_uuid)
     assert record.id == file.id
     assert (record.original_filename, record.file_extension) == ("Report.PDF", "pdf")
+    assert record.folder == "q3/rapports"
     assert (record.file_size, record.file_hash) == (file.file_size, file.file_hash)
     assert (record.category, record.tags, record.content_status) == (
         "documents",
@@ -48,6 +50,7 @@ def test_a_record_has_every_field_clients_see(session: Session) -> None:
     assert record.created_at.tzinfo is not None
     assert set(record.model_dump()) == {
         "file_uuid",
+        "folder",
         "original_filename",
         "file_extension",
         "mime_type",

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from filewallball.errors import InvalidInput
 from filewallball.filenames import (
     check_filename,
+    check_folder,
     extension_of,
     invisible_character,
     searchable_name,
@@ -159,3 +160,52 @@ def test_a_search_name_searches_for_itself(name: str) -> None:
     assert searchable_name(once) == once
     if name.isascii():
         assert once == name.lower()
+
+
+segments = st.text(st.sampled_from("ab/. -\u00e9\U0001f600!0"), max_size=12)
+
+
+@given(segments)
+def test_a_folder_is_checked_or_refused_and_checking_again_changes_nothing(folder: str) -> None:
+    checked = answer_or_refusal(lambda: check_folder(folder), InvalidInput)
+    if isinstance(checked, str):
+        assert check_folder(checked) == checked
+        for segment in checked.split("/") if checked else []:
+            assert segment == segment.strip(" ")
+            assert segment.strip(".") != ""
+            assert check_filename(segment) == segment
+
+
+@given(segments, segments)
+def test_the_range_of_a_folder_holds_exactly_the_folders_below_it(parent: str, folder: str) -> None:
+    """What operations.folders asks the databases, in their (code point) order."""
+    parent, folder = check_folder_or_top(parent), check_folder_or_top(folder)
+    below = folder.startswith(f"{parent}/")
+    assert below == (f"{parent}/" <= folder < f"{parent}0")
+
+
+def check_folder_or_top(folder: str) -> str:
+    checked = answer_or_refusal(lambda: check_folder(folder), InvalidInput)
+    return checked if isinstance(checked, str) else ""
+
+
+@pytest.mark.parametrize(
+    ("folder", "problem"),
+    [
+        ("a//b", "empty segment"),
+        ("a/...", "only dots"),
+        ("a/ b", "space"),
+        ("a/b\u200b", "control"),
+        ("a\\b", "backslash"),
+        ("/".join("abcdefghijklmnopq"), "17 levels deep"),
+    ],
+)
+def test_a_bad_folder_is_refused_with_a_reason(folder: str, problem: str) -> None:
+    with pytest.raises(InvalidInput, match=re.escape(problem)):
+        check_folder(folder)
+
+
+def test_a_folder_is_nfc_and_the_top_is_empty() -> None:
+    assert check_folder("") == ""
+    assert check_folder("Cafe\u0301/x") == "Caf\u00e9/x"
+    assert check_folder("/".join("abcdefghijklmnop")) == "/".join("abcdefghijklmnop")

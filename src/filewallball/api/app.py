@@ -29,6 +29,7 @@ from filewallball.api.routes import (
     compat,
     content,
     files,
+    folders,
     root,
     service,
     stats,
@@ -113,7 +114,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,  # ReDoc would load itself and its fonts from CDNs
     )
     install_error_handlers(app)
-    for module in (uploads, files, content, catalog, stats, accounts):
+    for module in (uploads, files, folders, content, catalog, stats, accounts):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(service.router)
     app.include_router(compat.router)

@@ -17,7 +17,7 @@ from filewallball.errors import InvalidInput
 if TYPE_CHECKING:  # only the type checker sees this name
     from python_multipart.multipart import MultipartCallbacks
 
-FORM_FIELDS = frozenset({"tags", "category", "is_public"})
+FORM_FIELDS = frozenset({"tags", "category", "is_public", "folder", "replace"})
 MAX_FIELD_BYTES = 8 * 1024
 MAX_HEADER_BYTES = 8 * 1024
 

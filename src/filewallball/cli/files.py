@@ -47,6 +47,10 @@ DEFAULTS = {name: field.default for name, field in FileQuery.model_fields.items(
 @click.option("--extension", multiple=True, help="Any of these extensions (repeatable).")
 @click.option("--mime", metavar="PREFIX", help="MIME type prefix, e.g. image/ or text/plain.")
 @click.option("--category", metavar="NAME", help="Files in this category.")
+@click.option("--folder", metavar="PATH", help="Files in exactly this folder ('' for the top).")
+@click.option(
+    "--folder-prefix", metavar="PATH", help="Files in this folder and everything under it."
+)
 @click.option("--tag", multiple=True, help="Files with these tags (repeatable).")
 @click.option(
     "--tag-mode",
@@ -131,7 +135,8 @@ def _print_files(files: Sequence[FileRecord]) -> None:
     table.add_column("created (UTC)", no_wrap=True)
     table.add_column("tags")
     for file in files:
-        name = file.original_filename + (" (deleted)" if file.is_deleted else "")
+        name = "/".join(filter(None, (file.folder, file.original_filename)))
+        name += " (deleted)" if file.is_deleted else ""
         table.add_row(
             file.file_uuid,
             name,
@@ -165,6 +170,7 @@ def info(file_uuid: str, as_json: bool) -> None:
     lines = {
         "uuid": file.file_uuid,
         "name": file.original_filename,
+        "folder": file.folder or "- (the top)",
         "size": f"{human_size(file.file_size)} ({file.file_size} bytes)",
         "type": f"{file.mime_type} (.{file.file_extension})",
         "sha256": file.file_hash,

@@ -48,6 +48,14 @@ class Options:
     tags: Sequence[str]
     category: str | None
     is_public: bool
+    replace: bool = False
+
+
+@dataclass(frozen=True)
+class Source:
+    path: Path
+    size: int
+    folder: str  # where it goes in the store
 
 
 @dataclass(frozen=True)
@@ -55,6 +63,7 @@ class Uploaded:
     path: Path
     file_uuid: str
     original_filename: str
+    folder: str
     file_size: int
     file_hash: str
     duplicate: bool  # the content was stored already: no new blob
@@ -63,6 +72,7 @@ class Uploaded:
         return {
             "file_uuid": self.file_uuid,
             "original_filename": self.original_filename,
+            "folder": self.folder,
             "file_size": self.file_size,
             "file_hash": self.file_hash,
             "duplicate": self.duplicate,
@@ -94,21 +104,50 @@ class Failed:
 @click.option(
     "--public/--private", "is_public", default=True, show_default=True, help="Who may see them."
 )
+@click.option(
+    "--folder",
+    metavar="PATH",
+    default="",
+    help="Store them in this folder (names joined by /).  [default: the top]",
+)
+@click.option(
+    "--strip-root",
+    is_flag=True,
+    help="Store what is in a directory without the directory's own name as a folder.",
+)
+@click.option(
+    "--replace",
+    is_flag=True,
+    help="Move the files of the same name in the same folder to the trash.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 @reports_errors
-def upload(
-    paths: tuple[Path, ...], tags: list[str], category: str | None, is_public: bool, as_json: bool
+def upload(  # noqa: PLR0917 - one parameter per option
+    paths: tuple[Path, ...],
+    tags: list[str],
+    category: str | None,
+    is_public: bool,
+    folder: str,
+    strip_root: bool,
+    replace: bool,
+    as_json: bool,
 ) -> None:
     """Upload files and directory trees.
 
     Directories are uploaded recursively, in name order; symbolic links to directories
-    are skipped. Each file is checked as the HTTP service checks it (name, extension
-    policy, size limit, content). A file that fails is reported and the others are
-    stored; the exit code is then 1."""
+    are skipped. A directory's files keep their paths as folders, under the directory's
+    own name (photos/2024/x.jpg), or below it with --strip-root (2024/x.jpg); --folder
+    puts all of it in a folder. Each file is checked as the HTTP service checks it
+    (name, folder, extension policy, size limit, content). A file that fails is reported
+    and the others are stored; the exit code is then 1."""
     installation = open_installation()
-    options = Options(tags, category, is_public)
+    options = Options(tags, category, is_public, replace)
     failed: list[Failed] = []
-    sources = [(file, _size(file)) for path in paths for file in _files_in(path, failed)]
+    sources = [
+        Source(file, _size(file), _folder_of(file, path, folder, strip_root=strip_root))
+        for path in paths
+        for file in _files_in(path, failed)
+    ]
     stderr = Console(stderr=True)
     with Progress(
         TextColumn("{task.description}", markup=False),
@@ -120,7 +159,7 @@ def upload(
         disable=as_json or not stderr.is_terminal,
         transient=True,
     ) as progress:
-        task = progress.add_task("", total=sum(size for _path, size in sources))
+        task = progress.add_task("", total=sum(source.size for source in sources))
         uploading = _upload_each(
             installation, sources, options, failed, progress=progress, task=task
         )
@@ -163,6 +202,17 @@ def _files_in(path: Path, failed: list[Failed]) -> Iterator[Path]:
                 yield file
 
 
+def _folder_of(file: Path, given: Path, folder: str, *, strip_root: bool) -> str:
+    """The folder ``file`` goes to: ``folder``, then, for a file found in directory
+    ``given``, its path in there, under the directory's own name unless ``strip_root``."""
+    parts = [folder] if folder else []
+    if file != given:
+        if not strip_root:
+            parts.append(given.resolve().name)
+        parts += file.parent.relative_to(given).parts
+    return "/".join(part for part in parts if part)
+
+
 def _size(file: Path) -> int:
     """For the progress bar; a file that cannot be read fails when it is uploaded."""
     try:
@@ -173,7 +223,7 @@ def _size(file: Path) -> int:
 
 async def _upload_each(
     installation: Installation,
-    sources: list[tuple[Path, int]],
+    sources: list[Source],
     options: Options,
     failed: list[Failed],
     *,
@@ -184,13 +234,13 @@ async def _upload_each(
     advance = functools.partial(progress.advance, task)
     uploaded: list[Uploaded] = []
     finished = 0
-    for path, size in sources:
-        progress.update(task, description=path.name)
+    for source in sources:
+        progress.update(task, description=source.path.name)
         try:
-            uploaded.append(await _upload_file(runner, store, path, options, advance))
+            uploaded.append(await _upload_file(runner, store, source, options, advance))
         except (FileWallBallError, OSError) as error:
-            failed.append(Failed(path, _describe(error)))
-        finished += size
+            failed.append(Failed(source.path, _describe(error)))
+        finished += source.size
         progress.update(task, completed=finished)
     return uploaded
 
@@ -198,19 +248,24 @@ async def _upload_each(
 async def _upload_file(
     runner: Runner,
     store: BlobStore,
-    path: Path,
+    source: Source,
     options: Options,
     advance: Callable[[int], None],
 ) -> Uploaded:
     async with Upload(runner, store, CLIENT) as upload:
         await upload.start(
-            path.name, tags=options.tags, category=options.category, is_public=options.is_public
+            source.path.name,
+            tags=options.tags,
+            category=options.category,
+            is_public=options.is_public,
+            folder=source.folder,
+            replace=options.replace,
         )
-        with path.open("rb") as source:
-            while chunk := source.read(CHUNK_SIZE):
+        with source.path.open("rb") as stream:
+            while chunk := stream.read(CHUNK_SIZE):
                 await upload.write(chunk)
                 advance(len(chunk))
-        return await upload.finish(functools.partial(_uploaded, path))
+        return await upload.finish(functools.partial(_uploaded, source.path))
 
 
 def _uploaded(path: Path, _session: Session, completed: Completed) -> Uploaded:
@@ -219,6 +274,7 @@ def _uploaded(path: Path, _session: Session, completed: Completed) -> Uploaded:
         path=path,
         file_uuid=file.file_uuid,
         original_filename=file.original_filename,
+        folder=file.folder,
         file_size=file.file_size,
         file_hash=file.file_hash,
         duplicate=completed.duplicate,

@@ -12,6 +12,7 @@ from sqlalchemy import (
     Index,
     String,
     false,
+    text,
     true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
@@ -24,6 +25,7 @@ from filewallball.models.types import (
     Description,
     Extension,
     Filename,
+    Folder,
     Identifier,
     IntPK,
     IPAddress,
@@ -78,6 +80,7 @@ class FileInfo(Timestamps, Base):
     # Kept in step with original_filename by _name_is_searchable; bulk inserts, which
     # bypass the ORM, set it in operations.files._row_values.
     search_name: Mapped[SearchName] = mapped_column(server_default="")
+    folder: Mapped[Folder] = mapped_column(default="", server_default=text("''"))
     stored_filename: Mapped[Filename]
     file_extension: Mapped[Extension]
     mime_type: Mapped[MimeType]
@@ -126,6 +129,14 @@ class FileInfo(Timestamps, Base):
         ),
         Index("ix_files_deleted_at", "deleted_at", "id"),
         Index("ix_files_search_name", "search_name", "is_deleted"),
+        # A folder's page by each sort key, and a folder and all below it as one range
+        # (operations.folders). The name index has no id: MariaDB's key limit (3072
+        # bytes) leaves no room for it after 512 + 255 four-byte characters. SQLite's
+        # indexes end in the rowid anyway and PostgreSQL sorts only runs of equal names;
+        # MariaDB sorts a folder's files by name (it cannot order by the key it appends).
+        Index("ix_files_folder_live_created", "folder", "is_deleted", "created_at", "id"),
+        Index("ix_files_folder_live_size", "folder", "is_deleted", "file_size", "id"),
+        Index("ix_files_folder_live_name", "folder", "is_deleted", "original_filename"),
         CheckConstraint("file_size >= 0", name="file_size_non_negative"),
     )
 

@@ -27,6 +27,7 @@ SHA256_LENGTH = 64  # hex digits
 FILENAME_LENGTH = 255
 # NFKD makes a name longer where it has ligatures or other compatibility characters.
 SEARCH_NAME_LENGTH = 2 * FILENAME_LENGTH
+FOLDER_LENGTH = 512
 EXTENSION_LENGTH = 20
 MIME_TYPE_LENGTH = 100
 STORAGE_PATH_LENGTH = 500
@@ -60,6 +61,16 @@ SEARCH_NAME_TYPE = (
     )
 )
 SearchName = Annotated[str, mapped_column(SEARCH_NAME_TYPE)]
+# Byte order on PostgreSQL too ("C"), as on SQLite and MariaDB (utf8mb4_bin): a folder
+# and everything under it are one range of the index (operations.folders).
+Folder = Annotated[
+    str,
+    mapped_column(
+        String(FOLDER_LENGTH).with_variant(
+            postgresql.VARCHAR(FOLDER_LENGTH, collation="C"), "postgresql"
+        )
+    ),
+]
 Extension = Annotated[str, mapped_column(String(EXTENSION_LENGTH))]
 MimeType = Annotated[str, mapped_column(String(MIME_TYPE_LENGTH))]
 StoragePath = Annotated[str, mapped_column(String(STORAGE_PATH_LENGTH))]

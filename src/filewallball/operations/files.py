@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from filewallball.errors import Conflict, InvalidInput, NotFound
-from filewallball.filenames import check_filename, extension_of, searchable_name
+from filewallball.filenames import check_filename, check_folder, extension_of, searchable_name
 from filewallball.models import FileCategory, FileInfo, generate_file_uuid, utcnow
 from filewallball.models.types import MIME_TYPE_LENGTH, STORAGE_PATH_LENGTH
 
@@ -41,6 +41,7 @@ class FileSpec:
     file_size: int
     file_hash: str
     storage_path: str
+    folder: str = ""
     mime_type: str = DEFAULT_MIME_TYPE
     category: str | None = None
     is_public: bool = True
@@ -81,6 +82,7 @@ def _row_values(spec: FileSpec, category_ids: Mapping[str, int]) -> dict[str, An
         "file_uuid": parse_file_uuid(spec.file_uuid) if spec.file_uuid else generate_file_uuid(),
         "original_filename": name,
         "search_name": searchable_name(name),  # for bulk inserts: the ORM sets it itself
+        "folder": check_folder(spec.folder),
         "stored_filename": spec.storage_path.rpartition("/")[2],
         "file_extension": extension_of(name),
         "mime_type": mime_type,
@@ -171,9 +173,10 @@ def update_file(
     original_filename: str | Unchanged = UNCHANGED,
     category: str | Unchanged | None = UNCHANGED,
     is_public: bool | Unchanged = UNCHANGED,
+    folder: str | Unchanged = UNCHANGED,
 ) -> FileInfo:
-    """Rename, (un)categorise or publish a live file. A rename keeps the extension, whose
-    upload policy the content was checked against."""
+    """Rename, (un)categorise, publish or move a live file. A rename keeps the extension,
+    whose upload policy the content was checked against."""
     file = get_file(session, file_uuid)
     if original_filename is not UNCHANGED:
         name = check_filename(original_filename)
@@ -187,8 +190,30 @@ def update_file(
         session.expire(file, ["category"])
     if is_public is not UNCHANGED:
         file.is_public = is_public
+    if folder is not UNCHANGED:
+        file.folder = check_folder(folder)
     session.flush()
     return file
+
+
+def trash_namesakes(session: Session, folder: str, name: str) -> int:
+    """Soft-delete the live files called ``name`` in ``folder``, as an upload with
+    ``replace`` does; how many. The names are compared again here, exactly: MariaDB's
+    ``=`` ignores trailing spaces, which a filename may have."""
+    found = session.scalars(
+        sa.select(FileInfo)
+        .where(
+            FileInfo.folder == folder,
+            FileInfo.is_deleted == sa.false(),
+            FileInfo.original_filename == name,
+        )
+        .with_for_update()
+    ).all()
+    namesakes = [file for file in found if file.original_filename == name]
+    for file in namesakes:
+        file.is_deleted, file.deleted_at = True, utcnow()
+    session.flush()
+    return len(namesakes)
 
 
 def soft_delete_file(session: Session, file_uuid: str) -> FileInfo:

@@ -44,6 +44,7 @@ class FileRecord(BaseModel):
     id: int = Field(exclude=True)
     file_uuid: str
     original_filename: str
+    folder: str = Field(description="Its folder: names joined by /; empty for the top")
     file_extension: str
     mime_type: str
     file_size: int
@@ -68,6 +69,7 @@ _COLUMNS: Final = (
     FILES.c.id,
     FILES.c.file_uuid,
     FILES.c.original_filename,
+    FILES.c.folder,
     FILES.c.file_extension,
     FILES.c.mime_type,
     FILES.c.file_size,

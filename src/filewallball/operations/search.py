@@ -30,17 +30,19 @@ from pydantic import (
 from sqlalchemy.orm import Session
 
 from filewallball.errors import InvalidInput
-from filewallball.filenames import searchable_name
+from filewallball.filenames import check_folder, searchable_name
 from filewallball.models import FileCategory, FileTag, FileTagRelation
 from filewallball.models.types import (
     CATEGORY_NAME_LENGTH,
     EXTENSION_LENGTH,
     FILENAME_LENGTH,
+    FOLDER_LENGTH,
     MAX_BIGINT,
     MIME_TYPE_LENGTH,
     SEARCH_NAME_LENGTH,
     TAG_NAME_LENGTH,
 )
+from filewallball.operations.folders import Subtree, in_subtree
 from filewallball.operations.records import FILES, FileRecord, records, select_records, with_tags
 from filewallball.operations.tags import normalise_tags
 
@@ -76,6 +78,14 @@ class FileQuery(BaseModel):
         None, max_length=MIME_TYPE_LENGTH, description="MIME type prefix, e.g. image/"
     )
     category: str | None = Field(None, max_length=CATEGORY_NAME_LENGTH)
+    folder: str | None = Field(
+        None, max_length=4 * FOLDER_LENGTH, description="Exactly this folder; empty: the top"
+    )
+    folder_prefix: str | None = Field(
+        None,
+        max_length=4 * FOLDER_LENGTH,
+        description="This folder and everything under it (a matches a/b, not ab)",
+    )
     tag: list[Annotated[str, Field(max_length=TAG_NAME_LENGTH)]] = Field(
         default_factory=list, max_length=MAX_FILTER_VALUES
     )
@@ -197,10 +207,17 @@ def _shape(query: FileQuery, visible_to: int | None = None) -> tuple[_Shape, dic
     parameters: dict[str, Any] = {f"tags_{n}": names for n, names in enumerate(groups)}
     if leading:
         parameters["leading_tag"] = tags[0]
-    given = {name: value for name in _FILTERS if (value := getattr(query, name)) not in _NOT_GIVEN}
+    given = {
+        name: value
+        for name in _FILTERS
+        if (value := getattr(query, name)) not in _NOT_GIVEN
+        or (value == "" and name in _EMPTY_IS_A_VALUE)
+    }
     parameters.update((name, _value(name, value)) for name, value in given.items())
     if "name_prefix" in given:
         parameters["name_prefix_end"] = _prefix_end(parameters["name_prefix"])
+    if "folder_prefix" in given:
+        parameters.update(Subtree(parameters["folder_prefix"]).parameters)
     filters = {*given, "include_deleted"} if query.include_deleted else set(given)
     if visible_to is not None:
         filters.add("visible_to")
@@ -225,6 +242,8 @@ def _value(name: str, value: Any) -> Any:
         return searchable_name(value)
     if name == "mime":
         return _like_escaped(value.lower())
+    if name in ("folder", "folder_prefix"):
+        return check_folder(value)
     if name == "extension":
         return sorted({extension.lower().lstrip(".") for extension in value})
     return value
@@ -248,6 +267,7 @@ def _prefix_end(prefix: str) -> str:
 
 
 _NOT_GIVEN: tuple[Any, ...] = (None, [], "")
+_EMPTY_IS_A_VALUE = frozenset({"folder"})  # folder= is the top
 # The conditions of the filters given, by FileQuery field; the values are parameters.
 _FILTERS: dict[str, Callable[[], sa.ColumnElement[bool]]] = {
     # Both sides are folded already (searchable_name): no database's case rules apply.
@@ -266,6 +286,8 @@ _FILTERS: dict[str, Callable[[], sa.ColumnElement[bool]]] = {
         .where(_CATEGORIES.name == sa.bindparam("category"))
         .scalar_subquery()
     ),
+    "folder": lambda: _FILE.folder == sa.bindparam("folder"),
+    "folder_prefix": in_subtree,
     "min_size": lambda: _FILE.file_size >= sa.bindparam("min_size"),
     "max_size": lambda: _FILE.file_size <= sa.bindparam("max_size"),
     "created_after": lambda: _FILE.created_at >= sa.bindparam("created_after"),

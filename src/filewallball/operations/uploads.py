@@ -23,13 +23,13 @@ from sqlalchemy.orm import Session
 
 from filewallball.database import off_the_event_loop
 from filewallball.errors import NotFound
-from filewallball.filenames import check_filename
+from filewallball.filenames import check_filename, check_folder
 from filewallball.models import FileInfo, FileUpload, utcnow
 from filewallball.operations.blobs import is_referenced, lock_blob, release_blob
 from filewallball.operations.categories import category_for_type, is_active
 from filewallball.operations.clients import Client
 from filewallball.operations.extensions import UploadPolicy, upload_policy
-from filewallball.operations.files import FileSpec, create_file
+from filewallball.operations.files import FileSpec, create_file, trash_namesakes
 from filewallball.operations.system_settings import get_setting
 from filewallball.operations.tags import add_tags, normalise_tags
 from filewallball.storage import BlobStore, StagedBlob
@@ -48,6 +48,8 @@ class UploadPlan:
     category: str | None = None
     is_public: bool = True
     owner_id: int | None = None
+    folder: str = ""
+    replace: bool = False  # the live files of the same name in the folder go to the trash
 
     @property
     def filename(self) -> str:
@@ -69,11 +71,14 @@ def check_upload(
     category: str | None = None,
     is_public: bool = True,
     owner_id: int | None = None,
+    folder: str = "",
+    replace: bool = False,
 ) -> UploadPlan:
     """Everything about an upload that can be refused before its bytes arrive: the name,
-    the upload policy (UnsupportedType), the tags, the category (the type's when none is
-    given: ``categories.category_for_type``); and its size limit, the smaller of the
-    extension's (if it has one) and the global ``max_upload_bytes``."""
+    the folder, the upload policy (UnsupportedType), the tags, the category (the type's
+    when none is given: ``categories.category_for_type``); and its size limit, the
+    smaller of the extension's (if it has one) and the global ``max_upload_bytes``."""
+    folder = check_folder(folder)
     policy = upload_policy(session, check_filename(filename))
     if category is None:
         category = category_for_type(session, policy.mime_type)
@@ -88,6 +93,8 @@ def check_upload(
         category=category,
         is_public=is_public,
         owner_id=owner_id,
+        folder=folder,
+        replace=replace,
     )
 
 
@@ -122,10 +129,13 @@ def complete_upload(
     off_the_event_loop(session, store.place, staged, replace=blob.status != "ok")
     if blob.status != "ok":
         blob.status, blob.checked_at = "ok", utcnow()
+    if plan.replace:
+        trash_namesakes(session, plan.folder, plan.filename)
     file = create_file(
         session,
         FileSpec(
             original_filename=plan.filename,
+            folder=plan.folder,
             file_size=staged.size,
             file_hash=staged.content_hash,
             storage_path=store.key(staged.content_hash),

@@ -20,7 +20,12 @@ from filewallball.api.visibility import (
     visible_to,
 )
 from filewallball.models import FileInfo
-from filewallball.models.types import CATEGORY_NAME_LENGTH, FILENAME_LENGTH, TAG_NAME_LENGTH
+from filewallball.models.types import (
+    CATEGORY_NAME_LENGTH,
+    FILENAME_LENGTH,
+    FOLDER_LENGTH,
+    TAG_NAME_LENGTH,
+)
 from filewallball.operations.activity import Activity
 from filewallball.operations.files import (
     UNCHANGED,
@@ -90,6 +95,9 @@ class FileChanges(BaseModel):
     original_filename: str | None = Field(None, min_length=1, max_length=FILENAME_LENGTH)
     category: str | None = Field(None, max_length=CATEGORY_NAME_LENGTH)
     is_public: bool | None = None
+    folder: str | None = Field(
+        None, max_length=4 * FOLDER_LENGTH, description="Move it there; empty: the top"
+    )
     tags: list[Annotated[str, Field(max_length=4 * TAG_NAME_LENGTH)]] | None = Field(
         None, max_length=100, description="The file's complete set of tags"
     )
@@ -103,9 +111,9 @@ class FileChanges(BaseModel):
 async def change_file(
     services: ServicesDep, caller: Editor, file_uuid: FileUUID, changes: FileChanges
 ) -> FileOut:
-    """Rename (the extension stays), (un)categorise, publish or hide, retag."""
+    """Rename (the extension stays), (un)categorise, publish or hide, move, retag."""
     given = changes.model_fields_set
-    for field in ("original_filename", "is_public", "tags"):
+    for field in ("original_filename", "is_public", "folder", "tags"):
         if field in given and getattr(changes, field) is None:
             raise ApiError(422, "validation_error", f"{field} cannot be null")
 
@@ -113,7 +121,7 @@ async def change_file(
         check_changeable(session, file_uuid, caller)
         values: dict[str, Any] = {
             field: getattr(changes, field) if field in given else UNCHANGED
-            for field in ("original_filename", "category", "is_public")
+            for field in ("original_filename", "category", "is_public", "folder")
         }
         file = update_file(session, file_uuid, **values)
         if changes.tags is not None:

@@ -21,12 +21,19 @@ from filewallball.api.receiving import file_out, parse_declared_size, receiving,
 from filewallball.api.schemas import FileOut
 from filewallball.api.services import Services
 from filewallball.errors import InvalidInput
-from filewallball.models.types import CATEGORY_NAME_LENGTH, FILENAME_LENGTH, MAX_BIGINT
+from filewallball.models.types import (
+    CATEGORY_NAME_LENGTH,
+    FILENAME_LENGTH,
+    FOLDER_LENGTH,
+    MAX_BIGINT,
+)
 
 router = APIRouter(prefix="/files", tags=["uploads"])
 UPLOAD_ERRORS = responses(400, 401, 403, 404, 413, 415, 422, 503, 507)
 UNLIMITED = MAX_BIGINT  # the upload's own limits apply while it streams (uploading.Upload)
 
+FOLDER_HELP = "The folder to store the file in: names joined by /; empty (the default) for the top"
+REPLACE_HELP = "Move the live files of the same name in the same folder to the trash"
 _MULTIPART_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
@@ -40,6 +47,12 @@ _MULTIPART_BODY: dict[str, Any] = {
                         "tags": {"type": "string", "description": "comma-separated"},
                         "category": {"type": "string"},
                         "is_public": {"type": "boolean", "default": True},
+                        "folder": {"type": "string", "description": FOLDER_HELP},
+                        "replace": {
+                            "type": "boolean",
+                            "default": False,
+                            "description": REPLACE_HELP,
+                        },
                     },
                 }
             }
@@ -66,7 +79,9 @@ def parse_bool(value: str | None, name: str) -> bool | None:
 
 
 async def receive_form_upload(services: Services, request: Request) -> FileOut:
-    """The multipart upload itself; the earlier API's ``POST /upload`` uses it too."""
+    """The multipart upload itself; the earlier API's ``POST /upload`` uses it too. The
+    folder and ``replace`` may be form fields or query parameters (the field wins)."""
+    query = request.query_params
     async with receiving(services, client_of(request)) as upload:
 
         async def start_file(filename: str, fields: dict[str, str]) -> None:
@@ -75,6 +90,8 @@ async def receive_form_upload(services: Services, request: Request) -> FileOut:
                 tags=split_tags(fields.get("tags")),
                 category=fields.get("category") or None,
                 is_public=parse_bool(fields.get("is_public"), "is_public") is not False,
+                folder=fields.get("folder", query.get("folder", "")),
+                replace=parse_bool(fields.get("replace", query.get("replace")), "replace") is True,
             )
 
         fields = await receive_multipart(
@@ -85,6 +102,8 @@ async def receive_form_upload(services: Services, request: Request) -> FileOut:
             tags=split_tags(fields["tags"]) if "tags" in fields else None,
             category=fields.get("category") or None,
             is_public=parse_bool(fields.get("is_public"), "is_public"),
+            folder=fields.get("folder"),
+            replace=parse_bool(fields.get("replace"), "replace"),
         )
 
 
@@ -99,7 +118,8 @@ async def receive_form_upload(services: Services, request: Request) -> FileOut:
 )
 async def upload_form(services: ServicesDep, request: Request) -> FileOut:
     """Upload one file as ``multipart/form-data``: the ``file`` part, and optionally
-    ``tags`` (comma-separated), ``category`` and ``is_public``."""
+    ``tags`` (comma-separated), ``category``, ``is_public``, ``folder`` and ``replace``
+    (``folder`` and ``replace`` may be query parameters instead)."""
     content_type = request.headers.get("content-type", "")
     if not content_type.lower().startswith("multipart/form-data"):
         raise InvalidInput("send the file as multipart/form-data, or PUT it raw")
@@ -113,14 +133,18 @@ class RawUploadOptions:
     tags: list[str]
     category: str | None
     is_public: bool
+    folder: str
+    replace: bool
 
 
 def raw_upload_options(
     tags: Annotated[str | None, Query(description="comma-separated", max_length=4096)] = None,
     category: Annotated[str | None, Query(max_length=CATEGORY_NAME_LENGTH)] = None,
     is_public: bool = True,
+    folder: Annotated[str, Query(description=FOLDER_HELP, max_length=4 * FOLDER_LENGTH)] = "",
+    replace: Annotated[bool, Query(description=REPLACE_HELP)] = False,
 ) -> RawUploadOptions:
-    return RawUploadOptions(split_tags(tags), category, is_public)
+    return RawUploadOptions(split_tags(tags), category, is_public, folder, replace)
 
 
 RawOptions = Annotated[RawUploadOptions, Depends(raw_upload_options)]
@@ -136,6 +160,8 @@ async def receive_raw_upload(
             tags=options.tags,
             category=options.category,
             is_public=options.is_public,
+            folder=options.folder,
+            replace=options.replace,
             declared_size=parse_declared_size(request.headers.get("content-length")),
         )
         async for chunk in request.stream():
