@@ -336,3 +336,38 @@ def test_a_demoted_admins_key_loses_admin_at_once(
     assert client.get("/api/v1/me", headers=key).json()["scopes"] == ["files:read", "files:write"]
     shown = client.get(f"/api/v1/users/{name}", headers=ADMIN).json()
     assert (shown["used_files"], shown["used_bytes"]) == (1, uploaded.json()["file_size"])
+
+
+def test_a_member_sees_and_moves_the_folders_of_their_own_files(
+    client: TestClient, make_user: Callable[..., str], make_key: Callable[..., Headers]
+) -> None:
+    member = make_key(make_user(), *ALL_MEMBER_SCOPES)
+    top = factories.unique("shared-")
+
+    def upload(headers: Headers, folder: str, *, public: bool) -> None:
+        name = factories.unique("f-") + ".txt"
+        query = f"folder={folder}&is_public={str(public).lower()}"
+        answer = client.put(f"/api/v1/files/{name}?{query}", content=b"x", headers=headers)
+        assert answer.status_code == 201, answer.text
+
+    upload(member, f"{top}/mine", public=False)
+    upload(ADMIN, f"{top}/mine", public=True)
+    upload(ADMIN, f"{top}/theirs", public=False)
+
+    def listed(headers: Headers) -> dict[str, int]:
+        answer = client.get("/api/v1/folders", params={"parent": top}, headers=headers)
+        return {item["name"]: item["files"] for item in answer.json()["items"]}
+
+    assert listed(member) == {"mine": 2}  # their private file and the public one
+    assert listed(ADMIN) == {"mine": 2, "theirs": 1}
+    assert listed({}) == {"mine": 1}
+
+    body = {"from": f"{top}/mine", "to": f"{top}/moved"}
+    assert client.post("/api/v1/folders/move", json=body, headers=member).json() == {"moved": 1}
+    assert listed(ADMIN) == {"mine": 1, "moved": 1, "theirs": 1}
+    body = {"from": f"{top}/theirs", "to": f"{top}/taken"}
+    answer = client.post("/api/v1/folders/move", json=body, headers=member)
+    refused_for(answer, 404, "not_found")  # none of it is theirs
+    reader = make_key(make_user(), "files:read")
+    answer = client.post("/api/v1/folders/move", json=body, headers=reader)
+    assert "files:write" in refused_for(answer, 403, "insufficient_scope")

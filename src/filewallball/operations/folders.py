@@ -67,16 +67,20 @@ _FOLDER_SIZES = (
 
 
 def list_folders(
-    session: Session, parent: str, *, public_only: bool = False
+    session: Session, parent: str, *, public_only: bool = False, owner_id: int | None = None
 ) -> list[FolderSummary]:
     """The direct subfolders of ``parent`` (``""``: the top), by name, each with the
-    number and bytes of live files in it and everything under it."""
+    number and bytes of live files in it and everything under it: with ``public_only``,
+    of the public files and ``owner_id``'s own only."""
     parent = check_folder(parent)
     statement = _FOLDER_SIZES.where(_FILE.folder != "")
     if parent:
         statement = statement.where(_below())
     if public_only:
-        statement = statement.where(_FILE.is_public == sa.true())
+        seen = _FILE.is_public == sa.true()
+        if owner_id is not None:
+            seen = sa.or_(seen, _FILE.owner_id == owner_id)
+        statement = statement.where(seen)
     prefix = f"{parent}/" if parent else ""
     totals: defaultdict[str, list[int]] = defaultdict(lambda: [0, 0])
     for folder, files, size in session.execute(statement, Subtree(parent).parameters):
@@ -89,18 +93,20 @@ def list_folders(
     ]
 
 
-def move_folder(session: Session, source: str, target: str) -> int:
+def move_folder(session: Session, source: str, target: str, *, owner_id: int | None = None) -> int:
     """Give folder ``source`` and everything under it the path ``target`` (files of
     ``source/a`` go to ``target/a``), deleted files too, so that a restore finds its
-    folder; one UPDATE. The number of files moved."""
+    folder; one UPDATE. With ``owner_id``, that user's files only: a folder is a path
+    the files share, and a member moves only what is theirs. The number of files moved."""
     source, target = check_folder(source), check_folder(target)
     if not source:
         raise InvalidInput("the top folder cannot be moved; move the folders in it")
     if target == source or target.startswith(f"{source}/"):
         raise InvalidInput(f"folder {source!r} cannot be moved into itself ({target!r})")
     subtree = Subtree(source)
+    moving = in_subtree() if owner_id is None else sa.and_(in_subtree(), _FILE.owner_id == owner_id)
     folders = session.scalars(
-        sa.select(_FILE.folder).where(in_subtree()).distinct(), subtree.parameters
+        sa.select(_FILE.folder).where(moving).distinct(), subtree.parameters
     ).all()
     if not folders:
         raise NotFound(f"no files in folder {source!r}")
@@ -109,7 +115,7 @@ def move_folder(session: Session, source: str, target: str) -> int:
     rest = sa.func.substr(_FILE.folder, len(source) + (1 if target else 2))
     moved = sa.case((_FILE.folder == source, target), else_=sa.literal(target) + rest)
     result = session.execute(
-        sa.update(FileInfo).where(in_subtree()).values(folder=moved),
+        sa.update(FileInfo).where(moving).values(folder=moved),
         subtree.parameters,
         execution_options={"synchronize_session": False},
     )
