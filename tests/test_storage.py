@@ -1,20 +1,47 @@
-"""The local blob store, as its holders see it through the ``BlobStore`` interface."""
+"""The blob stores, as their holders see them through the ``BlobStore`` interface: each
+test runs on the local directory and on a bucket of a real Ceph (``store`` fixture)."""
 
 from __future__ import annotations
 
 import hashlib
+import io
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from filewallball.errors import InvalidInput
-from filewallball.storage import LocalBlobStore
+from filewallball.storage import BlobStore, LocalBlobStore
+from filewallball.storage.s3 import S3BlobStore
+
+LATER = timedelta(days=1)  # a cutoff past everything: what is staged at all
+
+
+def staged_anywhere(store: BlobStore) -> list[str]:
+    return store.dead_temporary(older_than=datetime.now(UTC) + LATER)
+
+
+def overwrite(store: BlobStore, content_hash: str, data: bytes) -> None:
+    """Damage a blob behind the store's back, as a failing disk or a stray tool would."""
+    if isinstance(store, LocalBlobStore):
+        store.local_path(content_hash).write_bytes(data)
+    else:
+        assert isinstance(store, S3BlobStore)
+        key = store.object_key(store.key(content_hash))
+        store.client.put_object(Bucket=store.bucket, Key=key, Body=data)
+
+
+def put(store: BlobStore, content: bytes) -> str:
+    with store.stage() as staged:
+        staged.write(content)
+        content_hash = staged.finish()
+        store.place(staged)
+    return content_hash
 
 
 def test_a_staged_blob_is_invisible_until_placed_and_placing_it_again_is_harmless(
-    tmp_path: Path,
+    store: BlobStore,
 ) -> None:
-    store = LocalBlobStore(tmp_path / "blobs")
     with store.stage() as staged:
         staged.write(b"first part, ")
         staged.write(b"second part")
@@ -33,37 +60,45 @@ def test_a_staged_blob_is_invisible_until_placed_and_placing_it_again_is_harmles
         assert blob.read() == b"first part, second part"
     assert list(store) == [content_hash]
     assert store.dead_temporary() == []
-    assert list(store.temporary.iterdir()) == []
+    assert staged_anywhere(store) == []
+    assert store.strays() == []
 
 
-def test_content_already_stored_keeps_its_blob_unless_it_is_damaged(tmp_path: Path) -> None:
-    store = LocalBlobStore(tmp_path / "blobs")
-    with store.stage() as first:
-        first.write(b"same bytes")
-        content_hash = first.finish()
-        store.place(first)
+def test_content_already_stored_keeps_its_blob_unless_it_is_damaged(store: BlobStore) -> None:
+    content_hash = put(store, b"same bytes")
     with store.stage() as second:
         second.write(b"same bytes")
         second.finish()
         assert store.place(second) is False
-    assert list(store.temporary.iterdir()) == []  # the copy was dropped
+    assert staged_anywhere(store) == []  # the copy was dropped
 
-    store.local_path(content_hash).write_bytes(b"damaged!!!")  # same size: only fsck knows
+    overwrite(store, content_hash, b"damaged!!!")  # same size: only fsck knows
     with store.stage() as verified:
         verified.write(b"same bytes")
         verified.finish()
         assert store.place(verified, replace=True) is True
-    assert store.local_path(content_hash).read_bytes() == b"same bytes"
+    with store.open(content_hash) as blob:
+        assert blob.read() == b"same bytes"
+    assert staged_anywhere(store) == []
 
 
-def test_blobs_are_listed_in_hash_order_and_deleted_once(tmp_path: Path) -> None:
-    store = LocalBlobStore(tmp_path / "blobs")
-    hashes = []
-    for number in range(5):
-        with store.stage() as staged:
-            staged.write(f"content {number}".encode())
-            hashes.append(staged.finish())
-            store.place(staged)
+def test_a_blob_of_the_wrong_size_is_replaced_by_an_upload_of_its_content(
+    store: BlobStore,
+) -> None:
+    content_hash = put(store, b"the whole content")
+    overwrite(store, content_hash, b"trunc")
+    with store.stage() as again:
+        again.write(b"the whole content")
+        again.finish()
+        assert store.place(again) is True
+    with store.open(content_hash) as blob:
+        assert blob.read() == b"the whole content"
+
+
+def test_blobs_are_listed_in_hash_order_and_deleted_once(store: BlobStore) -> None:
+    if isinstance(store, S3BlobStore):
+        store.page_size = 2  # the listing is read a page at a time
+    hashes = [put(store, f"content {number}".encode()) for number in range(5)]
     assert list(store) == sorted(hashes)
     assert store.delete(hashes[0]) is True
     assert store.delete(hashes[0]) is False
@@ -73,13 +108,28 @@ def test_blobs_are_listed_in_hash_order_and_deleted_once(tmp_path: Path) -> None
     assert list(store) == sorted(hashes[1:])
 
 
-def test_a_discarded_staged_blob_leaves_nothing(tmp_path: Path) -> None:
-    store = LocalBlobStore(tmp_path / "blobs")
+def test_a_discarded_staged_blob_leaves_nothing(store: BlobStore) -> None:
     with store.stage() as staged:
         staged.write(b"never finished")
     staged.discard()  # again: harmless
-    assert list(store.temporary.iterdir()) == []
+    assert staged_anywhere(store) == []
     assert store.remove_temporary() == 0
+
+
+def test_a_blob_reads_from_anywhere_in_it(store: BlobStore) -> None:
+    content = bytes(range(256)) * 4096  # 1 MiB, more than a read buffer
+    content_hash = put(store, content)
+    with store.open(content_hash) as blob:
+        assert blob.seekable()
+        assert blob.read(10) == content[:10]
+        blob.seek(500_000)
+        assert blob.read(300_000) == content[500_000:800_000]
+        blob.seek(-5, io.SEEK_END)
+        assert blob.read() == content[-5:]
+        assert blob.read(1) == b""
+        blob.seek(3)
+        assert blob.tell() == 3
+        assert blob.read() == content[3:]
 
 
 def test_the_local_store_names_its_files_and_its_free_space(tmp_path: Path) -> None:
