@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -13,22 +12,7 @@ import pytest
 from filewallball.errors import InvalidInput
 from filewallball.storage import BlobStore, LocalBlobStore
 from filewallball.storage.s3 import S3BlobStore
-
-LATER = timedelta(days=1)  # a cutoff past everything: what is staged at all
-
-
-def staged_anywhere(store: BlobStore) -> list[str]:
-    return store.dead_temporary(older_than=datetime.now(UTC) + LATER)
-
-
-def overwrite(store: BlobStore, content_hash: str, data: bytes) -> None:
-    """Damage a blob behind the store's back, as a failing disk or a stray tool would."""
-    if isinstance(store, LocalBlobStore):
-        store.local_path(content_hash).write_bytes(data)
-    else:
-        assert isinstance(store, S3BlobStore)
-        key = store.object_key(store.key(content_hash))
-        store.client.put_object(Bucket=store.bucket, Key=key, Body=data)
+from tests.stores import overwrite, staged_anywhere
 
 
 def put(store: BlobStore, content: bytes) -> str:
