@@ -131,7 +131,7 @@ class StagedObject:
                 Key=self.key,
                 UploadId=self._upload_id,
                 PartNumber=number,
-                Body=bytes(self._buffer),
+                Body=self._buffer,
             )
         self._parts.append({"PartNumber": number, "ETag": sent["ETag"]})
         self._buffer.clear()
@@ -142,7 +142,7 @@ class StagedObject:
         client, bucket = self._store.client, self._store.bucket
         with _quota_is_storage_full():
             if self._upload_id is None:
-                client.put_object(Bucket=bucket, Key=self.key, Body=bytes(self._buffer))
+                client.put_object(Bucket=bucket, Key=self.key, Body=self._buffer)
             else:
                 if self._buffer:
                     self._send_part()
