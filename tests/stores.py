@@ -19,11 +19,18 @@ def content_of(store: BlobStore, content_hash: str) -> bytes:
         return blob.read()
 
 
-def overwrite(store: BlobStore, content_hash: str, data: bytes) -> None:
-    """Damage a blob behind the store's back, as a failing disk or a stray tool would."""
+def put_behind(store: BlobStore, name: str, data: bytes) -> None:
+    """Write ``name`` (relative to the store's root or prefix) behind the store's back,
+    as a failing disk, a crash or a stray tool would."""
     if isinstance(store, LocalBlobStore):
-        store.local_path(content_hash).write_bytes(data)
+        path = store.root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
     else:
         assert isinstance(store, S3BlobStore)
-        key = store.object_key(store.key(content_hash))
-        store.client.put_object(Bucket=store.bucket, Key=key, Body=data)
+        store.client.put_object(Bucket=store.bucket, Key=store.object_key(name), Body=data)
+
+
+def overwrite(store: BlobStore, content_hash: str, data: bytes) -> None:
+    """Damage a blob."""
+    put_behind(store, store.key(content_hash), data)
