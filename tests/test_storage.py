@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from filewallball.errors import InvalidInput
-from filewallball.storage import BlobStore, LocalBlobStore
+from filewallball.settings import Settings
+from filewallball.storage import BlobStore, LocalBlobStore, open_store
 from filewallball.storage.s3 import S3BlobStore
 from tests.stores import overwrite, staged_anywhere
 
@@ -125,3 +126,9 @@ def test_the_local_store_names_its_files_and_its_free_space(tmp_path: Path) -> N
         store.key("../../etc/passwd")
     space = store.space()
     assert 0 < space.free_bytes <= space.total_bytes
+
+
+def test_an_object_store_that_cannot_be_reached_is_one_line_at_start() -> None:
+    settings = Settings(storage_url="s3://fwb-bucket/x", s3_endpoint_url="http://127.0.0.1:1")
+    with pytest.raises(InvalidInput, match=r"^the bucket 'fwb-bucket' at http://127.0.0.1:1: "):
+        open_store(settings)

@@ -4,6 +4,7 @@ ETag, 304), one object per content, the purge, and memory that stays flat."""
 from __future__ import annotations
 
 import hashlib
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -17,7 +18,14 @@ from sqlalchemy.engine import URL
 
 from filewallball.api import create_app
 from filewallball.settings import Settings
-from tests.api.conftest import ADMIN, start_server, stop_server
+from tests.api.conftest import (
+    ADMIN,
+    FILEWALLBALL,
+    environment,
+    free_port,
+    start_server,
+    stop_server,
+)
 from tests.api.test_server import MiB, _chunks, _sha256
 from tests.cli_installation import run
 from tests.factories import random_content
@@ -156,3 +164,22 @@ def test_a_large_upload_streams_to_s3_without_growing_the_server(
         assert (received, digest.hexdigest()) == (size, content_hash)
     finally:
         stop_server(running)
+
+
+def test_serve_stops_with_one_line_when_its_bucket_is_not_there(
+    service_url: URL, tmp_path: Path, s3_client: S3Client
+) -> None:
+    result = subprocess.run(
+        [FILEWALLBALL, "serve", "--port", str(free_port())],
+        env=environment(
+            service_url, tmp_path / "data", FILEWALLBALL_STORAGE_URL="s3://fwb-not-there/blobs"
+        ),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 1
+    endpoint = s3_client.meta.endpoint_url
+    last = result.stderr.strip().splitlines()[-1]
+    assert last == f"Error: the bucket 'fwb-not-there' at {endpoint} does not exist"

@@ -267,13 +267,15 @@ class S3BlobStore:
 
     def check_bucket(self) -> None:
         """A missing bucket or refused credentials, said in one line at start."""
+        endpoint = self.client.meta.endpoint_url
         try:
             self.client.head_bucket(Bucket=self.bucket)
         except ClientError as error:
             status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
             problem = "does not exist" if status == 404 else f"cannot be used (HTTP {status})"
-            endpoint = self.client.meta.endpoint_url
             raise InvalidInput(f"the bucket {self.bucket!r} at {endpoint} {problem}") from None
+        except BotoCoreError as error:
+            raise InvalidInput(f"the bucket {self.bucket!r} at {endpoint}: {error}") from None
 
     def object_key(self, name: str) -> str:
         return self._root + name
