@@ -105,6 +105,8 @@ class StagedObject:
         self.content_hash: str | None = None
         self.placed = False
         self._digest = hashlib.sha256()
+        # Sent as it is: botocore takes a bytearray as it takes bytes (its stubs say only
+        # bytes), and bytes() would copy a part.
         self._buffer = bytearray()
         self._upload_id: str | None = None
         self._parts: list[CompletedPartTypeDef] = []
@@ -131,7 +133,7 @@ class StagedObject:
                 Key=self.key,
                 UploadId=self._upload_id,
                 PartNumber=number,
-                Body=self._buffer,
+                Body=self._buffer,  # type: ignore[arg-type]  # see _buffer
             )
         self._parts.append({"PartNumber": number, "ETag": sent["ETag"]})
         self._buffer.clear()
@@ -142,7 +144,7 @@ class StagedObject:
         client, bucket = self._store.client, self._store.bucket
         with _quota_is_storage_full():
             if self._upload_id is None:
-                client.put_object(Bucket=bucket, Key=self.key, Body=self._buffer)
+                client.put_object(Bucket=bucket, Key=self.key, Body=self._buffer)  # type: ignore[arg-type]
             else:
                 if self._buffer:
                     self._send_part()
