@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import subprocess
-import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,10 +21,12 @@ from tests.api.conftest import (
     FILEWALLBALL,
     environment,
     free_port,
+    growth_during,
+    sha256_of,
     start_server,
     stop_server,
+    streamed,
 )
-from tests.api.test_server import MiB, _chunks, _sha256
 from tests.cli_installation import run
 from tests.factories import random_content
 
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 pytestmark = pytest.mark.ceph
+MiB = 1024 * 1024
 PREFIX = "service/blobs"
 
 
@@ -129,27 +130,15 @@ def test_a_large_upload_streams_to_s3_without_growing_the_server(
         service_url, tmp_path / "data", tmp_path / "serve.log", FILEWALLBALL_STORAGE_URL=storage_url
     )
     try:
-        before = running.rss_bytes()
-        peak, done = before, threading.Event()
 
-        def sample() -> None:
-            nonlocal peak
-            while not done.is_set():
-                peak = max(peak, running.rss_bytes())
-                time.sleep(0.01)
-
-        sampler = threading.Thread(target=sample)
-        sampler.start()
-        try:
+        def send() -> httpx.Response:
             with httpx.Client(base_url=running.url, headers=ADMIN, timeout=120) as http:
-                created = http.put("/api/v1/files/big.tar", content=_chunks(b"s3", size))
-        finally:
-            done.set()
-            sampler.join()
+                return http.put("/api/v1/files/big.tar", content=streamed(b"s3", size))
+
+        created, growth = growth_during(running, send)
         assert created.status_code == 201, created.text
         content_hash = created.json()["file_hash"]
-        assert content_hash == _sha256(_chunks(b"s3", size))
-        growth = peak - before
+        assert content_hash == sha256_of(streamed(b"s3", size))
         # The upload's bytes are held a part at a time (8 MiB), never all of them.
         assert growth < size / 2, f"the server grew by {growth / MiB:.1f} MiB"
         assert objects(s3_client, s3_bucket) == {key_of(content_hash): size}

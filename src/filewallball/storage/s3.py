@@ -34,7 +34,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from filewallball.errors import InvalidInput, StorageFull
 from filewallball.settings import Settings
-from filewallball.storage.base import BlobInfo, StagedBlob
+from filewallball.storage.base import BlobInfo, StagedBlob, aside, blob_key
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -46,7 +46,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("filewallball.storage")
 
-_HASH = re.compile(r"[0-9a-f]{64}")
 _BLOB = re.compile(r"([0-9a-f]{2})/([0-9a-f]{2})/([0-9a-f]{64})")
 _STAGING_NAME = re.compile(r"[0-9a-f]{32}")
 STAGING = ".staging"
@@ -283,9 +282,7 @@ class S3BlobStore:
         return self._root + name
 
     def key(self, content_hash: str) -> str:
-        if not _HASH.fullmatch(content_hash):
-            raise InvalidInput(f"{content_hash!r} is not a SHA-256 hex digest")
-        return f"{content_hash[:2]}/{content_hash[2:4]}/{content_hash}"
+        return blob_key(content_hash)
 
     def stage(self) -> StagedObject:
         name = uuid.uuid4().hex
@@ -414,12 +411,7 @@ class S3BlobStore:
     def move_stray(self, name: str, into: Path) -> Path:
         """Download a stray to the same relative path under ``into`` (never over
         something there), then delete the object: it is somebody's, so it is kept."""
-        target = into / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        suffix = 0
-        while target.exists() or target.is_symlink():
-            suffix += 1
-            target = into / f"{name}.{suffix}"
+        target = aside(into, name)
         self.client.download_file(self.bucket, self.object_key(name), str(target))
         self.client.delete_object(Bucket=self.bucket, Key=self.object_key(name))
         return target
