@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import boto3
+from botocore.config import Config
+
 from filewallball.storage import BlobStore, LocalBlobStore
 from filewallball.storage.s3 import S3BlobStore
 
@@ -34,3 +37,16 @@ def put_behind(store: BlobStore, name: str, data: bytes) -> None:
 def overwrite(store: BlobStore, content_hash: str, data: bytes) -> None:
     """Damage a blob."""
     put_behind(store, store.key(content_hash), data)
+
+
+def unreachable_s3_store() -> S3BlobStore:
+    """A store whose object store does not answer (no retries: the test need not wait)."""
+    client = boto3.session.Session().client(
+        "s3",
+        endpoint_url="http://127.0.0.1:1",
+        region_name="us-east-1",
+        aws_access_key_id="unused",
+        aws_secret_access_key="unused",
+        config=Config(retries={"total_max_attempts": 1}),
+    )
+    return S3BlobStore(client, "fwb-bucket", "x")

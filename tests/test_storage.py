@@ -13,7 +13,7 @@ from filewallball.errors import InvalidInput
 from filewallball.settings import Settings
 from filewallball.storage import BlobStore, LocalBlobStore, open_store
 from filewallball.storage.s3 import S3BlobStore
-from tests.stores import overwrite, staged_anywhere
+from tests.stores import overwrite, staged_anywhere, unreachable_s3_store
 
 
 def put(store: BlobStore, content: bytes) -> str:
@@ -132,3 +132,15 @@ def test_an_object_store_that_cannot_be_reached_is_one_line_at_start() -> None:
     settings = Settings(storage_url="s3://fwb-bucket/x", s3_endpoint_url="http://127.0.0.1:1")
     with pytest.raises(InvalidInput, match=r"^the bucket 'fwb-bucket' at http://127.0.0.1:1: "):
         open_store(settings)
+
+
+def test_an_object_store_that_fails_is_a_storage_error_like_a_disks() -> None:
+    store = unreachable_s3_store()
+    with store.stage() as staged:
+        staged.write(b"buffered until a part is full")
+        with pytest.raises(OSError, match="the object store failed: Could not connect"):
+            staged.finish()
+    with pytest.raises(OSError, match="the object store failed"):
+        store.stat("ab" * 32)
+    with pytest.raises(OSError, match="the object store failed"):
+        list(store)

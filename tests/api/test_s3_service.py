@@ -3,6 +3,7 @@ ETag, 304), one object per content, the purge, and memory that stays flat."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import subprocess
 from collections.abc import Callable, Iterator
@@ -29,6 +30,7 @@ from tests.api.conftest import (
 )
 from tests.cli_installation import run
 from tests.factories import random_content
+from tests.stores import unreachable_s3_store
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -172,3 +174,20 @@ def test_serve_stops_with_one_line_when_its_bucket_is_not_there(
     endpoint = s3_client.meta.endpoint_url
     last = result.stderr.strip().splitlines()[-1]
     assert last == f"Error: the bucket 'fwb-not-there' at {endpoint} does not exist"
+
+
+def test_health_says_the_storage_is_not_writable_when_the_object_store_fails(
+    s3_admin: TestClient,
+) -> None:
+    state = s3_admin.app.state  # type: ignore[attr-defined]
+    services = state.services
+    state.services = dataclasses.replace(services, store=unreachable_s3_store())
+    try:
+        answer = s3_admin.get("/health")
+    finally:
+        state.services = services
+    assert answer.status_code == 503
+    storage = answer.json()["storage"]
+    assert storage["writable"] is False
+    assert "the object store failed" in storage["error"]
+    assert s3_admin.get("/health").status_code == 200  # the real one answers

@@ -15,6 +15,7 @@ nothing was written to it for a while: the cutoff the caller gives, else
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 import logging
@@ -70,6 +71,21 @@ def _quota(error: ClientError) -> bool:
     )
 
 
+class ObjectStoreError(OSError):
+    """The object store failed or could not be reached: to the store's holders a
+    storage error like a disk's (the service answers 500 ``storage_error``, ``/health``
+    says the storage is not writable), not an unknown one."""
+
+
+@contextmanager
+def _storage_errors() -> Iterator[None]:
+    """Around every public method (also usable as its decorator)."""
+    try:
+        yield
+    except (BotoCoreError, ClientError) as error:
+        raise ObjectStoreError(errno.EIO, f"the object store failed: {error}") from error
+
+
 def client_for(settings: Settings) -> S3Client:
     """An S3 client as the settings and the standard AWS environment say. Checksums
     only where S3 requires them: our SHA-256 is the check that counts, and not every
@@ -111,6 +127,7 @@ class StagedObject:
         self._parts: list[CompletedPartTypeDef] = []
         self._open = True
 
+    @_storage_errors()
     def write(self, data: bytes | bytearray | memoryview) -> None:
         if not self._open:
             raise RuntimeError("the staged blob is closed")
@@ -137,6 +154,7 @@ class StagedObject:
         self._parts.append({"PartNumber": number, "ETag": sent["ETag"]})
         self._buffer.clear()
 
+    @_storage_errors()
     def finish(self) -> str:
         if not self._open:
             raise RuntimeError("the staged blob is closed")
@@ -225,6 +243,7 @@ class ObjectReader(io.RawIOBase):
             self._position = position
         return position
 
+    @_storage_errors()
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
         if self._position >= self._size or not len(buffer):
             return 0
@@ -294,6 +313,7 @@ class S3BlobStore:
         with self._lock:
             self._writing.discard(name)
 
+    @_storage_errors()
     def place(self, staged: StagedBlob, *, replace: bool = False) -> bool:
         if not isinstance(staged, StagedObject):
             raise TypeError("a staged blob is placed by the store that staged it")
@@ -340,6 +360,7 @@ class S3BlobStore:
                 )
             raise
 
+    @_storage_errors()
     def open(self, content_hash: str) -> BinaryIO:
         key = self.object_key(self.key(content_hash))
         head = self._head(key)
@@ -352,12 +373,14 @@ class S3BlobStore:
     def local_path(self, content_hash: str) -> Path | None:
         return None
 
+    @_storage_errors()
     def stat(self, content_hash: str) -> BlobInfo | None:
         head = self._head(self.object_key(self.key(content_hash)))
         if head is None:
             return None
         return BlobInfo(content_hash, head["ContentLength"], head["LastModified"])
 
+    @_storage_errors()
     def delete(self, content_hash: str) -> bool:
         key = self.object_key(self.key(content_hash))
         if self._head(key) is None:
@@ -387,13 +410,15 @@ class S3BlobStore:
 
     def __iter__(self) -> Iterator[str]:
         """Key order is hash order: every blob's key is ``ab/cd/`` and its hash."""
-        for name, _written in self._keys():
-            if (match := _BLOB.fullmatch(name)) and match[3][:4] == match[1] + match[2]:
-                yield match[3]
+        with _storage_errors():
+            for name, _written in self._keys():
+                if (match := _BLOB.fullmatch(name)) and match[3][:4] == match[1] + match[2]:
+                    yield match[3]
 
     def space(self) -> None:
         return None
 
+    @_storage_errors()
     def strays(self) -> list[str]:
         """Objects below the prefix not named like a blob under its own ``ab/cd/``, nor
         like a staging object."""
@@ -408,6 +433,7 @@ class S3BlobStore:
             found.append(name)
         return found
 
+    @_storage_errors()
     def move_stray(self, name: str, into: Path) -> Path:
         """Download a stray to the same relative path under ``into`` (never over
         something there), then delete the object: it is somebody's, so it is kept."""
@@ -416,9 +442,11 @@ class S3BlobStore:
         self.client.delete_object(Bucket=self.bucket, Key=self.object_key(name))
         return target
 
+    @_storage_errors()
     def dead_temporary(self, older_than: datetime | None = None) -> list[str]:
         return [name for name, _remove in self._dead_temporary(older_than)]
 
+    @_storage_errors()
     def remove_temporary(self, older_than: datetime | None = None) -> int:
         removed = 0
         for _name, remove in self._dead_temporary(older_than):
