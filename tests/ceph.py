@@ -9,7 +9,9 @@ listing order, abandoned uploads).
 What it takes for Ceph 16 to start in seconds with no cephx keys and no manager daemon:
 authentication off everywhere, and the gateway told so too (``ms_mon_client_mode = crc``;
 by default it insists on a secure monitor connection and never connects); the monitor's
-proposal interval shortened (its default makes start-up take ten times as long).
+proposal interval shortened (its default makes start-up take ten times as long). And
+the gateway's ``tcp_nodelay``: without it a small answer (a listing, a copy) waits
+40 ms for the client's delayed acknowledgement, ten times the request's own time.
 """
 
 from __future__ import annotations
@@ -203,7 +205,7 @@ memstore_device_bytes = 4294967296
 [client.rgw.a]
 rgw_data = {state}/rgw
 ms_mon_client_mode = crc
-rgw_frontends = beast endpoint=127.0.0.1:{self.gateway_port}
+rgw_frontends = beast endpoint=127.0.0.1:{self.gateway_port} tcp_nodelay=1
 rgw_enable_usage_log = false
 """
 
