@@ -13,13 +13,14 @@ from pydantic import ValidationError
 
 from filewallball.errors import InvalidInput
 from filewallball.settings import Settings
-from filewallball.storage import open_store
+from filewallball.storage import open_store, s3
 from filewallball.storage.s3 import MULTIPART, PART_BYTES, S3BlobStore
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 pytestmark = pytest.mark.ceph
+MiB = 1024 * 1024
 SOON = timedelta(days=1)
 
 
@@ -123,3 +124,25 @@ def test_a_missing_bucket_is_one_line_at_start(s3_client: S3Client) -> None:
 def test_a_storage_url_is_a_local_path_or_a_bucket(url: str) -> None:
     with pytest.raises(ValidationError, match="neither file:///absolute/path nor s3://bucket"):
         Settings(storage_url=url)
+
+
+def test_a_blob_larger_than_a_single_copy_is_placed_by_a_multipart_copy(
+    s3_store: S3BlobStore, s3_client: S3Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """S3 copies at most 5 GiB at once: above that, in ranges (here with the limits
+    scaled down to megabytes, S3's smallest part being 5 MiB)."""
+    monkeypatch.setattr(s3, "LARGEST_SINGLE_COPY", 6 * MiB)
+    monkeypatch.setattr(s3, "COPY_PART_BYTES", 5 * MiB)
+    content = bytes(range(256)) * (12 * MiB // 256 + 1000)  # three ranges, the last short
+    with s3_store.stage() as staged:
+        staged.write(content)
+        content_hash = staged.finish()
+        assert s3_store.place(staged) is True
+    with s3_store.open(content_hash) as blob:
+        assert blob.read() == content
+    head = s3_client.head_object(
+        Bucket=s3_store.bucket, Key=s3_store.object_key(s3_store.key(content_hash))
+    )
+    assert head["ETag"].endswith('-3"')  # assembled from three copied parts
+    assert uploads(s3_client, s3_store.bucket) == []
+    assert s3_store.dead_temporary(older_than=datetime.now(UTC) + SOON) == []

@@ -101,6 +101,17 @@ def test_a_discarded_staged_blob_leaves_nothing(store: BlobStore) -> None:
     assert store.remove_temporary() == 0
 
 
+def test_an_empty_content_is_a_blob_like_any_other(store: BlobStore) -> None:
+    content_hash = put(store, b"")
+    assert content_hash == hashlib.sha256(b"").hexdigest()
+    info = store.stat(content_hash)
+    assert info is not None
+    assert info.size == 0
+    with store.open(content_hash) as blob:
+        assert blob.read() == b""
+    assert list(store) == [content_hash]
+
+
 def test_a_blob_reads_from_anywhere_in_it(store: BlobStore) -> None:
     content = bytes(range(256)) * 4096  # 1 MiB, more than a read buffer
     content_hash = put(store, content)
