@@ -141,8 +141,8 @@ def test_a_large_upload_streams_to_s3_without_growing_the_server(
         assert created.status_code == 201, created.text
         content_hash = created.json()["file_hash"]
         assert content_hash == sha256_of(streamed(b"s3", size))
-        # The upload's bytes are held a part at a time (8 MiB), never all of them.
-        assert growth < size / 2, f"the server grew by {growth / MiB:.1f} MiB"
+        # Two parts at most (one sending, one filling) and the batches, never the upload.
+        assert growth < size * 3 / 4, f"the server grew by {growth / MiB:.1f} MiB"
         assert objects(s3_client, s3_bucket) == {key_of(content_hash): size}
         digest, received = hashlib.sha256(), 0
         with (

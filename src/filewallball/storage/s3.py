@@ -24,6 +24,7 @@ import re
 import threading
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -55,6 +56,7 @@ PARTS_PER_STEP = 1000  # parts grow by PART_BYTES every this many: S3 allows 10 
 COPY_PART_BYTES = 1024 * 1024 * 1024
 LARGEST_SINGLE_COPY = 5 * 1024 * 1024 * 1024  # S3's limit for CopyObject
 READ_BUFFER_BYTES = 256 * 1024
+SENDERS = 16  # threads sending parts, one per upload at a time
 QUIET_BEFORE_DEAD = timedelta(hours=1)
 MULTIPART = " (unfinished multipart upload)"
 
@@ -110,7 +112,9 @@ def client_for(settings: Settings) -> S3Client:
 
 
 class StagedObject:
-    """A staged blob: a staging object being written, a part buffer at a time."""
+    """A staged blob: a staging object being written, a part at a time. A full part is
+    sent by one of the store's threads while the next one fills, so receiving and
+    sending overlap (two parts held at most)."""
 
     def __init__(self, store: S3BlobStore, name: str) -> None:
         self._store = store
@@ -125,6 +129,7 @@ class StagedObject:
         self._buffer = bytearray()
         self._upload_id: str | None = None
         self._parts: list[CompletedPartTypeDef] = []
+        self._sending: Future[CompletedPartTypeDef] | None = None
         self._open = True
 
     @_storage_errors()
@@ -138,21 +143,32 @@ class StagedObject:
             self._send_part()
 
     def _send_part(self) -> None:
-        client, bucket = self._store.client, self._store.bucket
-        with _quota_is_storage_full():
-            if self._upload_id is None:
-                started = client.create_multipart_upload(Bucket=bucket, Key=self.key)
-                self._upload_id = started["UploadId"]
-            number = len(self._parts) + 1
-            sent = client.upload_part(
-                Bucket=bucket,
-                Key=self.key,
-                UploadId=self._upload_id,
-                PartNumber=number,
-                Body=self._buffer,  # type: ignore[arg-type]  # see _buffer
-            )
-        self._parts.append({"PartNumber": number, "ETag": sent["ETag"]})
-        self._buffer.clear()
+        self._sent_part()  # the one before, or its failure
+        client, bucket, key = self._store.client, self._store.bucket, self.key
+        if self._upload_id is None:
+            with _quota_is_storage_full():
+                started = client.create_multipart_upload(Bucket=bucket, Key=key)
+            self._upload_id = started["UploadId"]
+        upload_id, number = self._upload_id, len(self._parts) + 1
+        body, self._buffer = self._buffer, bytearray()
+
+        def send() -> CompletedPartTypeDef:
+            with _quota_is_storage_full():
+                sent = client.upload_part(
+                    Bucket=bucket,
+                    Key=key,
+                    UploadId=upload_id,
+                    PartNumber=number,
+                    Body=body,  # type: ignore[arg-type]  # see _buffer
+                )
+            return {"PartNumber": number, "ETag": sent["ETag"]}
+
+        self._sending = self._store.senders.submit(send)
+
+    def _sent_part(self) -> None:
+        if self._sending is not None:
+            sending, self._sending = self._sending, None
+            self._parts.append(sending.result())
 
     @_storage_errors()
     def finish(self) -> str:
@@ -165,6 +181,7 @@ class StagedObject:
             else:
                 if self._buffer:
                     self._send_part()
+                self._sent_part()
                 client.complete_multipart_upload(
                     Bucket=bucket,
                     Key=self.key,
@@ -183,6 +200,10 @@ class StagedObject:
         self._buffer = bytearray()
         self._open = False
         try:
+            if self._sending is not None:  # aborting under a part in flight could keep it
+                with suppress(Exception):
+                    self._sending.result()
+                self._sending = None
             if self._upload_id is not None:
                 upload_id, self._upload_id = self._upload_id, None
                 self._store.client.abort_multipart_upload(
@@ -283,6 +304,7 @@ class S3BlobStore:
         self._root = f"{self.prefix}/" if self.prefix else ""
         self._writing: set[str] = set()
         self._lock = threading.Lock()
+        self.senders = ThreadPoolExecutor(SENDERS, thread_name_prefix="filewallball-s3")
         self.page_size = 1000  # S3's largest page of a listing
 
     def check_bucket(self) -> None:
