@@ -4,6 +4,7 @@ test, and helpers to run commands. A pytest plugin (see tests/conftest.py)."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Iterator
@@ -32,6 +33,8 @@ from filewallball.models import (
     FileView,
     User,
 )
+from filewallball.settings import Settings
+from filewallball.storage import BlobStore, open_store
 from tests.conftest import upgrade
 from tests.servers import Server, settings_for
 
@@ -50,6 +53,11 @@ def cli_engine(server: Server) -> Iterator[Engine]:
 class CliInstallation:
     engine: Engine
     data: Path
+    storage_url: str | None = None  # None: the local store in the data directory
+
+    @property
+    def store(self) -> BlobStore:
+        return open_store(Settings(data_dir=self.data, storage_url=self.storage_url))
 
     @property
     def blobs(self) -> Path:
@@ -106,6 +114,19 @@ def installation(
             User,
         ):
             connection.execute(sa.delete(model))
+
+
+@pytest.fixture(params=["local", pytest.param("s3", marks=pytest.mark.ceph)])
+def installation_on(
+    request: pytest.FixtureRequest, installation: CliInstallation, monkeypatch: pytest.MonkeyPatch
+) -> CliInstallation:
+    """The installation with its blobs in the data directory, or in a bucket of the
+    run's Ceph: for the commands that work on the store through its interface."""
+    if request.param == "local":
+        return installation
+    storage_url = f"s3://{request.getfixturevalue('s3_bucket')}/installation"
+    monkeypatch.setenv("FILEWALLBALL_STORAGE_URL", storage_url)
+    return dataclasses.replace(installation, storage_url=storage_url)
 
 
 def run(*args: str) -> Result:

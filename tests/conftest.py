@@ -23,10 +23,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from filewallball.database import Database, create_database_engine, get_database
 from filewallball.migrations import alembic_config
-from filewallball.settings import get_settings
+from filewallball.settings import Settings, get_settings
+from filewallball.storage import BlobStore, LocalBlobStore, open_store
 from tests.servers import DIALECTS, Server, on_database, require_server, settings_for
 
-pytest_plugins = ["tests.cli_installation"]
+pytest_plugins = ["tests.cli_installation", "tests.ceph"]
 
 # Property tests judge answers, not speed (a loaded machine is no failure), and keep no
 # example database in the working directory.
@@ -49,6 +50,16 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> It
     if get_database.cache_info().currsize:
         get_database().dispose()
         get_database.cache_clear()
+
+
+@pytest.fixture(params=["local", pytest.param("s3", marks=pytest.mark.ceph)])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> BlobStore:
+    """A blob store on each kind of storage: the local directory, and a bucket on the
+    run's Ceph (under a prefix, as an operator sharing a bucket would set it)."""
+    if request.param == "local":
+        return LocalBlobStore(tmp_path / "blobs")
+    bucket = request.getfixturevalue("s3_bucket")
+    return open_store(Settings(storage_url=f"s3://{bucket}/filewallball/blobs"))
 
 
 def database_server(

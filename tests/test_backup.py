@@ -11,6 +11,7 @@ import pytest
 
 from filewallball.settings import get_settings
 from tests.cli_installation import CliInstallation, run, sha256, upload, uuids_by_name, write
+from tests.stores import put_behind
 
 
 def _use(monkeypatch: pytest.MonkeyPatch, data: Path) -> None:
@@ -103,17 +104,18 @@ def test_backup_refuses_a_directory_that_is_not_empty(
 
 
 def test_a_backup_holds_every_blob_the_database_names_verified(
-    installation: CliInstallation, tmp_path: Path
+    installation_on: CliInstallation, tmp_path: Path
 ) -> None:
-    """On every database: the blobs the rows name, and no other (MariaDB and PostgreSQL:
-    only those, the database being the server's to dump)."""
+    """On every database and store: the blobs the rows name, and no other (MariaDB and
+    PostgreSQL: only those, the database being the server's to dump)."""
+    installation, store = installation_on, installation_on.store
     uploaded = upload(
         write(tmp_path / "a.txt", b"alpha"),
         write(tmp_path / "b.txt", b"beta"),
         write(tmp_path / "b-again.txt", b"beta"),
     )
     _ok("rm", uuids_by_name(uploaded)["a.txt"])
-    write(installation.blob_path(sha256(b"orphan")), b"orphan")  # named by no row
+    put_behind(store, store.key(sha256(b"orphan")), b"orphan")  # named by no row
     backup = tmp_path / "backup"
     _ok("backup", str(backup))
     manifest = json.loads((backup / "manifest.json").read_text())

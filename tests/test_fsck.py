@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import os
 import time
+from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
@@ -22,10 +24,16 @@ from filewallball.operations.integrity import (
     scan,
 )
 from filewallball.storage import LocalBlobStore
+from filewallball.storage.s3 import MULTIPART, S3BlobStore
 from tests import factories
 from tests.cli_installation import CliInstallation, run, sha256, upload, write
+from tests.stores import content_of, overwrite, put_behind
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
 HOURS_AGO = time.time() - 2 * 3600
+NO_CUTOFF = ("--cutoff-minutes", "0")  # what was just written counts too (no way to age it on S3)
 
 
 def fsck(*args: str) -> tuple[int, dict[str, Any]]:
@@ -46,7 +54,10 @@ def _status(installation: CliInstallation, content_hash: str) -> str:
     return str(status)
 
 
-def test_a_consistent_installation_is_clean(installation: CliInstallation, tmp_path: Path) -> None:
+def test_a_consistent_installation_is_clean(
+    installation_on: CliInstallation, tmp_path: Path
+) -> None:
+    installation = installation_on
     upload(write(tmp_path / "a.txt", b"alpha"), write(tmp_path / "b.txt", b"beta"))
     code, report = fsck("--deep")
     assert code == 0
@@ -61,8 +72,9 @@ def test_a_consistent_installation_is_clean(installation: CliInstallation, tmp_p
 
 
 def test_missing_and_corrupt_contents_are_found_marked_and_healed(
-    installation: CliInstallation, tmp_path: Path
+    installation_on: CliInstallation, tmp_path: Path
 ) -> None:
+    installation, store = installation_on, installation_on.store
     lost, damaged, subtle = b"lost content", b"damaged content", b"subtle content"
     upload(
         write(tmp_path / "lost.txt", lost),
@@ -70,9 +82,9 @@ def test_missing_and_corrupt_contents_are_found_marked_and_healed(
         write(tmp_path / "damaged.txt", damaged),
         write(tmp_path / "subtle.txt", subtle),
     )
-    installation.blob_path(sha256(lost)).unlink()
-    installation.blob_path(sha256(damaged)).write_bytes(b"short")
-    installation.blob_path(sha256(subtle)).write_bytes(b"SUBTLE content")  # same size
+    assert store.delete(sha256(lost))
+    overwrite(store, sha256(damaged), b"short")
+    overwrite(store, sha256(subtle), b"SUBTLE content")  # same size
     rows = _rows(installation)
 
     code, report = fsck()
@@ -90,7 +102,7 @@ def test_missing_and_corrupt_contents_are_found_marked_and_healed(
     assert _rows(installation) == rows  # never a row deleted
     assert _status(installation, sha256(lost)) == "missing"
     assert _status(installation, sha256(subtle)) == "corrupt"
-    assert installation.blob_path(sha256(subtle)).read_bytes() == b"SUBTLE content"  # untouched
+    assert content_of(store, sha256(subtle)) == b"SUBTLE content"  # untouched
 
     info = json.loads(run("info", "--json", _uuid(installation, "subtle.txt")).stdout)
     assert info["content_status"] == "corrupt"
@@ -98,9 +110,9 @@ def test_missing_and_corrupt_contents_are_found_marked_and_healed(
     # Uploading the same bytes again stores them and clears the mark.
     again = tmp_path / "again"
     upload(write(again / "subtle.txt", subtle), write(again / "lost.txt", lost))
-    assert installation.blob_path(sha256(subtle)).read_bytes() == subtle
+    assert content_of(store, sha256(subtle)) == subtle
     assert _status(installation, sha256(subtle)) == "ok"
-    assert installation.blob_path(sha256(damaged)).read_bytes() == b"short"
+    assert content_of(store, sha256(damaged)) == b"short"
     code, report = fsck("--deep")
     assert {f["kind"] for f in report["findings"]} == {"corrupt"}
     assert report["counts"]["corrupt"] == 1
@@ -145,6 +157,56 @@ def test_unreferenced_blobs_and_dead_temporary_files_past_the_cutoff_are_removed
     code, report = fsck("--cutoff-minutes", "0", "--repair")
     assert report["repaired"]["blobs_removed"] == 1  # the young one, with no cutoff
     assert fsck()[0] == 0
+
+
+@pytest.mark.parametrize(
+    "installation_on", [pytest.param("s3", marks=pytest.mark.ceph)], indirect=True
+)
+def test_on_s3_litter_past_the_cutoff_is_found_and_removed_and_strays_moved_aside(
+    installation_on: CliInstallation, s3_client: S3Client, tmp_path: Path
+) -> None:
+    """An object store keeps no lock for a live upload and no settable times: what is
+    litter is what nothing wrote to for the cutoff, and what this process is writing."""
+    installation, store = installation_on, installation_on.store
+    assert isinstance(store, S3BlobStore)
+    s3_bucket = store.bucket
+    upload(write(tmp_path / "kept.txt", b"kept"))
+    orphan = b"an orphan"
+    put_behind(store, store.key(sha256(orphan)), orphan)
+    put_behind(store, f".staging/{'c' * 32}", b"a crashed upload's finished staging object")
+    s3_client.create_multipart_upload(
+        Bucket=s3_bucket, Key=store.object_key(f".staging/{'d' * 32}")
+    )
+    put_behind(store, "notes.txt", b"somebody's")
+
+    code, report = fsck()  # everything is younger than the default hour
+    assert code == 1
+    assert {(f["kind"], f["detail"]) for f in report["findings"]} == {("stray", "notes.txt")}
+
+    code, report = fsck(*NO_CUTOFF)
+    assert code == 1
+    found = {(f["kind"], f["content_hash"] or f["detail"]) for f in report["findings"]}
+    assert found == {
+        ("unreferenced", sha256(orphan)),
+        ("temporary", "c" * 32),
+        ("temporary", "d" * 32 + MULTIPART),
+        ("stray", "notes.txt"),
+    }
+    assert report["blobs_seen"] == 2
+
+    code, report = fsck("--repair", *NO_CUTOFF)
+    assert code == 0
+    assert report["repaired"] == {
+        "blobs_removed": 1,
+        "temporary_removed": 2,
+        "contents_marked": 0,
+        "strays_moved": 1,
+    }
+    assert (installation.data / "stray" / "notes.txt").read_bytes() == b"somebody's"
+    assert s3_client.list_multipart_uploads(Bucket=s3_bucket).get("Uploads", []) == []
+    listed = s3_client.list_objects_v2(Bucket=s3_bucket)["Contents"]
+    assert [entry["Key"] for entry in listed] == [store.object_key(store.key(sha256(b"kept")))]
+    assert fsck("--deep", *NO_CUTOFF)[0] == 0
 
 
 def test_strays_in_the_store_are_reported_and_moved_aside_only_by_repair(
@@ -208,16 +270,17 @@ PNG = bytes.fromhex("89504e470d0a1a0a0000000d49484452") + b"\0" * 64
 
 
 def test_adopt_makes_verified_unreferenced_blobs_private_lost_and_found_files(
-    installation: CliInstallation, tmp_path: Path
+    installation_on: CliInstallation, tmp_path: Path
 ) -> None:
+    installation, store = installation_on, installation_on.store
     upload(write(tmp_path / "kept.txt", b"kept"))
     picture, text, damaged = PNG, b"plain orphan", b"damaged orphan"
     for content in (picture, text):
-        _age(write(installation.blob_path(sha256(content)), content))
-    _age(write(installation.blob_path(sha256(damaged)), b"DAMAGED orphan"))
+        put_behind(store, store.key(sha256(content)), content)
+    overwrite(store, sha256(damaged), b"DAMAGED orphan")
     rows = _rows(installation)
 
-    code, report = fsck("--adopt")
+    code, report = fsck("--adopt", *NO_CUTOFF)
     assert code == 1
     plans = {a["content_hash"]: a for a in report["adoptions"]}
     assert plans[sha256(picture)]["original_filename"] == f"recovered-{sha256(picture)[:12]}.png"
@@ -226,11 +289,11 @@ def test_adopt_makes_verified_unreferenced_blobs_private_lost_and_found_files(
     assert plans[sha256(damaged)]["adoptable"] is False
     assert _rows(installation) == rows  # a dry run adopts nothing
 
-    code, report = fsck("--adopt", "--repair")
+    code, report = fsck("--adopt", "--repair", *NO_CUTOFF)
     assert code == 1  # the damaged blob is neither adopted nor removed
     assert report["repaired"]["files_adopted"] == 2
     assert report["repaired"]["blobs_removed"] == 0
-    assert installation.blob_path(sha256(damaged)).read_bytes() == b"DAMAGED orphan"
+    assert content_of(store, sha256(damaged)) == b"DAMAGED orphan"
     files = installation.files()
     adopted = {file.file_hash: file for file in files if file.original_filename != "kept.txt"}
     assert set(adopted) == {sha256(picture), sha256(text)}
@@ -242,22 +305,22 @@ def test_adopt_makes_verified_unreferenced_blobs_private_lost_and_found_files(
     got = run("get", adopted[sha256(picture)].file_uuid, "-o", "-")
     assert got.exit_code == 0
     assert got.stdout_bytes == picture
-    code, report = fsck("--deep")
+    code, report = fsck("--deep", *NO_CUTOFF)
     assert report["counts"]["unreferenced"] == 1  # only the damaged one is left
     assert report["contents_checked"] == 3
 
 
 def test_a_repair_marks_only_what_is_still_true_under_the_contents_lock(
-    installation: CliInstallation, tmp_path: Path
+    installation_on: CliInstallation, tmp_path: Path
 ) -> None:
     """fsck scans without locks, then repairs: a content found missing that an upload
     stored again in between is not marked missing (its files would answer 410 while
     intact), and one whose every file was purged in between gets no blob row back."""
     stored_again, purged = b"uploaded again after the scan", b"purged after the scan"
+    installation, store = installation_on, installation_on.store
     upload(write(tmp_path / "again.txt", stored_again), write(tmp_path / "purged.txt", purged))
     for content in (stored_again, purged):
-        installation.blob_path(sha256(content)).unlink()
-    store = LocalBlobStore(installation.blobs)
+        assert store.delete(sha256(content))
     with Session(installation.engine) as session, session.begin():
         report = scan(session, store)
     findings = {finding.content_hash: finding for finding in report.findings}
@@ -276,17 +339,18 @@ def test_a_repair_marks_only_what_is_still_true_under_the_contents_lock(
 
 
 def test_the_check_is_one_job_that_the_service_can_run_on_its_own_session(
-    installation: CliInstallation, tmp_path: Path
+    installation_on: CliInstallation, tmp_path: Path
 ) -> None:
     """What ``fsck --repair`` runs, called as the service calls housekeeping: one
     session, a committed transaction to count, one to scan, one per repair, one to
     record the report."""
+    installation, store = installation_on, installation_on.store
     upload(write(tmp_path / "a.txt", b"alpha"), write(tmp_path / "b.txt", b"beta"))
     orphans = [b"orphan one", b"orphan two"]
     for content in orphans:
-        _age(write(installation.blob_path(sha256(content)), content))
-    write(installation.blobs / "README", b"not a blob")
-    store, counted = LocalBlobStore(installation.blobs), []
+        put_behind(store, store.key(sha256(content)), content)
+    put_behind(store, "README", b"not a blob")
+    counted: list[int] = []
     commits: list[sa.Connection] = []
 
     def committed(connection: sa.Connection) -> None:
@@ -299,6 +363,7 @@ def test_the_check_is_one_job_that_the_service_can_run_on_its_own_session(
                 OneSession(session),
                 store,
                 strays_into=tmp_path / "aside",
+                cutoff=timedelta(0),
                 repair=True,
                 counted=counted.append,
             )
@@ -313,7 +378,7 @@ def test_the_check_is_one_job_that_the_service_can_run_on_its_own_session(
     }
     assert len(commits) == 3 + len(orphans)
     assert (tmp_path / "aside" / "README").read_bytes() == b"not a blob"
-    assert installation.stored_blobs() == {sha256(b"alpha"), sha256(b"beta")}
+    assert list(store) == sorted([sha256(b"alpha"), sha256(b"beta")])
     with Session(installation.engine) as session:
         assert count_contents(session) == 2
         recorded = last_report(session)

@@ -12,7 +12,8 @@ from __future__ import annotations
 from functools import lru_cache
 from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
-from urllib.parse import urlsplit
+from typing import Literal
+from urllib.parse import SplitResult, urlsplit
 
 import platformdirs
 from pydantic import Field, SecretStr, field_validator
@@ -72,6 +73,20 @@ class Settings(BaseSettings):
     )
     cors_origins: list[str] = Field(default_factory=list)
 
+    # Where blobs live; the S3 client reads credentials the standard AWS way.
+    storage_url: str | None = Field(
+        default=None,
+        description="file:///absolute/path or s3://bucket/optional/prefix; unset: blobs/ "
+        "in data_dir.",
+    )
+    s3_endpoint_url: str | None = Field(
+        default=None, description="The S3 endpoint; unset: AWS_ENDPOINT_URL, else AWS."
+    )
+    s3_region: str | None = Field(
+        default=None, description="Unset: AWS_REGION or AWS_DEFAULT_REGION, else us-east-1."
+    )
+    s3_addressing_style: Literal["auto", "path", "virtual"] = "auto"
+
     pool_size: int = Field(default=20, ge=1)
     max_overflow: int = Field(default=30, ge=0)
     pool_recycle: int = Field(default=3600, description="Seconds; -1 disables recycling.")
@@ -93,7 +108,10 @@ class Settings(BaseSettings):
         description="Open connections per worker; one more waits until one closes.",
     )
 
-    @field_validator("admin_token", "metrics_token", "public_url", mode="before")
+    @field_validator(
+        "admin_token", "metrics_token", "public_url", "storage_url", "s3_endpoint_url",
+        "s3_region", mode="before",
+    )  # fmt: skip
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         """``FILEWALLBALL_ADMIN_TOKEN=`` means no token, not an empty one anyone could send."""
@@ -118,6 +136,27 @@ class Settings(BaseSettings):
         if (driver or _DEFAULT_DRIVERS.get(backend, "psycopg")) not in drivers or backend != named:
             raise ValueError(f"use {backend}+{drivers[0]}:// instead of {url.drivername}://")
         return value.strip()
+
+    @field_validator("storage_url")
+    @classmethod
+    def _a_store_we_can_open(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value.strip())
+        if (
+            parts.scheme == "file"
+            and parts.path.startswith("/")
+            and parts.netloc in ("", "localhost")
+        ):
+            return value.strip()
+        if parts.scheme == "s3" and parts.hostname and not parts.query:
+            return value.strip().rstrip("/")
+        raise ValueError(f"{value!r} is neither file:///absolute/path nor s3://bucket/prefix")
+
+    @property
+    def storage(self) -> SplitResult:
+        """The blob store's URL in parts (``file:`` with the default path when unset)."""
+        return urlsplit(self.storage_url or (self.data_dir.resolve() / "blobs").as_uri())
 
     @field_validator("public_url")
     @classmethod

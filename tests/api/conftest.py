@@ -12,15 +12,17 @@ data layer itself is tested on every database in tests/operations and tests/test
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import cast
+from typing import TypeVar, cast
 
 import httpx
 import pytest
@@ -33,11 +35,13 @@ from filewallball.api import create_app
 from filewallball.database import create_database_engine
 from filewallball.settings import Settings
 from tests.conftest import database_server, upgrade
+from tests.factories import UNSNIFFABLE
 from tests.servers import Server, on_database, settings_for
 
 TOKEN = "test-admin-token"
 ADMIN = {"Authorization": f"Bearer {TOKEN}"}
 FILEWALLBALL = str(Path(sys.executable).with_name("filewallball"))
+T = TypeVar("T")
 
 
 @pytest.fixture(scope="session", params=[on_database("sqlite")])
@@ -200,6 +204,45 @@ def running(service_url: URL, tmp_path_factory: pytest.TempPathFactory) -> Itera
     server = start_server(service_url, tmp_path / "data", tmp_path / "serve.log")
     yield server
     stop_server(server)
+
+
+def streamed(seed: bytes, size: int, chunk: int = 256 * 1024) -> Iterator[bytes]:
+    """Deterministic content of any size without holding it in memory."""
+    block = (UNSNIFFABLE + hashlib.sha256(seed).digest() * (chunk // 32))[:chunk]
+    sent = 0
+    while sent < size:
+        piece = block[: min(chunk, size - sent)]
+        sent += len(piece)
+        yield piece
+
+
+def sha256_of(pieces: Iterator[bytes]) -> str:
+    digest = hashlib.sha256()
+    for piece in pieces:
+        digest.update(piece)
+    return digest.hexdigest()
+
+
+def growth_during(running: Running, work: Callable[[], T]) -> tuple[T, int]:
+    """What ``work`` returns, and how far the server's memory (its processes' RSS) rose
+    above where it was when ``work`` began, sampled every 10 ms."""
+    before = running.rss_bytes()
+    peak, done = before, threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, running.rss_bytes())
+            time.sleep(0.01)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    try:
+        result = work()
+    finally:
+        done.set()
+        sampler.join()
+    return result, peak - before
 
 
 def staged_files(data_dir: Path) -> list[Path]:

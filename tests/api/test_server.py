@@ -7,7 +7,6 @@ import os
 import platform
 import socket
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,24 +23,16 @@ from tests.api.conftest import (
     blob_files,
     environment,
     free_port,
+    growth_during,
+    sha256_of,
     staged_files,
     start_server,
     stop_server,
+    streamed,
 )
-from tests.factories import UNSNIFFABLE
 
 MiB = 1024 * 1024
 BOUNDARY = "serverBoundary"
-
-
-def _chunks(seed: bytes, size: int, chunk: int = 256 * 1024) -> Iterator[bytes]:
-    """Deterministic content of any size without holding it in memory."""
-    block = (UNSNIFFABLE + hashlib.sha256(seed).digest() * (chunk // 32))[:chunk]
-    sent = 0
-    while sent < size:
-        piece = block[: min(chunk, size - sent)]
-        sent += len(piece)
-        yield piece
 
 
 def _form(filename: str, pieces: Iterator[bytes]) -> Iterator[bytes]:
@@ -52,13 +43,6 @@ def _form(filename: str, pieces: Iterator[bytes]) -> Iterator[bytes]:
     ).encode()
     yield from pieces
     yield f"\r\n--{BOUNDARY}--\r\n".encode()
-
-
-def _sha256(pieces: Iterator[bytes]) -> str:
-    digest = hashlib.sha256()
-    for piece in pieces:
-        digest.update(piece)
-    return digest.hexdigest()
 
 
 @pytest.mark.parametrize(
@@ -74,10 +58,10 @@ def _sha256(pieces: Iterator[bytes]) -> str:
 def test_round_trip_over_tcp(running: Running, name: str, size: int) -> None:
     seed = os.urandom(8)
     with httpx.Client(base_url=running.url, headers=ADMIN, timeout=60) as http:
-        created = http.put(f"/api/v1/files/{name}", content=_chunks(seed, size))
+        created = http.put(f"/api/v1/files/{name}", content=streamed(seed, size))
         assert created.status_code == 201, created.text
         body = created.json()
-        assert body["file_hash"] == _sha256(_chunks(seed, size))
+        assert body["file_hash"] == sha256_of(streamed(seed, size))
         digest, received = hashlib.sha256(), 0
         with http.stream("GET", body["content_url"]) as download:
             assert download.status_code == 200
@@ -87,7 +71,7 @@ def test_round_trip_over_tcp(running: Running, name: str, size: int) -> None:
         assert received == size
         assert digest.hexdigest() == body["file_hash"]
         multipart = http.post(
-            "/api/v1/files", files={"file": (name, b"".join(_chunks(seed, min(size, MiB))))}
+            "/api/v1/files", files={"file": (name, b"".join(streamed(seed, min(size, MiB))))}
         )
         assert multipart.status_code == 201
     assert staged_files(running.data_dir) == []
@@ -97,34 +81,20 @@ def test_round_trip_over_tcp(running: Running, name: str, size: int) -> None:
 @pytest.mark.parametrize("multipart", [False, True], ids=["put", "multipart"])
 def test_a_large_upload_does_not_grow_the_server(running: Running, multipart: bool) -> None:
     size = 200 * MiB
-    before = running.rss_bytes()
-    peak = before
-    done = threading.Event()
 
-    def sample() -> None:
-        nonlocal peak
-        while not done.is_set():
-            peak = max(peak, running.rss_bytes())
-            time.sleep(0.01)
-
-    sampler = threading.Thread(target=sample)
-    sampler.start()
-    try:
+    def send() -> httpx.Response:
         with httpx.Client(base_url=running.url, headers=ADMIN, timeout=120) as http:
             if multipart:
-                created = http.post(
+                return http.post(
                     "/api/v1/files",
-                    content=_form("big.tar", _chunks(b"form", size)),
+                    content=_form("big.tar", streamed(b"form", size)),
                     headers={"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"},
                 )
-            else:
-                created = http.put("/api/v1/files/big.tar", content=_chunks(b"big", size))
-    finally:
-        done.set()
-        sampler.join()
+            return http.put("/api/v1/files/big.tar", content=streamed(b"big", size))
+
+    created, growth = growth_during(running, send)
     assert created.status_code == 201, created.text
     assert created.json()["file_size"] == size
-    growth = peak - before
     assert growth < 50 * MiB, f"the server grew by {growth / MiB:.1f} MiB"
     [blob] = [p for p in blob_files(running.data_dir) if p.name == created.json()["file_hash"]]
     assert blob.stat().st_size == size
@@ -191,7 +161,7 @@ def test_a_whole_file_sent_by_the_server_is_counted(running: Running) -> None:
     """The server sends a whole file itself (http.response.pathsend): the download's
     bytes are counted all the same."""
     with httpx.Client(base_url=running.url, headers=ADMIN, timeout=30) as http:
-        created = http.put("/api/v1/files/counted.txt", content=_chunks(os.urandom(8), MiB))
+        created = http.put("/api/v1/files/counted.txt", content=streamed(os.urandom(8), MiB))
         assert created.status_code == 201, created.text
         before = _downloaded_bytes(http)
         assert len(http.get(created.json()["content_url"]).content) == MiB

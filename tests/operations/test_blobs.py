@@ -7,7 +7,6 @@ import hashlib
 import os
 import threading
 from datetime import timedelta
-from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -17,8 +16,9 @@ from filewallball.database import Database
 from filewallball.models import Blob, FileInfo, utcnow
 from filewallball.operations import blobs, files
 from filewallball.operations.clients import Client
-from filewallball.storage import LocalBlobStore
+from filewallball.storage import BlobStore
 from filewallball.uploading import CommandRunner, Upload
+from tests.stores import content_of, staged_anywhere
 
 
 def _at_once(count: int, work: object) -> list[BaseException]:
@@ -40,7 +40,7 @@ def _at_once(count: int, work: object) -> list[BaseException]:
     return errors
 
 
-def _upload(database: Database, store: LocalBlobStore, name: str, content: bytes) -> None:
+def _upload(database: Database, store: BlobStore, name: str, content: bytes) -> None:
     async def upload() -> None:
         async with Upload(CommandRunner(database), store, Client()) as upload:
             await upload.start(name)
@@ -50,15 +50,16 @@ def _upload(database: Database, store: LocalBlobStore, name: str, content: bytes
     asyncio.run(upload())
 
 
-def test_many_uploads_of_one_new_content_at_once(migrated: Engine, tmp_path: Path) -> None:
+def test_many_uploads_of_one_new_content_at_once(migrated: Engine, store: BlobStore) -> None:
     """Eight transactions create the same new blob row at the same moment: all succeed
     (on MariaDB, insert-then-lock deadlocked from three on), one row, one blob."""
     sessions = sessionmaker(migrated, expire_on_commit=False)
     database = Database(migrated, sessions)
-    store = LocalBlobStore(tmp_path / "blobs")
+    content_hashes = []
     for _ in range(3):
         content = os.urandom(1000)
         content_hash = hashlib.sha256(content).hexdigest()
+        content_hashes.append(content_hash)
 
         def upload(index: int, content: bytes = content) -> None:
             _upload(database, store, f"same-{index}.txt", content)
@@ -71,12 +72,12 @@ def test_many_uploads_of_one_new_content_at_once(migrated: Engine, tmp_path: Pat
             )
             [blob] = session.scalars(sa.select(Blob).where(Blob.content_hash == content_hash))
             assert blob.size == 1000
-        assert store.local_path(content_hash).read_bytes() == content
-    assert list((tmp_path / "blobs" / ".staging").iterdir()) == []
+        assert content_of(store, content_hash) == content
+    assert list(store) == sorted(content_hashes)  # one blob per content
+    assert staged_anywhere(store) == []
 
 
-def test_release_keeps_referenced_content(session: Session, tmp_path: Path) -> None:
-    store = LocalBlobStore(tmp_path / "blobs")
+def test_release_keeps_referenced_content(session: Session, store: BlobStore) -> None:
     with store.stage() as staged:
         staged.write(b"shared")
         content_hash = staged.finish()
@@ -92,7 +93,7 @@ def test_release_keeps_referenced_content(session: Session, tmp_path: Path) -> N
         files.delete_for_good(session, [first], deleted_before=utcnow() + timedelta(seconds=1)) == 1
     )
     assert blobs.release_blob(session, store, content_hash) is False
-    assert store.local_path(content_hash).exists()
+    assert store.stat(content_hash) is not None
 
     files.soft_delete_file(session, second.file_uuid)  # soft-deleted rows still need it
     assert blobs.release_blob(session, store, content_hash) is False
@@ -102,16 +103,15 @@ def test_release_keeps_referenced_content(session: Session, tmp_path: Path) -> N
         == 1
     )
     assert blobs.release_blob(session, store, content_hash) is True
-    assert not store.local_path(content_hash).exists()
+    assert store.stat(content_hash) is None
     assert session.scalars(sa.select(Blob).where(Blob.content_hash == content_hash)).all() == []
 
 
 def test_a_purge_racing_an_upload_never_removes_the_blob_it_needs(
-    migrated: Engine, tmp_path: Path
+    migrated: Engine, store: BlobStore
 ) -> None:
     sessions = sessionmaker(migrated, expire_on_commit=False)
     database = Database(migrated, sessions)
-    store = LocalBlobStore(tmp_path / "blobs")
 
     for round_number in range(15):
         content = os.urandom(500)
@@ -140,4 +140,4 @@ def test_a_purge_racing_an_upload_never_removes_the_blob_it_needs(
                 sa.select(sa.func.count()).where(FileInfo.file_hash == content_hash)
             )
         assert named == 1
-        assert store.local_path(content_hash).read_bytes() == content  # the new row's blob is there
+        assert content_of(store, content_hash) == content  # the new row's blob is there

@@ -17,8 +17,10 @@ from typing import TYPE_CHECKING
 import click
 
 from filewallball.cli.init import check_schema, prepare, settings_source
+from filewallball.errors import FileWallBallError
 from filewallball.processes import is_running
 from filewallball.settings import Settings, get_settings
+from filewallball.storage import open_store
 
 if TYPE_CHECKING:
     from granian.server import MPServer
@@ -61,6 +63,10 @@ def serve(host: str, port: int, workers: int, migrate: bool) -> None:
     else:
         click.echo(f"settings         {settings_source(settings)}")
         check_schema(settings)
+    try:
+        open_store(settings)  # a bucket that is not there: said here once, not by each worker
+    except FileWallBallError as error:
+        raise click.ClickException(str(error)) from error
     click.echo(f"serving          http://{host}:{port} (docs: /docs)", err=True)
     # The workers' metrics, summed by whichever answers a scrape: private to this run,
     # empty when it starts (no counts of an earlier run) and removed when it ends.

@@ -9,11 +9,36 @@ worker thread.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO, Protocol, Self
+
+from filewallball.errors import InvalidInput
+
+HASH = re.compile(r"[0-9a-f]{64}")
+
+
+def blob_key(content_hash: str) -> str:
+    """A blob's name in every store, ``ab/cd/abcd…``: two levels of 256 keep any one
+    directory (or listing page) small."""
+    if not HASH.fullmatch(content_hash):
+        raise InvalidInput(f"{content_hash!r} is not a SHA-256 hex digest")
+    return f"{content_hash[:2]}/{content_hash[2:4]}/{content_hash}"
+
+
+def aside(into: Path, name: str) -> Path:
+    """Where a stray called ``name`` goes under ``into``: its own relative path, or
+    with ``.1``, ``.2``... when something is there already (it is never overwritten)."""
+    target = into / name
+    suffix = 0
+    while target.exists() or target.is_symlink():
+        suffix += 1
+        target = into / f"{name}.{suffix}"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    return target
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO, Self
 
-from filewallball.errors import InvalidInput, StorageFull
-from filewallball.storage.base import BlobInfo, Space, StagedBlob
+from filewallball.errors import StorageFull
+from filewallball.storage.base import HASH, BlobInfo, Space, StagedBlob, aside, blob_key
 
-_HASH = re.compile(r"[0-9a-f]{64}")
 _PREFIX = re.compile(r"[0-9a-f]{2}")
 TEMPORARY_DIR = ".staging"  # inside the root: same filesystem, so renames are atomic
 
@@ -94,9 +93,7 @@ class LocalBlobStore:
         return StagedFile(self.temporary / f"{uuid.uuid4().hex}.part")
 
     def key(self, content_hash: str) -> str:
-        if not _HASH.fullmatch(content_hash):
-            raise InvalidInput(f"{content_hash!r} is not a SHA-256 hex digest")
-        return f"{content_hash[:2]}/{content_hash[2:4]}/{content_hash}"
+        return blob_key(content_hash)
 
     def local_path(self, content_hash: str) -> Path:
         return self.root / self.key(content_hash)
@@ -140,7 +137,7 @@ class LocalBlobStore:
     def __iter__(self) -> Iterator[str]:
         for first in sorted(self.root.glob("[0-9a-f][0-9a-f]")):
             for path in sorted(first.glob("[0-9a-f][0-9a-f]/*")):
-                if _HASH.fullmatch(path.name) and path.name[:4] == first.name + path.parent.name:
+                if HASH.fullmatch(path.name) and path.name[:4] == first.name + path.parent.name:
                     yield path.name
 
     def space(self) -> Space:
@@ -171,7 +168,7 @@ class LocalBlobStore:
                     continue
                 for leaf in _entries(Path(second.path)):
                     expected = first.name + second.name
-                    named = _HASH.fullmatch(leaf.name) and leaf.name[:4] == expected
+                    named = HASH.fullmatch(leaf.name) and leaf.name[:4] == expected
                     if not (named and leaf.is_file(follow_symlinks=False)):
                         found.append(f"{first.name}/{second.name}/{leaf.name}")
         return found
@@ -181,12 +178,7 @@ class LocalBlobStore:
         over something already there; returns where it went. A misplaced file is
         somebody's: it is moved aside, never deleted."""
         source = self.root / name
-        target = into / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        suffix = 0
-        while target.exists() or target.is_symlink():
-            suffix += 1
-            target = into / f"{name}.{suffix}"
+        target = aside(into, name)
         shutil.move(source, target)
         _fsync_directory(source.parent)
         return target
