@@ -18,7 +18,6 @@ from filewallball.operations import files, folders
 from filewallball.operations.files import FileSpec
 from filewallball.operations.search import FileQuery, search_files
 from tests.operations.test_explain import (
-    _emitted,
     _full_scans,
     _indexes,
     _plan,
@@ -26,6 +25,7 @@ from tests.operations.test_explain import (
     migrated_database,
 )
 from tests.servers import DIALECTS
+from tests.statements import emitted
 
 pytestmark = pytest.mark.slow
 
@@ -134,7 +134,7 @@ RANGES: dict[str, Work] = {
 def _plans(engine: Engine, work: Work) -> list[tuple[str, list[dict[str, object]]]]:
     """The plan of each statement ``work`` emits; what it wrote is rolled back."""
     with Session(engine) as session:
-        statements = _emitted(session, work)
+        statements = emitted(session, work)
         plans = [
             (statement, _plan(session, statement, parameters))
             for statement, parameters in statements
