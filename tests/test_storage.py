@@ -56,6 +56,24 @@ def test_content_already_stored_keeps_its_blob_unless_it_is_damaged(tmp_path: Pa
     assert store.local_path(content_hash).read_bytes() == b"same bytes"
 
 
+def test_the_staged_copy_outlives_its_placing_until_discarded(tmp_path: Path) -> None:
+    """An upload places its blob before it locks the blob row, so a release may remove
+    the blob in between: the staged copy puts it back, and no clean-up takes the staged
+    file of a running upload for a crashed one's."""
+    store = LocalBlobStore(tmp_path / "blobs")
+    with store.stage() as staged:
+        staged.write(b"placed twice")
+        content_hash = staged.finish()
+        assert store.place(staged) is True
+        assert store.dead_temporary() == []  # still locked: the upload runs
+        assert store.delete(content_hash) is True  # a release, between placing and the lock
+        assert store.place(staged) is True
+        with pytest.raises(RuntimeError):
+            staged.write(b"more")  # finished: the bytes are fixed
+    assert store.local_path(content_hash).read_bytes() == b"placed twice"
+    assert list(store.temporary.iterdir()) == []
+
+
 def test_blobs_are_listed_in_hash_order_and_deleted_once(tmp_path: Path) -> None:
     store = LocalBlobStore(tmp_path / "blobs")
     hashes = []
