@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from filewallball.database import (
     create_database_engine,
     get_database,
     get_db,
+    off_the_event_loop,
 )
 from filewallball.migrations import alembic_config
 from filewallball.models import FileCategory, FileTag
@@ -271,6 +273,35 @@ class TestSqlite:
 
         asyncio.run(commit())
         assert seen == ["fsync of a log holding 1 row", "fsync done", "returned"]
+
+    def test_the_services_writers_take_turns_in_the_order_they_came(self, tmp_path: Path) -> None:
+        """Each writer holds the write lock far longer than SQLite's busy timeout: left to
+        SQLite's busy handler all but one would fail with "database is locked"; queued in
+        the process, every one commits, in the order it asked."""
+        settings = Settings(data_dir=tmp_path, sqlite_busy_timeout_ms=10)
+        upgrade(create_database_engine(settings)).dispose()
+        service = AsyncDatabase.from_settings(settings)
+        committed: list[int] = []
+
+        def write(session: Session, number: int) -> None:
+            session.add(factories.category(name=f"turn-{number}"))
+            session.flush()  # the write lock is taken: held until the commit
+            off_the_event_loop(session, time.sleep, 0.1)
+            committed.append(number)
+
+        async def writers() -> None:
+            try:
+                await asyncio.gather(*(service.run(write, number) for number in range(5)))
+            finally:
+                await service.dispose()
+
+        asyncio.run(writers())
+        assert committed == list(range(5))
+        engine = create_database_engine(settings)
+        try:
+            assert [_category_count(engine, f"turn-{number}") for number in range(5)] == [1] * 5
+        finally:
+            engine.dispose()
 
     def test_savepoints_really_roll_back(self, engine: Engine) -> None:
         with engine.begin() as connection:
