@@ -303,6 +303,36 @@ class TestSqlite:
         finally:
             engine.dispose()
 
+    def test_a_service_writer_needs_no_event_loop_while_it_holds_the_lock(
+        self, tmp_path: Path
+    ) -> None:
+        """The write transaction runs whole in a worker thread: with the event loop
+        blocked after it began, it still gets through its statements."""
+        settings = Settings(data_dir=tmp_path)
+        upgrade(create_database_engine(settings)).dispose()
+        service = AsyncDatabase.from_settings(settings)
+        began, wrote = threading.Event(), threading.Event()
+
+        def write(session: Session) -> int:
+            began.set()
+            session.add(factories.category(name="loop-free"))
+            session.flush()
+            count = _category_count(session.connection(), "loop-free")
+            wrote.set()
+            return count
+
+        async def blocked_loop() -> tuple[bool, int]:
+            try:
+                writing = asyncio.get_running_loop().create_task(service.run(write))
+                while not began.is_set():
+                    await asyncio.sleep(0.001)
+                in_time = wrote.wait(timeout=10)  # blocks the event loop
+                return in_time, await writing
+            finally:
+                await service.dispose()
+
+        assert asyncio.run(blocked_loop()) == (True, 1)
+
     def test_savepoints_really_roll_back(self, engine: Engine) -> None:
         with engine.begin() as connection:
             connection.exec_driver_sql("CREATE TABLE t (x INTEGER)")

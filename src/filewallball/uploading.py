@@ -197,8 +197,11 @@ class Upload:
                 )
             return answer(session, complete_upload(session, store, final, staged, upload_id))
 
-        result = await self.runner.run(complete)
-        self.completed = True
+        # Shielded: a commit in a worker thread cannot be stopped half-way, so a request
+        # cancelled meanwhile must not go on to record the upload as failed.
+        with anyio.CancelScope(shield=True):
+            result = await self.runner.run(complete)
+            self.completed = True
         with suppress(OSError):  # left behind, it is a dead temporary file to clean up
             await anyio.to_thread.run_sync(staged.discard)  # the blob is another name
         return result
