@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from filewallball.database import (
     create_database_engine,
     get_database,
     get_db,
+    off_the_event_loop,
 )
 from filewallball.migrations import alembic_config
 from filewallball.models import FileCategory, FileTag
@@ -271,6 +273,65 @@ class TestSqlite:
 
         asyncio.run(commit())
         assert seen == ["fsync of a log holding 1 row", "fsync done", "returned"]
+
+    def test_the_services_writers_take_turns_in_the_order_they_came(self, tmp_path: Path) -> None:
+        """Each writer holds the write lock far longer than SQLite's busy timeout: left to
+        SQLite's busy handler all but one would fail with "database is locked"; queued in
+        the process, every one commits, in the order it asked."""
+        settings = Settings(data_dir=tmp_path, sqlite_busy_timeout_ms=10)
+        upgrade(create_database_engine(settings)).dispose()
+        service = AsyncDatabase.from_settings(settings)
+        committed: list[int] = []
+
+        def write(session: Session, number: int) -> None:
+            session.add(factories.category(name=f"turn-{number}"))
+            session.flush()  # the write lock is taken: held until the commit
+            off_the_event_loop(session, time.sleep, 0.1)
+            committed.append(number)
+
+        async def writers() -> None:
+            try:
+                await asyncio.gather(*(service.run(write, number) for number in range(5)))
+            finally:
+                await service.dispose()
+
+        asyncio.run(writers())
+        assert committed == list(range(5))
+        engine = create_database_engine(settings)
+        try:
+            assert [_category_count(engine, f"turn-{number}") for number in range(5)] == [1] * 5
+        finally:
+            engine.dispose()
+
+    def test_a_service_writer_needs_no_event_loop_while_it_holds_the_lock(
+        self, tmp_path: Path
+    ) -> None:
+        """The write transaction runs whole in a worker thread: with the event loop
+        blocked after it began, it still gets through its statements."""
+        settings = Settings(data_dir=tmp_path)
+        upgrade(create_database_engine(settings)).dispose()
+        service = AsyncDatabase.from_settings(settings)
+        began, wrote = threading.Event(), threading.Event()
+
+        def write(session: Session) -> int:
+            began.set()
+            session.add(factories.category(name="loop-free"))
+            session.flush()
+            count = _category_count(session.connection(), "loop-free")
+            wrote.set()
+            return count
+
+        async def blocked_loop() -> tuple[bool, int]:
+            try:
+                writing = asyncio.get_running_loop().create_task(service.run(write))
+                while not began.is_set():
+                    await asyncio.sleep(0.001)
+                in_time = wrote.wait(timeout=10)  # blocks the event loop
+                return in_time, await writing
+            finally:
+                await service.dispose()
+
+        assert asyncio.run(blocked_loop()) == (True, 1)
 
     def test_savepoints_really_roll_back(self, engine: Engine) -> None:
         with engine.begin() as connection:

@@ -13,7 +13,7 @@ from filewallball.errors import InvalidInput
 from filewallball.settings import Settings
 from filewallball.storage import BlobStore, LocalBlobStore, open_store
 from filewallball.storage.s3 import S3BlobStore
-from tests.stores import overwrite, staged_anywhere, unreachable_s3_store
+from tests.stores import content_of, overwrite, staged_anywhere, unreachable_s3_store
 
 
 def put(store: BlobStore, content: bytes) -> str:
@@ -78,6 +78,23 @@ def test_a_blob_of_the_wrong_size_is_replaced_by_an_upload_of_its_content(
         assert store.place(again) is True
     with store.open(content_hash) as blob:
         assert blob.read() == b"the whole content"
+
+
+def test_the_staged_copy_outlives_its_placing_until_discarded(store: BlobStore) -> None:
+    """An upload places its blob before it locks the blob row, so a release may remove
+    the blob in between: the staged copy puts it back, and no clean-up takes the staged
+    file of a running upload for a crashed one's."""
+    with store.stage() as staged:
+        staged.write(b"placed twice")
+        content_hash = staged.finish()
+        assert store.place(staged) is True
+        assert store.dead_temporary() == []  # still locked: the upload runs
+        assert store.delete(content_hash) is True  # a release, between placing and the lock
+        assert store.place(staged) is True
+        with pytest.raises(RuntimeError):
+            staged.write(b"more")  # finished: the bytes are fixed
+    assert content_of(store, content_hash) == b"placed twice"
+    assert staged_anywhere(store) == []
 
 
 def test_blobs_are_listed_in_hash_order_and_deleted_once(store: BlobStore) -> None:

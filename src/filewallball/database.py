@@ -290,20 +290,30 @@ class Database:
 class AsyncDatabase:
     """The service's database: the same engine configuration on the asyncio drivers.
     Operations stay plain functions over a Session; requests call them through
-    ``AsyncSession.run_sync``, so there is one implementation of each."""
+    ``AsyncSession.run_sync`` (SQLite's write transactions: on the blocking driver, in a
+    worker thread; see ``run``), so there is one implementation of each."""
 
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     wal: WalFlush | None = None  # SQLite's group commit, for ``run``
+    # SQLite's writers in this process, one at a time (see ``run``).
+    writers: asyncio.Lock | None = None
+    # SQLite's write transactions, on the blocking driver in a worker thread (``run``).
+    writing: sessionmaker[Session] | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AsyncDatabase:
         engine = create_async_database_engine(settings)
         url = engine.url
-        wal = None
-        if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-            wal = WalFlush(Path(str(url.database)))
-        return cls(engine, async_sessionmaker(engine, expire_on_commit=False), wal)
+        wal, writers, writing = None, None, None
+        if url.get_backend_name() == "sqlite":
+            writers = asyncio.Lock()
+            if url.database not in (None, "", ":memory:"):
+                wal = WalFlush(Path(str(url.database)))
+                blocking = create_database_engine(settings)
+                writing = sessionmaker(blocking, expire_on_commit=False)
+        sessions = async_sessionmaker(engine, expire_on_commit=False)
+        return cls(engine, sessions, wal, writers, writing)
 
     async def run(
         self, work: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs
@@ -311,11 +321,36 @@ class AsyncDatabase:
         """``work(session, ...)`` in one transaction: committed if it returns, else rolled
         back. Begin, work, commit and close all run in the one greenlet of ``run_sync``:
         each step in a greenlet of its own cost a sixth of a metadata GET. Returns once
-        the commit is on stable storage."""
-        session = self.sessions(
-            execution_options={READ_ONLY: False, GROUP_COMMIT: self.wal is not None}
-        )
-        result = await session.run_sync(_in_transaction, work, *args, **kwargs)
+        the commit is on stable storage.
+
+        On SQLite the writers of this process queue here, first come first served, for
+        the database's one write lock. Left to SQLite, a writer that finds the lock taken
+        sleeps in the busy handler, in steps growing to 100 ms, and gets the lock only if
+        it is free when it wakes: the lock stands idle while the next writer sleeps, and
+        an unlucky one waits for seconds while later ones go first. Here each begins as
+        soon as the one before committed, and none holds a pooled connection while it
+        waits. Writers of other processes (a second worker, a command) still meet in
+        the busy handler. The group commit's fsync comes after the turn, so the next
+        writer does not wait for it.
+
+        And on a SQLite file, the turn is one worker thread running the whole transaction
+        on the blocking driver. Through aiosqlite every statement went to the driver's
+        thread and back through the event loop, which, busy with other requests, made
+        each of them wait: the write lock was held for those waits, and every writer
+        queued behind them. The thread needs the event loop only to start and to end."""
+        options = {READ_ONLY: False, GROUP_COMMIT: self.wal is not None}
+        if self.writers is None:
+            session = self.sessions(execution_options=options)
+            result = await session.run_sync(_in_transaction, work, *args, **kwargs)
+        elif self.writing is None:
+            async with self.writers:
+                session = self.sessions(execution_options=options)
+                result = await session.run_sync(_in_transaction, work, *args, **kwargs)
+        else:
+            blocking = self.writing(execution_options=options)
+            call = functools.partial(_in_transaction, blocking, work, *args, **kwargs)
+            async with self.writers:
+                result = await anyio.to_thread.run_sync(call)
         if self.wal is not None:
             await self.wal.flushed()
         return result
@@ -356,6 +391,9 @@ class AsyncDatabase:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self.writing is not None:
+            bind = self.writing.kw["bind"]
+            await anyio.to_thread.run_sync(bind.dispose)
 
 
 class WalFlush:
@@ -417,7 +455,8 @@ def off_the_event_loop(
     service (``AsyncDatabase.run``) runs in a greenlet on the event loop's thread: there
     the work goes to a worker thread, and the greenlet waits for it while the event loop
     serves other requests, the transaction and its locks held all along. Anywhere else
-    (the commands) it simply runs."""
+    (the commands, and the service's SQLite writers, in a worker thread already) it
+    simply runs."""
     connection = session.connection().connection.dbapi_connection
     if isinstance(connection, AdaptedConnection):
         call = functools.partial(work, *args, **kwargs)

@@ -194,7 +194,7 @@ class Upload:
             self._checked = True
         await self._flush()
         await self._written()
-        await anyio.to_thread.run_sync(staged.finish)
+        await anyio.to_thread.run_sync(_finish_and_place, staged, store)
 
         def complete(session: Session) -> T:
             final = plan
@@ -211,8 +211,13 @@ class Upload:
                 )
             return answer(session, complete_upload(session, store, final, staged, upload_id))
 
-        result = await self.runner.run(complete)
-        self.completed = True
+        # Shielded: a commit in a worker thread cannot be stopped half-way, so a request
+        # cancelled meanwhile must not go on to record the upload as failed.
+        with anyio.CancelScope(shield=True):
+            result = await self.runner.run(complete)
+            self.completed = True
+        with suppress(OSError):  # left behind, it is a dead temporary file to clean up
+            await anyio.to_thread.run_sync(staged.discard)  # the blob is another name
         return result
 
     async def __aenter__(self) -> Self:
@@ -263,3 +268,11 @@ def _write(staged: StagedBlob, batch: list[bytes]) -> None:
     # Joined first: one hash update and one write(), so the thread takes the GIL back
     # twice per batch rather than twice per chunk, each time from the busy event loop.
     staged.write(b"".join(batch) if len(batch) > 1 else batch[0])
+
+
+def _finish_and_place(staged: StagedBlob, store: BlobStore) -> None:
+    # Placed before the transaction, so that no database lock is held while the blob
+    # and its directory entry are fsynced; ``complete_upload`` checks, under the lock,
+    # that it is still there.
+    staged.finish()
+    store.place(staged)

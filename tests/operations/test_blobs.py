@@ -6,7 +6,9 @@ import asyncio
 import hashlib
 import os
 import threading
+from collections.abc import Callable
 from datetime import timedelta
+from typing import TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -19,6 +21,8 @@ from filewallball.operations.clients import Client
 from filewallball.storage import BlobStore
 from filewallball.uploading import CommandRunner, Upload
 from tests.stores import content_of, staged_anywhere
+
+T = TypeVar("T")
 
 
 def _at_once(count: int, work: object) -> list[BaseException]:
@@ -141,3 +145,50 @@ def test_a_purge_racing_an_upload_never_removes_the_blob_it_needs(
             )
         assert named == 1
         assert content_of(store, content_hash) == content  # the new row's blob is there
+
+
+class ReleasingRunner(CommandRunner):
+    """Runs a release of ``content_hash`` just before the transaction that completes the
+    upload: after its blob was placed, before its blob row is locked."""
+
+    def __init__(self, database: Database, store: BlobStore, content_hash: str) -> None:
+        super().__init__(database)
+        self.store = store
+        self.content_hash = content_hash
+        self.transactions = 0
+        self.released: list[bool] = []
+
+    async def run(self, work: Callable[[Session], T]) -> T:
+        self.transactions += 1
+        if self.transactions == 2:  # the first began the upload
+            assert self.store.stat(self.content_hash) is not None  # placed already
+            with self.database.transaction() as session:
+                self.released.append(blobs.release_blob(session, self.store, self.content_hash))
+        return await super().run(work)
+
+
+def test_a_release_between_placing_and_locking_is_repaired_under_the_lock(
+    migrated: Engine, store: BlobStore
+) -> None:
+    """The blob an upload placed before its transaction is removed by a release of the
+    same content (its last row purged) before the upload locks the blob row: the upload
+    places it again, so its row never lacks its blob."""
+    database = Database(migrated, sessionmaker(migrated, expire_on_commit=False))
+    content = os.urandom(700)
+    content_hash = hashlib.sha256(content).hexdigest()
+    runner = ReleasingRunner(database, store, content_hash)
+
+    async def upload() -> None:
+        async with Upload(runner, store, Client()) as upload:
+            await upload.start("raced.txt")
+            await upload.write(content)
+            await upload.finish(lambda _session, completed: completed)
+
+    asyncio.run(upload())
+    assert runner.released == [True]  # the release did remove the placed blob
+    with database.transaction() as session:
+        [row] = session.scalars(sa.select(FileInfo).where(FileInfo.file_hash == content_hash))
+        [blob] = session.scalars(sa.select(Blob).where(Blob.content_hash == content_hash))
+        assert (row.file_size, blob.size, blob.status) == (700, 700, "ok")
+    assert content_of(store, content_hash) == content
+    assert staged_anywhere(store) == []

@@ -110,7 +110,8 @@ class Services:
 
     async def close(self) -> None:
         """Write the waiting events, stop the background work, letting a transaction it
-        was in roll back, then close the connections."""
+        was in roll back (or, in a worker thread on SQLite, end), then close the
+        connections."""
         await self.events.close()
         await self.key_uses.close()
         tasks = list(self.pending)

@@ -6,12 +6,23 @@ held open while bytes arrive over a slow network (``uploading.Upload`` runs them
 1. ``check_upload`` and ``begin_upload``: the policy is known and the attempt is
    recorded (``file_uploads``, status "started") before any byte is stored;
 2. the bytes stream into a ``StagedBlob``, hashed, size-checked and sniffed on the way;
-3. ``complete_upload``: under the lock of the content's blob row, the blob is placed
-   in the store and the file row written; or ``fail_upload`` records the failure.
+3. the staged blob is placed in the store, outside any transaction;
+4. ``complete_upload``: under the lock of the content's blob row, the blob is checked
+   to be still there (placed again if not) and the file row written; or
+   ``fail_upload`` records the failure.
 
 Blob first, then the row: a committed row always has its blob. When the last step
 fails after placing a new blob, ``fail_upload`` removes it unless another row refers
 to it.
+
+Placing before the lock keeps the blob's fsyncs out of the database's write lock
+(SQLite has one for the whole database), and it is safe. Placing is idempotent (the
+name is the content's hash), and the blob row's lock is what orders uploads and
+releases (``operations.blobs``): a release that ran between our placing and our lock
+may have removed the blob, but once we hold the lock none can until our row is
+committed, and the release commits its removal before we get the lock. So the check
+under the lock sees the truth; it costs a ``stat`` when the blob is there, and the
+staged copy, kept until the upload ends, is placed again when it is not.
 """
 
 from __future__ import annotations
@@ -120,12 +131,14 @@ class Completed:
 def complete_upload(
     session: Session, store: BlobStore, plan: UploadPlan, staged: StagedBlob, upload_id: int
 ) -> Completed:
-    """The file row for finished, staged content, its blob placed in the store."""
+    """The file row for finished, staged content, its blob placed in the store: by now
+    usually, by ``uploading.Upload`` before this transaction (see the module)."""
     if staged.content_hash is None:
         raise RuntimeError("finish() the staged blob first")
     blob = lock_blob(session, staged.content_hash, staged.size)
     duplicate = is_referenced(session, staged.content_hash)  # exact: we hold the lock
-    # A content fsck found lost is stored again from these verified bytes.
+    # Placed again when a release removed it since it was placed; a content fsck found
+    # lost or corrupt is stored again from these verified bytes.
     off_the_event_loop(session, store.place, staged, replace=blob.status != "ok")
     if blob.status != "ok":
         blob.status, blob.checked_at = "ok", utcnow()

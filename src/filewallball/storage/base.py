@@ -57,7 +57,8 @@ class Space:
 class StagedBlob(Protocol):
     """Bytes on their way into the store, hashed as they arrive. Nothing is visible under
     a blob's name until the store places the finished blob there (``BlobStore.place``).
-    Used as a context manager, it is discarded on the way out unless it was placed."""
+    Used as a context manager, it is discarded on the way out; a blob placed from it
+    stays."""
 
     @property
     def size(self) -> int:
@@ -74,7 +75,7 @@ class StagedBlob(Protocol):
         """Make the bytes durable and return their SHA-256."""
 
     def discard(self) -> None:
-        """Drop the bytes (nothing happens once placed, or twice)."""
+        """Drop the staged copy (a blob placed from it stays); again, nothing happens."""
 
     def __enter__(self) -> Self: ...
 
@@ -88,10 +89,11 @@ class BlobStore(Protocol):
         """A new staged blob to write an upload into."""
 
     def place(self, staged: StagedBlob, *, replace: bool = False) -> bool:
-        """Make a finished staged blob readable under its hash. Returns False when an
-        intact blob was already there (the staged copy is then dropped); ``replace``
-        puts the staged copy in place regardless (the one there is known damaged).
-        Safe to call again for the same staged blob (a transaction run twice)."""
+        """Make a finished staged blob readable under its hash, durably. Returns False
+        when an intact blob was already there, or this staged copy was placed already;
+        ``replace`` puts the staged copy in place regardless (the one there is known
+        damaged). The staged copy stays until ``discard``, so it can be placed again
+        (a transaction run twice, or the blob removed after an earlier placing)."""
 
     def key(self, content_hash: str) -> str:
         """The blob's name inside the store (``files.storage_path``)."""

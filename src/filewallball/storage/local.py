@@ -24,7 +24,9 @@ TEMPORARY_DIR = ".staging"  # inside the root: same filesystem, so renames are a
 
 class StagedFile:
     """A staged blob in a temporary file under the store's root, hashed as it is written,
-    in one pass."""
+    in one pass. It stays open, and locked, until it is discarded: the store places it
+    by a hard link, so the staged copy can be placed again as long as the upload runs,
+    and no clean-up takes it for a crashed upload's leftover meanwhile."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -37,7 +39,7 @@ class StagedFile:
         self.content_hash: str | None = None
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
-        if self._file is None:
+        if self._file is None or self.content_hash is not None:
             raise RuntimeError("the staged blob is closed")
         self._digest.update(data)
         with _full_disk_is_storage_full():
@@ -45,13 +47,11 @@ class StagedFile:
         self.size += len(data)
 
     def finish(self) -> str:
-        if self._file is None:
+        if self._file is None or self.content_hash is not None:
             raise RuntimeError("the staged blob is closed")
         with _full_disk_is_storage_full():
             self._file.flush()
             os.fsync(self._file.fileno())
-        self._file.close()
-        self._file = None
         self.content_hash = self._digest.hexdigest()
         return self.content_hash
 
@@ -99,19 +99,31 @@ class LocalBlobStore:
         return self.root / self.key(content_hash)
 
     def place(self, staged: StagedBlob, *, replace: bool = False) -> bool:
+        """A hard link to the staged file under the blob's name, made in the temporary
+        directory and renamed over the name: atomic, and the staged copy stays, to be
+        placed again if the blob is removed before the upload's row is written. The
+        staged file was fsynced by ``finish``; the directory fsync makes the name
+        durable."""
         if not isinstance(staged, StagedFile):
             raise TypeError("a staged blob is placed by the store that staged it")
         if staged.content_hash is None:
             raise RuntimeError("finish() the staged blob before placing it")
         target = self.local_path(staged.content_hash)
-        existing = self.stat(staged.content_hash)
-        placed = not staged.path.exists()  # already, by a transaction that was run again
-        if existing is not None and existing.size == staged.size and (not replace or placed):
-            staged.discard()
-            return False
-        # Missing, or damaged (wrong size): the staged copy has the verified bytes.
+        try:
+            existing = target.stat()
+        except FileNotFoundError:
+            existing = None
+        if existing is not None:
+            if os.path.samestat(existing, staged.path.stat()):
+                return False  # placed from this staged copy already
+            if existing.st_size == staged.size and not replace:
+                return False
+        # Missing, or damaged (wrong size, or known to be): the staged copy has the
+        # verified bytes.
         target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(staged.path, target)
+        link = self.temporary / f"{uuid.uuid4().hex}.link"  # a crash leaves a dead temporary
+        os.link(staged.path, link)
+        os.replace(link, target)
         _fsync_directory(target.parent)
         return True
 

@@ -122,7 +122,10 @@ class StagedObject:
         self.key = store.object_key(f"{STAGING}/{name}")
         self.size = 0
         self.content_hash: str | None = None
+        # The content's object was copied from this staging object, which stays until
+        # ``discard`` so that it can be copied again (see ``BlobStore.place``).
         self.placed = False
+        self._removed = False
         self._digest = hashlib.sha256()
         # Sent as it is: botocore takes a bytearray as it takes bytes (its stubs say only
         # bytes), and bytes() would copy a part.
@@ -209,9 +212,9 @@ class StagedObject:
                 self._store.client.abort_multipart_upload(
                     Bucket=self._store.bucket, Key=self.key, UploadId=upload_id
                 )
-            elif self.content_hash is not None and not self.placed:
+            elif self.content_hash is not None and not self._removed:
                 self._store.client.delete_object(Bucket=self._store.bucket, Key=self.key)
-                self.placed = True  # gone: nothing to do a second time
+                self._removed = True  # gone: nothing to do a second time
         except (BotoCoreError, ClientError):
             log.warning("could not remove the staged upload %s", self.key, exc_info=True)
         finally:
@@ -342,15 +345,12 @@ class S3BlobStore:
         if staged.content_hash is None:
             raise RuntimeError("finish() the staged blob before placing it")
         existing = self.stat(staged.content_hash)
-        placed = staged.placed or self._head(staged.key) is None  # by a transaction run before
-        if existing is not None and existing.size == staged.size and (not replace or placed):
-            staged.discard()
+        if existing is not None and existing.size == staged.size and (staged.placed or not replace):
             return False
-        # Missing, or damaged (wrong size): the staged copy has the verified bytes.
+        # Missing (never there, or removed since this staged copy was placed), or damaged:
+        # the staging object has the verified bytes, and stays until ``discard``.
         self._copy(staged.key, self.object_key(self.key(staged.content_hash)), staged.size)
-        self.client.delete_object(Bucket=self.bucket, Key=staged.key)
         staged.placed = True
-        self.forget(staged.name)
         return True
 
     def _copy(self, source: str, target: str, size: int) -> None:
