@@ -206,6 +206,7 @@ class Upload:
                     tags=plan.tags if tags is None else tags,
                     category=plan.category if category is None else category,
                     is_public=plan.is_public if is_public is None else is_public,
+                    owner_id=plan.owner_id,
                     folder=plan.folder if folder is None else folder,
                     replace=plan.replace if replace is None else replace,
                 )

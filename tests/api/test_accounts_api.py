@@ -371,3 +371,24 @@ def test_a_member_sees_and_moves_the_folders_of_their_own_files(
     reader = make_key(make_user(), "files:read")
     answer = client.post("/api/v1/folders/move", json=body, headers=reader)
     assert "files:write" in refused_for(answer, 403, "insufficient_scope")
+
+
+def test_a_form_field_after_the_file_part_keeps_the_uploader_as_owner(
+    client: TestClient, make_user: Callable[..., str], make_key: Callable[..., Headers]
+) -> None:
+    """The late fields are checked again with the rest of the plan: the owner stays."""
+    owner = make_user()
+    member = make_key(owner, *ALL_MEMBER_SCOPES)
+    boundary = "xyzzy"
+    body = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="late.txt"\r\n'
+        f'\r\nlate\r\n--{boundary}\r\nContent-Disposition: form-data; name="tags"\r\n'
+        f"\r\nlate\r\n--{boundary}--\r\n"
+    ).encode()
+    answer = client.post(
+        "/api/v1/files",
+        content=body,
+        headers={**member, "Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
+    assert answer.status_code == 201, answer.text
+    assert (answer.json()["tags"], answer.json()["owner"]) == (["late"], owner)
