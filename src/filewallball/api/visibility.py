@@ -22,6 +22,7 @@ from filewallball.operations.activity import Activity
 from filewallball.operations.files import parse_file_uuid
 from filewallball.operations.keys import Principal
 from filewallball.operations.records import FileRecord, file_detail, file_record
+from filewallball.operations.search import FileQuery
 from filewallball.operations.system_settings import PUBLIC_LISTING, get_setting
 
 
@@ -49,6 +50,19 @@ def visible_detail(session: Session, file_uuid: str, viewer: Viewer) -> tuple[Fi
 def visible_to(viewer: Viewer) -> dict[str, Any]:
     """The keyword a search takes to show a member their own private files too."""
     return {"visible_to": viewer.user_id} if viewer.user_id is not None else {}
+
+
+def searchable_by(viewer: Viewer, query: FileQuery) -> FileQuery:
+    """``query`` as ``viewer`` may run it: anyone else but the admin never finds deleted
+    files, and an anonymous caller only public ones (Unauthorized when they ask for
+    the others); a member's own private files come in through ``visible_to``."""
+    if viewer.sees_all:
+        return query
+    if query.include_deleted or (query.is_public is False and viewer.user_id is None):
+        raise Unauthorized("private and deleted files need the admin's credential")
+    if viewer.user_id is None:
+        return query.model_copy(update={"is_public": True})
+    return query
 
 
 def _rule(viewer: Viewer) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from filewallball.api.routes.uploads import UNLIMITED, receive_form_upload
 from filewallball.api.visibility import (
     check_changeable,
     check_listing,
+    searchable_by,
     visible_detail,
     visible_to,
 )
@@ -145,12 +146,7 @@ async def list_files(
     sort_by: Literal["uploaded_at", "filename", "size"] = "uploaded_at",
     order: Literal["asc", "desc"] = "desc",
 ) -> FileList:
-    query = FileQuery(
-        sort=SORTS[sort_by],
-        order=order,
-        limit=limit,
-        is_public=None if viewer.sees_all or viewer.user_id is not None else True,
-    )
+    query = searchable_by(viewer, FileQuery(sort=SORTS[sort_by], order=order, limit=limit))
 
     def listed(session: Session) -> FileList:
         check_listing(session, caller)

@@ -9,13 +9,14 @@ from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
-from filewallball.api.access import Caller, Deleter, Reader, Writer, unauthorized
+from filewallball.api.access import Caller, Deleter, Reader, Writer
 from filewallball.api.dependencies import FileUUID, ServicesDep
 from filewallball.api.errors import ApiError, responses
 from filewallball.api.schemas import FileDetail, FileOut, FilePage, ModelJSON
 from filewallball.api.visibility import (
     check_changeable,
     check_listing,
+    searchable_by,
     visible_detail,
     visible_to,
 )
@@ -52,11 +53,7 @@ async def list_files(
 ) -> ModelJSON:
     """Search with every filter combined; pages continue with ``cursor``. A member finds
     public files and their own; only the admin finds deleted ones."""
-    if not viewer.sees_all:
-        if query.include_deleted or (query.is_public is False and viewer.user_id is None):
-            raise unauthorized("private and deleted files need the admin's credential")
-        if viewer.user_id is None:
-            query = query.model_copy(update={"is_public": True})
+    query = searchable_by(viewer, query)
 
     def listed(session: Session) -> Page:
         check_listing(session, caller)
