@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from filewallball.errors import InvalidInput, NotFound
 from filewallball.filenames import check_folder
 from filewallball.models import FileInfo
+from filewallball.operations.records import public_or_owned
 
 _FILE = FileInfo.__table__.c
 
@@ -77,10 +78,9 @@ def list_folders(
     if parent:
         statement = statement.where(_below())
     if public_only:
-        seen = _FILE.is_public == sa.true()
-        if owner_id is not None:
-            seen = sa.or_(seen, _FILE.owner_id == owner_id)
-        statement = statement.where(seen)
+        statement = statement.where(
+            _FILE.is_public == sa.true() if owner_id is None else public_or_owned(owner_id)
+        )
     prefix = f"{parent}/" if parent else ""
     totals: defaultdict[str, list[int]] = defaultdict(lambda: [0, 0])
     for folder, files, size in session.execute(statement, Subtree(parent).parameters):

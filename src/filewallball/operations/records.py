@@ -134,6 +134,12 @@ def _record_of(values: dict[str, Any], tags: Iterable[str]) -> FileRecord:
     return FileRecord.model_validate(values)
 
 
+def public_or_owned(owner: Any) -> sa.ColumnElement[bool]:
+    """What a member may read besides: a public file, or one that ``owner`` (a user id,
+    or a bound parameter that will be one) owns."""
+    return sa.or_(FILES.c.is_public == sa.true(), FILES.c.owner_id == owner)
+
+
 def file_record(
     session: Session,
     file_uuid: str,
@@ -205,7 +211,7 @@ def _lookup(
         statement = statement.where(FILES.c.is_deleted == sa.false())
     if public_only:
         public = FILES.c.is_public == sa.true()
-        if or_owned:
-            public = sa.or_(public, FILES.c.owner_id == sa.bindparam("owner_id"))
-        statement = statement.where(public)
+        statement = statement.where(
+            public_or_owned(sa.bindparam("owner_id")) if or_owned else public
+        )
     return statement

@@ -43,7 +43,14 @@ from filewallball.models.types import (
     TAG_NAME_LENGTH,
 )
 from filewallball.operations.folders import Subtree, in_subtree
-from filewallball.operations.records import FILES, FileRecord, records, select_records, with_tags
+from filewallball.operations.records import (
+    FILES,
+    FileRecord,
+    public_or_owned,
+    records,
+    select_records,
+    with_tags,
+)
 from filewallball.operations.tags import normalise_tags
 
 MAX_PAGE_SIZE = 500
@@ -301,8 +308,7 @@ def _conditions(shape: _Shape) -> list[sa.ColumnElement[bool]]:
     where = [] if "include_deleted" in shape.filters else [_FILE.is_deleted == sa.false()]
     where += [make() for name, make in _FILTERS.items() if name in shape.filters]
     if "visible_to" in shape.filters:
-        owned = _FILE.owner_id == sa.bindparam("visible_to")
-        where.append(sa.or_(_FILE.is_public == sa.true(), owned))
+        where.append(public_or_owned(sa.bindparam("visible_to")))
     where += [_tagged_with_any(f"tags_{n}") for n in range(shape.tag_groups)]
     return where
 
